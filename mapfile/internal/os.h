@@ -1,0 +1,260 @@
+// Copyright 2026 The mapfile Authors.
+//
+// os.h: the operating-system layer. This is the only code in mapfile that
+// calls open, close, fstat, ftruncate, fallocate, fdatasync/fsync, flock,
+// rename, unlink, mkdir, readdir, pread/pwrite, memfd_create, mmap, munmap,
+// mremap, msync, madvise, mincore and aligned_alloc. Everything above it
+// (scratch, region, format, containers) goes through these wrappers, so that
+//
+//   * every failure is an absl::Status whose message names the call, its
+//     arguments (the path first) and strerror(errno), e.g.
+//       fallocate("/data/x.vec", 0, 1048576): No space left on device
+//     with errno mapped to a StatusCode by one table (ErrnoToCode, and
+//     docs/ERRORS.md);
+//   * EINTR is retried and short reads/writes are completed;
+//   * every descriptor is opened O_CLOEXEC, and creating, renaming or
+//     unlinking a file fsyncs its parent directory, so the name itself is
+//     durable;
+//   * tests can inject faults (see `fault` below) into any call.
+//
+// Porting mapfile to another POSIX system should only touch os.h/os.cc.
+//
+// Thread safety: every function may be called from any thread. The fault
+// registry is internally synchronised.
+
+#ifndef MAPFILE_INTERNAL_OS_H_
+#define MAPFILE_INTERNAL_OS_H_
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace mapfile {
+namespace os {
+
+// Every wrapped call, named for fault injection and call counting.
+enum class Op : int {
+  kOpen,
+  kClose,
+  kFstat,
+  kStat,
+  kFtruncate,
+  kFallocate,
+  kFdatasync,
+  kFsync,
+  kFlock,
+  kRename,
+  kUnlink,
+  kMkdir,
+  kReadDir,
+  kPread,
+  kPwrite,
+  kMemfdCreate,
+  kMmap,
+  kMunmap,
+  kMremap,
+  kMsync,
+  kMadvise,
+  kMincore,
+  kAlignedAlloc,
+  kCount,  // not an operation: the number of them
+};
+
+// "open", "fallocate", ... as the call is spelled in C.
+absl::string_view OpName(Op op);
+
+// ----------------------------------------------------------------------------
+// Errors
+
+// The one errno -> StatusCode table (docs/ERRORS.md):
+//   ENOENT                                     NotFound
+//   EEXIST, ENOTEMPTY                          AlreadyExists
+//   EACCES, EPERM, EROFS, ETXTBSY              PermissionDenied
+//   ENOSPC, EDQUOT, EFBIG, ENOMEM, EMFILE,
+//   ENFILE, EOVERFLOW                          ResourceExhausted
+//   EAGAIN/EWOULDBLOCK, EBUSY                  Unavailable (e.g. lock held)
+//   EINVAL, EISDIR, ENOTDIR, ENAMETOOLONG,
+//   ELOOP, ENXIO, ENODEV, EBADF, ESPIPE        InvalidArgument
+//   EOPNOTSUPP, ENOSYS                         Unimplemented
+//   EIO                                        DataLoss
+//   anything else                              Unknown
+absl::StatusCode ErrnoToCode(int error_number);
+
+// A Status with code ErrnoToCode(error_number) and message
+// "<call>: <strerror(error_number)>".
+absl::Status ErrnoStatus(int error_number, absl::string_view call);
+
+// The page size of this machine (sysconf(_SC_PAGESIZE)), computed once.
+size_t PageSize();
+
+// ----------------------------------------------------------------------------
+// Files. `path` is used for messages (and, for path-based calls, the call).
+
+// An owned file descriptor: closes on destruction (errors ignored there; call
+// Close() to see them). Move-only.
+class Fd {
+ public:
+  Fd() = default;
+  Fd(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Fd(Fd&& other) noexcept;
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  const std::string& path() const { return path_; }
+  bool valid() const { return fd_ >= 0; }
+
+  // Closes now and reports close(2)'s error, if any.
+  absl::Status Close();
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// open(2) with O_CLOEXEC always added. When `flags` has O_CREAT and the file
+// did not exist, it is created and its parent directory fsynced; `*created`
+// (if given) says whether that happened. O_CREAT|O_EXCL fails with
+// AlreadyExists if the file exists.
+absl::StatusOr<Fd> Open(const std::string& path, int flags,
+                        mode_t mode = 0644, bool* created = nullptr);
+
+// close(2). Not retried on EINTR (Linux has released the descriptor).
+absl::Status Close(int fd, absl::string_view path);
+
+absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path);
+absl::StatusOr<struct stat> Stat(const std::string& path);
+
+absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size);
+
+// fallocate(fd, 0, offset, length): reserves blocks so that later writes
+// through a mapping cannot hit a full disk (SIGBUS). Unimplemented where the
+// file system cannot preallocate.
+absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
+                       uint64_t length);
+
+absl::Status Fdatasync(int fd, absl::string_view path);
+absl::Status Fsync(int fd, absl::string_view path);
+
+// Opens the directory read-only and fsyncs it: makes entries created,
+// renamed or removed in it durable.
+absl::Status FsyncDirectory(const std::string& dir);
+// FsyncDirectory of the directory that contains `path`.
+absl::Status FsyncParentDirectory(const std::string& path);
+
+// flock(2). `operation` is LOCK_SH/LOCK_EX/LOCK_UN, optionally |LOCK_NB; a
+// lock held elsewhere with LOCK_NB is Unavailable.
+absl::Status Flock(int fd, absl::string_view path, int operation);
+
+// rename(2), then fsyncs the parent directory of `to` (and of `from` when
+// it is another directory).
+absl::Status Rename(const std::string& from, const std::string& to);
+
+// unlink(2), then fsyncs the parent directory.
+absl::Status Unlink(const std::string& path);
+
+// mkdir(2), then fsyncs the parent directory. An existing directory is
+// AlreadyExists.
+absl::Status Mkdir(const std::string& path, mode_t mode = 0755);
+
+// The names in a directory, without "." and "..", in no particular order.
+absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir);
+
+// pread(2) until `length` bytes are read or end of file; returns the number
+// read (less than `length` only at end of file). EINTR and short reads are
+// retried.
+absl::StatusOr<size_t> Pread(int fd, absl::string_view path, void* buffer,
+                             size_t length, uint64_t offset);
+
+// pwrite(2) of all `length` bytes; EINTR and short writes are retried.
+absl::Status Pwrite(int fd, absl::string_view path, const void* buffer,
+                    size_t length, uint64_t offset);
+
+// memfd_create(2) with MFD_CLOEXEC added.
+absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags = 0);
+
+// ----------------------------------------------------------------------------
+// Memory. `what` names the mapping in messages: a path, or "anonymous".
+
+absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
+                           int flags, int fd, uint64_t offset,
+                           absl::string_view what);
+absl::Status Munmap(void* address, size_t length, absl::string_view what);
+absl::StatusOr<void*> Mremap(void* old_address, size_t old_length,
+                             size_t new_length, int flags, void* new_address,
+                             absl::string_view what);
+absl::Status Msync(void* address, size_t length, int flags,
+                   absl::string_view what);
+absl::Status Madvise(void* address, size_t length, int advice,
+                     absl::string_view what);
+// mincore(2): the number of resident pages in [address, address + length).
+// `address` must be page aligned.
+absl::StatusOr<size_t> Mincore(const void* address, size_t length,
+                               absl::string_view what);
+
+// aligned_alloc(3). `alignment` must be a power of two and `size` a multiple
+// of it (InvalidArgument otherwise); out of memory is ResourceExhausted.
+absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size);
+// free(3) for memory from AlignedAlloc.
+void AlignedFree(void* pointer);
+
+// ----------------------------------------------------------------------------
+// Fault injection: tests make the Nth call of an operation fail.
+//
+//   os::fault::Inject({os::Op::kFallocate, ENOSPC});        // next call
+//   os::fault::Inject({os::Op::kMsync, EIO, /*nth=*/3, os::fault::kForever});
+//   os::fault::Inject({os::Op::kPwrite, 0, 1, os::fault::kForever,
+//                      /*max_transfer=*/7});                // short writes
+//   ...
+//   os::fault::Reset();   // or let a ScopedReset do it
+//
+// When no rule is set the cost in every wrapper is one relaxed atomic load.
+// While any rule is set, calls of every operation are counted (Calls()).
+namespace fault {
+
+inline constexpr uint64_t kForever = ~uint64_t{0};
+
+struct Rule {
+  Op op;
+  int error = 0;            // errno to fail with; 0 = never fail
+  uint64_t nth = 1;         // first failing call, 1 = the next call of `op`
+  uint64_t times = 1;       // how many calls fail from the nth on
+  size_t max_transfer = 0;  // kPread/kPwrite: if > 0, every call moves at
+                            // most this many bytes (short reads/writes)
+};
+
+// Sets the rule for `rule.op`, replacing any earlier one for that op.
+void Inject(const Rule& rule);
+
+// Removes every rule and zeroes the call counters.
+void Reset();
+
+// Calls of `op` made since its rule was set (or since Reset), counted while
+// any rule is set.
+uint64_t Calls(Op op);
+
+// Resets on construction and destruction: one per test.
+class ScopedReset {
+ public:
+  ScopedReset() { Reset(); }
+  ~ScopedReset() { Reset(); }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+};
+
+}  // namespace fault
+}  // namespace os
+}  // namespace mapfile
+
+#endif  // MAPFILE_INTERNAL_OS_H_

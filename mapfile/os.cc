@@ -1,0 +1,560 @@
+// Copyright 2026 The mapfile Authors.
+
+#include "mapfile/internal/os.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+
+#include "absl/base/optimization.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace mapfile {
+namespace os {
+namespace {
+
+// ---- Fault registry --------------------------------------------------------
+
+struct OpState {
+  fault::Rule rule{};
+  bool has_rule = false;
+  uint64_t calls = 0;  // since the rule was set or Reset
+};
+
+std::atomic<bool> g_armed{false};
+std::mutex g_fault_mu;
+std::array<OpState, static_cast<size_t>(Op::kCount)> g_faults;  // g_fault_mu
+
+// Called at the top of every attempt of a wrapped call. Returns the errno to
+// fail with (0: run the call), and lowers *transfer to the injected short
+// transfer limit if one applies.
+int Check(Op op, size_t* transfer = nullptr) {
+  if (ABSL_PREDICT_TRUE(!g_armed.load(std::memory_order_relaxed))) return 0;
+  std::lock_guard<std::mutex> lock(g_fault_mu);
+  OpState& s = g_faults[static_cast<size_t>(op)];
+  const uint64_t n = ++s.calls;
+  if (!s.has_rule) return 0;
+  const fault::Rule& r = s.rule;
+  if (transfer != nullptr && r.max_transfer > 0 && *transfer > r.max_transfer) {
+    *transfer = r.max_transfer;
+  }
+  if (r.error == 0 || n < r.nth) return 0;
+  if (r.times != fault::kForever && n - r.nth >= r.times) return 0;
+  return r.error;
+}
+
+// Runs `call` (which returns -1 and sets errno on failure) with injection
+// and EINTR retry; returns its result with errno preserved.
+template <typename Call>
+auto Retry(Op op, Call call) -> decltype(call()) {
+  while (true) {
+    if (int injected = Check(op)) {
+      errno = injected;
+      if (injected == EINTR) continue;
+      return -1;
+    }
+    auto result = call();
+    if (result == -1 && errno == EINTR) continue;
+    return result;
+  }
+}
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+std::string FlockName(int operation) {
+  std::string s = (operation & LOCK_EX)   ? "LOCK_EX"
+                  : (operation & LOCK_SH) ? "LOCK_SH"
+                                          : "LOCK_UN";
+  if (operation & LOCK_NB) s += "|LOCK_NB";
+  return s;
+}
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+absl::string_view OpName(Op op) {
+  static constexpr std::array<absl::string_view, static_cast<size_t>(Op::kCount)>
+      kNames = {"open",     "close",         "fstat",    "stat",
+                "ftruncate", "fallocate",    "fdatasync", "fsync",
+                "flock",    "rename",        "unlink",   "mkdir",
+                "readdir",  "pread",         "pwrite",   "memfd_create",
+                "mmap",     "munmap",        "mremap",   "msync",
+                "madvise",  "mincore",       "aligned_alloc"};
+  size_t i = static_cast<size_t>(op);
+  return i < kNames.size() ? kNames[i] : "unknown";
+}
+
+absl::StatusCode ErrnoToCode(int error_number) {
+  switch (error_number) {
+    case 0:
+      return absl::StatusCode::kOk;
+    case ENOENT:
+      return absl::StatusCode::kNotFound;
+    case EEXIST:
+    case ENOTEMPTY:
+      return absl::StatusCode::kAlreadyExists;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case ETXTBSY:
+      return absl::StatusCode::kPermissionDenied;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case EOVERFLOW:
+      return absl::StatusCode::kResourceExhausted;
+    case EAGAIN:  // == EWOULDBLOCK on Linux
+    case EBUSY:
+      return absl::StatusCode::kUnavailable;
+    case EINVAL:
+    case EISDIR:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+    case ELOOP:
+    case ENXIO:
+    case ENODEV:
+    case EBADF:
+    case ESPIPE:
+      return absl::StatusCode::kInvalidArgument;
+    case EOPNOTSUPP:
+    case ENOSYS:
+      return absl::StatusCode::kUnimplemented;
+    case EIO:
+      return absl::StatusCode::kDataLoss;
+    default:
+      return absl::StatusCode::kUnknown;
+  }
+}
+
+absl::Status ErrnoStatus(int error_number, absl::string_view call) {
+  char buffer[256];
+  // GNU strerror_r: returns the message, thread-safe.
+  const char* text = strerror_r(error_number, buffer, sizeof(buffer));
+  return absl::Status(ErrnoToCode(error_number), absl::StrCat(call, ": ", text));
+}
+
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+// ---- Fd --------------------------------------------------------------------
+
+Fd::Fd(Fd&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    Close().IgnoreError();
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Fd::~Fd() { Close().IgnoreError(); }
+
+absl::Status Fd::Close() {
+  if (fd_ < 0) return absl::OkStatus();
+  return os::Close(std::exchange(fd_, -1), path_);
+}
+
+// ---- Files -----------------------------------------------------------------
+
+absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
+                        bool* created) {
+  if (created != nullptr) *created = false;
+  flags |= O_CLOEXEC;
+  auto call = [&](int f) {
+    return Retry(Op::kOpen, [&] { return ::open(path.c_str(), f, mode); });
+  };
+  auto error = [&](int f) {
+    return ErrnoStatus(errno, absl::StrFormat("open(%s, %s%s)", Quote(path),
+                                              (f & O_ACCMODE) == O_RDONLY ? "O_RDONLY"
+                                              : (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+                                                                            : "O_RDWR",
+                                              (f & O_EXCL)    ? "|O_CREAT|O_EXCL"
+                                              : (f & O_CREAT) ? "|O_CREAT"
+                                                              : ""));
+  };
+  int fd = -1;
+  bool made = false;
+  if ((flags & O_CREAT) && !(flags & O_EXCL)) {
+    // Tell "opened" from "created" so that only a creation pays for the
+    // directory fsync: try the existing file first, then create exclusively.
+    while (fd < 0) {
+      fd = call(flags & ~O_CREAT);
+      if (fd >= 0 || errno != ENOENT) break;
+      fd = call(flags | O_EXCL);
+      if (fd >= 0) {
+        made = true;
+      } else if (errno != EEXIST) {
+        break;  // EEXIST: another process created it meanwhile; open it
+      }
+    }
+    if (fd < 0) return error(flags);
+  } else {
+    fd = call(flags);
+    if (fd < 0) return error(flags);
+    made = (flags & O_CREAT) != 0;
+  }
+  Fd owned(fd, path);
+  if (made) {
+    absl::Status synced = FsyncParentDirectory(path);
+    if (!synced.ok()) return synced;
+  }
+  if (created != nullptr) *created = made;
+  return owned;
+}
+
+absl::Status Close(int fd, absl::string_view path) {
+  int injected = Check(Op::kClose);
+  int rc = ::close(fd);  // always release the descriptor
+  if (injected != 0) {
+    errno = injected;
+    rc = -1;
+  }
+  if (rc == 0 || (rc == -1 && errno == EINTR)) return absl::OkStatus();
+  return ErrnoStatus(errno, absl::StrFormat("close(%s)", Quote(path)));
+}
+
+absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
+  struct stat st;
+  if (Retry(Op::kFstat, [&] { return ::fstat(fd, &st); }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("fstat(%s)", Quote(path)));
+  }
+  return st;
+}
+
+absl::StatusOr<struct stat> Stat(const std::string& path) {
+  struct stat st;
+  if (Retry(Op::kStat, [&] { return ::stat(path.c_str(), &st); }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("stat(%s)", Quote(path)));
+  }
+  return st;
+}
+
+absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size) {
+  if (size > static_cast<uint64_t>(INT64_MAX)) {
+    return ErrnoStatus(EFBIG, absl::StrFormat("ftruncate(%s, %d)", Quote(path), size));
+  }
+  if (Retry(Op::kFtruncate, [&] {
+        return ::ftruncate(fd, static_cast<off_t>(size));
+      }) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("ftruncate(%s, %d)", Quote(path), size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
+                       uint64_t length) {
+  auto call = [&] {
+    return absl::StrFormat("fallocate(%s, %d, %d)", Quote(path), offset, length);
+  };
+  if (offset > static_cast<uint64_t>(INT64_MAX) ||
+      length > static_cast<uint64_t>(INT64_MAX) - offset) {
+    return ErrnoStatus(EFBIG, call());
+  }
+  if (Retry(Op::kFallocate, [&] {
+        return ::fallocate(fd, 0, static_cast<off_t>(offset),
+                           static_cast<off_t>(length));
+      }) != 0) {
+    return ErrnoStatus(errno, call());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fdatasync(int fd, absl::string_view path) {
+  if (Retry(Op::kFdatasync, [&] { return ::fdatasync(fd); }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("fdatasync(%s)", Quote(path)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fsync(int fd, absl::string_view path) {
+  if (Retry(Op::kFsync, [&] { return ::fsync(fd); }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("fsync(%s)", Quote(path)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDirectory(const std::string& dir) {
+  absl::StatusOr<Fd> fd = Open(dir, O_RDONLY | O_DIRECTORY);
+  if (!fd.ok()) return fd.status();
+  absl::Status synced = Fsync(fd->get(), dir);
+  absl::Status closed = fd->Close();
+  return synced.ok() ? closed : synced;
+}
+
+absl::Status FsyncParentDirectory(const std::string& path) {
+  return FsyncDirectory(DirectoryOf(path));
+}
+
+absl::Status Flock(int fd, absl::string_view path, int operation) {
+  if (Retry(Op::kFlock, [&] { return ::flock(fd, operation); }) != 0) {
+    int err = errno;
+    std::string call =
+        absl::StrFormat("flock(%s, %s)", Quote(path), FlockName(operation));
+    absl::Status status = ErrnoStatus(err, call);
+    if (err == EWOULDBLOCK) {
+      return absl::UnavailableError(absl::StrCat(
+          status.message(), " (another process holds the lock)"));
+    }
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Rename(const std::string& from, const std::string& to) {
+  if (Retry(Op::kRename, [&] { return ::rename(from.c_str(), to.c_str()); }) !=
+      0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("rename(%s, %s)", Quote(from), Quote(to)));
+  }
+  const std::string from_dir = DirectoryOf(from), to_dir = DirectoryOf(to);
+  absl::Status status = FsyncDirectory(to_dir);
+  if (status.ok() && from_dir != to_dir) status = FsyncDirectory(from_dir);
+  return status;
+}
+
+absl::Status Unlink(const std::string& path) {
+  if (Retry(Op::kUnlink, [&] { return ::unlink(path.c_str()); }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("unlink(%s)", Quote(path)));
+  }
+  return FsyncParentDirectory(path);
+}
+
+absl::Status Mkdir(const std::string& path, mode_t mode) {
+  if (Retry(Op::kMkdir, [&] { return ::mkdir(path.c_str(), mode); }) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("mkdir(%s, 0%o)", Quote(path), mode));
+  }
+  return FsyncParentDirectory(path);
+}
+
+absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
+  if (int injected = Check(Op::kReadDir)) {
+    return ErrnoStatus(injected, absl::StrFormat("opendir(%s)", Quote(dir)));
+  }
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    return ErrnoStatus(errno, absl::StrFormat("opendir(%s)", Quote(dir)));
+  }
+  std::vector<std::string> names;
+  while (true) {
+    errno = 0;
+    struct dirent* entry = ::readdir(d);
+    if (entry == nullptr) {
+      int err = errno;
+      ::closedir(d);
+      if (err != 0) {
+        return ErrnoStatus(err, absl::StrFormat("readdir(%s)", Quote(dir)));
+      }
+      return names;
+    }
+    absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+}
+
+absl::StatusOr<size_t> Pread(int fd, absl::string_view path, void* buffer,
+                             size_t length, uint64_t offset) {
+  size_t done = 0;
+  while (done < length) {
+    size_t chunk = length - done;
+    ssize_t n;
+    if (int injected = Check(Op::kPread, &chunk)) {
+      errno = injected;
+      n = -1;
+    } else {
+      n = ::pread(fd, static_cast<char*>(buffer) + done, chunk,
+                  static_cast<off_t>(offset + done));
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, absl::StrFormat("pread(%s, %d, %d)", Quote(path),
+                                                length, offset));
+    }
+    if (n == 0) break;  // end of file
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+absl::Status Pwrite(int fd, absl::string_view path, const void* buffer,
+                    size_t length, uint64_t offset) {
+  size_t done = 0;
+  while (done < length) {
+    size_t chunk = length - done;
+    ssize_t n;
+    if (int injected = Check(Op::kPwrite, &chunk)) {
+      errno = injected;
+      n = -1;
+    } else {
+      n = ::pwrite(fd, static_cast<const char*>(buffer) + done, chunk,
+                   static_cast<off_t>(offset + done));
+    }
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      // pwrite returning 0 for a non-empty buffer makes no progress: treat it
+      // as the device refusing the write rather than spinning.
+      return ErrnoStatus(n == 0 ? EIO : errno,
+                         absl::StrFormat("pwrite(%s, %d, %d)", Quote(path),
+                                         length, offset));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags) {
+  int fd = Retry(Op::kMemfdCreate,
+                 [&] { return ::memfd_create(name.c_str(), flags | MFD_CLOEXEC); });
+  if (fd < 0) {
+    return ErrnoStatus(errno, absl::StrFormat("memfd_create(%s)", Quote(name)));
+  }
+  return Fd(fd, absl::StrCat("memfd:", name));
+}
+
+// ---- Memory ----------------------------------------------------------------
+
+absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
+                           int flags, int fd, uint64_t offset,
+                           absl::string_view what) {
+  void* p = MAP_FAILED;
+  if (int injected = Check(Op::kMmap)) {
+    errno = injected;
+  } else {
+    p = ::mmap(address, length, protection, flags, fd,
+               static_cast<off_t>(offset));
+  }
+  if (p == MAP_FAILED) {
+    return ErrnoStatus(errno, absl::StrFormat("mmap(%s, %d, %d)", Quote(what),
+                                              length, offset));
+  }
+  return p;
+}
+
+absl::Status Munmap(void* address, size_t length, absl::string_view what) {
+  if (Retry(Op::kMunmap, [&] { return ::munmap(address, length); }) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("munmap(%s, %d)", Quote(what), length));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<void*> Mremap(void* old_address, size_t old_length,
+                             size_t new_length, int flags, void* new_address,
+                             absl::string_view what) {
+  void* p = MAP_FAILED;
+  if (int injected = Check(Op::kMremap)) {
+    errno = injected;
+  } else {
+    p = ::mremap(old_address, old_length, new_length, flags, new_address);
+  }
+  if (p == MAP_FAILED) {
+    return ErrnoStatus(errno, absl::StrFormat("mremap(%s, %d, %d)", Quote(what),
+                                              old_length, new_length));
+  }
+  return p;
+}
+
+absl::Status Msync(void* address, size_t length, int flags,
+                   absl::string_view what) {
+  if (Retry(Op::kMsync, [&] { return ::msync(address, length, flags); }) != 0) {
+    return ErrnoStatus(
+        errno, absl::StrFormat("msync(%s, %d, %s)", Quote(what), length,
+                               (flags & MS_SYNC) ? "MS_SYNC" : "MS_ASYNC"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Madvise(void* address, size_t length, int advice,
+                     absl::string_view what) {
+  if (Retry(Op::kMadvise, [&] { return ::madvise(address, length, advice); }) !=
+      0) {
+    return ErrnoStatus(errno, absl::StrFormat("madvise(%s, %d, %d)", Quote(what),
+                                              length, advice));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Mincore(const void* address, size_t length,
+                               absl::string_view what) {
+  const size_t page = PageSize();
+  const size_t pages = length / page + (length % page != 0);
+  std::vector<unsigned char> vec(pages);
+  if (Retry(Op::kMincore, [&] {
+        return ::mincore(const_cast<void*>(address), length, vec.data());
+      }) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("mincore(%s, %d)", Quote(what), length));
+  }
+  size_t resident = 0;
+  for (unsigned char v : vec) resident += v & 1;
+  return resident;
+}
+
+absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size) {
+  auto call = [&] { return absl::StrFormat("aligned_alloc(%d, %d)", alignment, size); };
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || size == 0 ||
+      size % alignment != 0) {
+    return ErrnoStatus(EINVAL, call());
+  }
+  if (int injected = Check(Op::kAlignedAlloc)) return ErrnoStatus(injected, call());
+  errno = 0;
+  void* p = std::aligned_alloc(alignment, size);
+  if (p == nullptr) return ErrnoStatus(errno != 0 ? errno : ENOMEM, call());
+  return p;
+}
+
+void AlignedFree(void* pointer) { std::free(pointer); }
+
+// ---- Fault injection -------------------------------------------------------
+
+namespace fault {
+
+void Inject(const Rule& rule) {
+  std::lock_guard<std::mutex> lock(g_fault_mu);
+  OpState& s = g_faults[static_cast<size_t>(rule.op)];
+  s.rule = rule;
+  s.has_rule = true;
+  s.calls = 0;
+  g_armed.store(true, std::memory_order_relaxed);
+}
+
+void Reset() {
+  std::lock_guard<std::mutex> lock(g_fault_mu);
+  g_faults = {};
+  g_armed.store(false, std::memory_order_relaxed);
+}
+
+uint64_t Calls(Op op) {
+  std::lock_guard<std::mutex> lock(g_fault_mu);
+  return g_faults[static_cast<size_t>(op)].calls;
+}
+
+}  // namespace fault
+}  // namespace os
+}  // namespace mapfile
