@@ -1,5 +1,12 @@
 """Offline stand-in for @rules_cc//cc:defs.bzl: thin wrappers over native rules."""
 
+load(
+    ":builtins.bzl",
+    _CcInfo = "BUILTIN_CC_INFO",
+    _CcToolchainConfigInfo = "BUILTIN_CC_TOOLCHAIN_CONFIG_INFO",
+    _cc_common = "BUILTIN_CC_COMMON",
+)
+
 def cc_binary(**attrs):
     native.cc_binary(**attrs)
 
@@ -33,6 +40,7 @@ def objc_library(**attrs):
 def objc_import(**attrs):
     native.objc_import(**attrs)
 
-CcInfo = CcInfo
-CcToolchainConfigInfo = CcToolchainConfigInfo
-cc_common = cc_common
+# Re-exported like upstream rules_cc (load("@rules_cc//cc:defs.bzl", "CcInfo")).
+CcInfo = _CcInfo
+CcToolchainConfigInfo = _CcToolchainConfigInfo
+cc_common = _cc_common
