@@ -114,6 +114,9 @@ class Fd {
   int get() const { return fd_; }
   const std::string& path() const { return path_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives up ownership: returns the descriptor (the caller closes it) and
+  // leaves this Fd invalid.
+  int Release() { return std::exchange(fd_, -1); }
 
   // Closes now and reports close(2)'s error, if any.
   absl::Status Close();

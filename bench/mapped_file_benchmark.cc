@@ -1,0 +1,126 @@
+// Copyright 2026 The mapfile Authors.
+//
+// MappedFile costs, each beside its baseline in the same binary:
+//   * Grow per step (64 KiB steps), with and without preallocate, alone and
+//     with the first write to the new pages (where a sparse file pays for
+//     its blocks: a page fault that allocates).
+//   * Sync of one dirty page: MappedFile::Sync vs msync(MS_SYNC) + fdatasync
+//     on the same page vs pwrite + fdatasync of one page.
+// Files live in $MAPFILE_BENCH_DIR (default /tmp): the numbers are those of
+// that file system.
+//
+//   bench/mapped_file_benchmark --benchmark_min_time=1
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/mapped_file.h"
+
+namespace mapfile {
+namespace {
+
+constexpr uint64_t kStep = 64 << 10;
+constexpr uint64_t kMaxGrowth = 64 << 20;  // file cut back to 0 past this
+
+std::string BenchFile(const char* name) {
+  const char* dir = getenv("MAPFILE_BENCH_DIR");
+  std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+  os::Unlink(path).IgnoreError();
+  return path;
+}
+
+MappedFile OpenOrDie(const std::string& path, bool preallocate) {
+  MappedFile::Options options;
+  options.mode = OpenMode::kCreate;
+  options.preallocate = preallocate;
+  options.growth.min_step = kStep;
+  options.growth.factor = 1;
+  absl::StatusOr<MappedFile> file = MappedFile::Open(path, options);
+  if (!file.ok()) {
+    fprintf(stderr, "%s\n", file.status().ToString().c_str());
+    abort();
+  }
+  return std::move(*file);
+}
+
+void Check(benchmark::State& state, const absl::Status& status) {
+  if (!status.ok()) state.SkipWithError(status.ToString().c_str());
+}
+
+// Arg 0: preallocate; arg 1: also write the new pages.
+void BM_GrowStep(benchmark::State& state) {
+  const bool preallocate = state.range(0) != 0, touch = state.range(1) != 0;
+  const std::string path = BenchFile("mapped_file_benchmark.grow");
+  MappedFile file = OpenOrDie(path, preallocate);
+  for (auto _ : state) {
+    if (file.size() >= kMaxGrowth) {
+      state.PauseTiming();
+      Check(state, file.Truncate(0));
+      state.ResumeTiming();
+    }
+    const uint64_t old_size = file.size();
+    Check(state, file.Grow(old_size + 1));
+    if (touch) {
+      for (uint64_t at = old_size; at < file.size(); at += os::PageSize()) {
+        file.data()[at] = std::byte{1};
+      }
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * kStep);
+  os::Unlink(path).IgnoreError();
+}
+BENCHMARK(BM_GrowStep)
+    ->ArgNames({"preallocate", "touch"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->Args({1, 1});
+
+// The three ways to make one changed page durable. Arg 0: 0 = MappedFile::
+// Sync(offset, 1), 1 = msync(MS_SYNC) + fdatasync of the same page through
+// the os layer (what Sync would do if the size had changed), 2 = pwrite of
+// the page + fdatasync (no mapping at all).
+void BM_SyncOnePage(benchmark::State& state) {
+  const std::string path = BenchFile("mapped_file_benchmark.sync");
+  MappedFile file = OpenOrDie(path, true);
+  Check(state, file.Grow(1 << 20));
+  Check(state, file.Sync());
+  const uint64_t page = os::PageSize(), offset = 5 * page;
+  std::vector<char> buffer(page);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    const char value = static_cast<char>(++n);
+    switch (state.range(0)) {
+      case 0:
+        file.data()[offset] = std::byte(value);
+        Check(state, file.Sync(offset, 1));
+        break;
+      case 1:
+        file.data()[offset] = std::byte(value);
+        Check(state, os::Msync(file.data() + offset, page, MS_SYNC, path));
+        Check(state, os::Fdatasync(file.fd(), path));
+        break;
+      default:
+        buffer[0] = value;
+        Check(state, os::Pwrite(file.fd(), path, buffer.data(), page, offset));
+        Check(state, os::Fdatasync(file.fd(), path));
+    }
+  }
+  os::Unlink(path).IgnoreError();
+}
+BENCHMARK(BM_SyncOnePage)
+    ->ArgName("how")  // 0 MappedFile::Sync, 1 msync+fdatasync, 2 pwrite+fdatasync
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace mapfile

@@ -1,0 +1,397 @@
+// Copyright 2026 The mapfile Authors.
+//
+// mapped_vector.h: MappedVector<T>, a std::vector-like array of trivially
+// copyable T kept in a file (or, with CreateScratch, in scratch memory).
+//
+//   struct Tick { int64_t time; double price; };
+//   MAPFILE_TYPE(Tick, "example.Tick", 1);
+//   ...
+//   MAPFILE_ASSIGN_OR_RETURN(auto ticks, MappedVector<Tick>::Open(path));
+//   MAPFILE_RETURN_IF_ERROR(ticks.push_back({1700000000, 101.5}));
+//   MAPFILE_RETURN_IF_ERROR(ticks.Sync());   // durable from here on
+//   std::sort(ticks.begin(), ticks.end(), ByTime);
+//
+// Guarantees (file-backed vectors):
+//   * Typed: the header records T's name, schema version, size and
+//     alignment (format.h); opening a file of another T, kind, major format
+//     version or byte order is FailedPrecondition naming both sides.
+//   * Stable addresses: growth extends the file inside an address-space
+//     reservation (VectorOptions::reserve, default 64 GiB), so pointers,
+//     references and iterators stay valid across push_back/reserve/resize,
+//     and no element is ever copied by growth. Only growth past the
+//     reservation moves the elements. Amortised O(1) push_back.
+//   * Durability: Sync() writes the elements back, then commits the size in
+//     the header's inactive commit slot (docs/FORMAT.md). After a crash the
+//     vector reopens with the size of the last successful Sync() and those
+//     elements; elements pushed after it are not returned. Writes to
+//     existing elements in place (v[i] = x) reach the file when the kernel
+//     writes the page back, at the latest at the next Sync(): mmap gives no
+//     atomicity for them, so a crash may leave any mix of old and new bytes
+//     in elements changed since the last Sync().
+//   * The destructor does not Sync: what was not synced is as after a crash.
+//   * One writer per file (flock): a second writer is Unavailable.
+//
+// Read-only: open as MappedVector<const T>; every mutating member then fails
+// to compile, and the file is mapped PROT_READ (Options::mode is ignored).
+// A MappedVector<T> (non-const T) is always writable; kReadOnly is
+// InvalidArgument for it, so that no write can fault on a read-only page.
+//
+// Scratch: CreateScratch gives the same container on memory from Allocate()
+// (scratch.h; ScratchPolicy picks the heap for small blocks, anonymous mmap
+// for big ones). It has no file: Sync() is a no-op, path() is empty, file()
+// is null, and growth reallocates and copies as std::vector does, so
+// pointers are NOT stable across growth (reserve() first if they must be).
+//
+// Errors: growth and Sync return [[nodiscard]] absl::Status (disk full is
+// ResourceExhausted from growth, never SIGBUS with the default preallocate).
+// at() returns absl::StatusOr<T> (a copy; OutOfRange past size()).
+// operator[], front(), back() and pop_back() require what std::vector does.
+//
+// Thread safety: as std::vector. Concurrent const calls are safe; anything
+// that changes the vector needs external synchronisation.
+
+#ifndef MAPFILE_MAPPED_VECTOR_H_
+#define MAPFILE_MAPPED_VECTOR_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/base/optimization.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "mapfile/format.h"
+#include "mapfile/mapped_file.h"
+#include "mapfile/scratch.h"
+
+namespace mapfile {
+
+struct VectorOptions {
+  // kCreate: open, or create an empty vector if the file is missing or
+  // empty. kCreateNew: only create. kReadWrite: only open.
+  OpenMode mode = OpenMode::kCreate;
+  uint64_t reserve = uint64_t{64} << 30;  // address space; see MappedFile
+  bool preallocate = true;  // growth fails with a Status on a full disk
+  bool populate = false;
+  bool huge_pages = false;
+  bool lock = true;  // flock: one writer, or any number of locked readers
+  // Of the first element in a new file: a power of two, at most the page
+  // size; raised to alignof(T). An existing file keeps its own.
+  size_t alignment = 64;
+  ScratchPolicy scratch;  // CreateScratch only
+};
+
+namespace internal {
+
+// The untyped part of MappedVector: the bytes behind the elements, the
+// header and the commits. Sizes are in bytes, counts in elements.
+class VectorStore {
+ public:
+  VectorStore() = default;
+  VectorStore(VectorStore&&) = default;
+  VectorStore& operator=(VectorStore&&) = default;
+
+  static absl::StatusOr<VectorStore> Open(const std::string& path,
+                                          const VectorOptions& options,
+                                          const TypeFingerprint& type,
+                                          bool read_only);
+  static absl::StatusOr<VectorStore> Scratch(const VectorOptions& options,
+                                             const TypeFingerprint& type);
+
+  std::byte* data() const { return data_; }
+  uint64_t capacity_bytes() const { return capacity_; }
+  uint64_t committed() const { return committed_; }
+  MappedFile* file() { return file_ ? &*file_ : nullptr; }
+  const MappedFile* file() const { return file_ ? &*file_ : nullptr; }
+  const std::string& path() const;
+
+  // Makes capacity_bytes() >= bytes, keeping the first `used` bytes.
+  absl::Status Reserve(uint64_t bytes, uint64_t used);
+  // Makes capacity_bytes() as small as `used` allows (and the committed
+  // state, for a file).
+  absl::Status Shrink(uint64_t used);
+  // Makes `count` elements of the type durable and the committed state.
+  absl::Status Commit(uint64_t count);
+
+ private:
+  void Update();
+  absl::Status Reallocate(uint64_t bytes, uint64_t used);  // scratch
+
+  std::optional<MappedFile> file_;
+  ScratchBlock block_;
+  ScratchPolicy policy_;
+  uint64_t scratch_alignment_ = 1;
+  TypeFingerprint type_;
+  uint64_t data_offset_ = 0;
+  std::byte* data_ = nullptr;
+  uint64_t capacity_ = 0;
+  uint64_t sequence_ = 0;
+  uint64_t committed_ = 0;
+};
+
+}  // namespace internal
+
+template <typename T>
+class MappedVector {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "MappedVector<T> stores T's bytes in a file and reads them "
+                "back in another run or process, so T must be trivially "
+                "copyable: no virtual functions, no owning pointers or "
+                "containers (std::string, std::vector), no custom copy");
+  static_assert(alignof(T) <= 4096,
+                "MappedVector<T>: alignof(T) above 4096 (the smallest page) "
+                "cannot be honoured by a mapping");
+
+ public:
+  using value_type = std::remove_const_t<T>;
+  using size_type = size_t;
+  using difference_type = ptrdiff_t;
+  using reference = T&;
+  using const_reference = const T&;
+  using pointer = T*;
+  using const_pointer = const T*;
+  using iterator = T*;  // contiguous: std::sort, std::span, ranges
+  using const_iterator = const T*;
+  using reverse_iterator = std::reverse_iterator<iterator>;
+  using const_reverse_iterator = std::reverse_iterator<const_iterator>;
+  using Options = VectorOptions;
+
+  // Opens (or, by options.mode, creates) the vector in `path`. Errors: those
+  // of MappedFile::Open; FailedPrecondition for a file of another type,
+  // kind, major version or byte order; DataLoss/InvalidArgument for a file
+  // that is truncated, corrupt or not a mapfile file.
+  [[nodiscard]] static absl::StatusOr<MappedVector> Open(
+      const std::string& path, const Options& options = {}) {
+    if (!kReadOnly && options.mode == OpenMode::kReadOnly) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "MappedVector::Open(\"", path,
+          "\"): kReadOnly needs MappedVector<const T>, whose elements cannot "
+          "be written"));
+    }
+    auto store = internal::VectorStore::Open(path, options, FingerprintOf<T>(),
+                                             kReadOnly);
+    if (!store.ok()) return store.status();
+    return MappedVector(*std::move(store));
+  }
+
+  // An empty vector on scratch memory (no file).
+  [[nodiscard]] static absl::StatusOr<MappedVector> CreateScratch(
+      const Options& options = {}) {
+    auto store = internal::VectorStore::Scratch(options, FingerprintOf<T>());
+    if (!store.ok()) return store.status();
+    return MappedVector(*std::move(store));
+  }
+
+  MappedVector(MappedVector&&) = default;
+  MappedVector& operator=(MappedVector&&) = default;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return capacity_; }
+  size_t max_size() const {
+    return (MappedFile::kMaxSize - kHeaderSize - kMaxRecordAlignment) /
+           sizeof(T);
+  }
+
+  T& operator[](size_t i) { return base_[i]; }
+  const T& operator[](size_t i) const { return base_[i]; }
+  absl::StatusOr<value_type> at(size_t i) const {
+    if (i < size_) return base_[i];
+    return absl::OutOfRangeError(absl::StrCat("MappedVector::at(", i,
+                                              "): past the size ", size_,
+                                              " of \"", path(), "\""));
+  }
+  T& front() { return base_[0]; }
+  const T& front() const { return base_[0]; }
+  T& back() { return base_[size_ - 1]; }
+  const T& back() const { return base_[size_ - 1]; }
+  T* data() { return base_; }
+  const T* data() const { return base_; }
+
+  iterator begin() { return base_; }
+  iterator end() { return base_ + size_; }
+  const_iterator begin() const { return base_; }
+  const_iterator end() const { return base_ + size_; }
+  const_iterator cbegin() const { return begin(); }
+  const_iterator cend() const { return end(); }
+  reverse_iterator rbegin() { return reverse_iterator(end()); }
+  reverse_iterator rend() { return reverse_iterator(begin()); }
+  const_reverse_iterator rbegin() const {
+    return const_reverse_iterator(end());
+  }
+  const_reverse_iterator rend() const {
+    return const_reverse_iterator(begin());
+  }
+  const_reverse_iterator crbegin() const { return rbegin(); }
+  const_reverse_iterator crend() const { return rend(); }
+
+  // Size changes below are in memory until Sync().
+  void clear() {
+    RequireWritable();
+    size_ = 0;
+  }
+  // REQUIRES: !empty().
+  void pop_back() {
+    RequireWritable();
+    --size_;
+  }
+
+  [[nodiscard]] absl::Status push_back(const T& value) {
+    RequireWritable();
+    if (ABSL_PREDICT_FALSE(size_ == capacity_)) {
+      const value_type copy = value;  // `value` may live in this vector
+      absl::Status s = reserve(size_ + 1);
+      if (!s.ok()) return s;
+      std::memcpy(static_cast<void*>(base_ + size_++), &copy, sizeof(T));
+      return absl::OkStatus();
+    }
+    std::memcpy(static_cast<void*>(base_ + size_++), &value, sizeof(T));
+    return absl::OkStatus();
+  }
+
+  template <typename... Args>
+  [[nodiscard]] absl::Status emplace_back(Args&&... args) {
+    RequireWritable();
+    if (size_ == capacity_) {
+      // Constructed first: the arguments may refer to elements.
+      const value_type value = Make(std::forward<Args>(args)...);
+      return push_back(value);
+    }
+    ::new (static_cast<void*>(base_ + size_))
+        value_type(Make(std::forward<Args>(args)...));
+    ++size_;
+    return absl::OkStatus();
+  }
+
+  // Appends copies of `values`, which may be part of this vector.
+  [[nodiscard]] absl::Status append(absl::Span<const value_type> values) {
+    RequireWritable();
+    const value_type* from = values.data();
+    if (values.size() > capacity_ - size_) {
+      const bool inside = from >= base_ && from < base_ + capacity_;
+      const ptrdiff_t index = inside ? from - base_ : 0;
+      absl::Status s = reserve(size_ + values.size());
+      if (!s.ok()) return s;
+      if (inside) from = base_ + index;
+    }
+    if (!values.empty()) {
+      std::memmove(static_cast<void*>(base_ + size_), from,
+                   values.size() * sizeof(T));
+    }
+    size_ += values.size();
+    return absl::OkStatus();
+  }
+
+  // Value-initialises (zeroes, for most T) new elements, as std::vector.
+  [[nodiscard]] absl::Status resize(size_t n) {
+    RequireWritable();
+    absl::Status s = reserve(n);
+    if (!s.ok()) return s;
+    if (n > size_) std::uninitialized_value_construct(base_ + size_, base_ + n);
+    size_ = n;
+    return absl::OkStatus();
+  }
+  [[nodiscard]] absl::Status resize(size_t n, const value_type& value) {
+    RequireWritable();
+    const value_type copy = value;
+    absl::Status s = reserve(n);
+    if (!s.ok()) return s;
+    if (n > size_) std::uninitialized_fill(base_ + size_, base_ + n, copy);
+    size_ = n;
+    return absl::OkStatus();
+  }
+
+  // capacity() >= n afterwards. Growth is geometric, for amortised O(1)
+  // push_back: a file grows by its GrowthPolicy (doubling up to 1 GiB steps),
+  // scratch memory at least doubles.
+  [[nodiscard]] absl::Status reserve(size_t n) {
+    RequireWritable();
+    if (n <= capacity_) return absl::OkStatus();
+    if (n > max_size()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("MappedVector::reserve(", n, "): more than max_size() ",
+                       max_size(), " elements"));
+    }
+    absl::Status s =
+        store_.Reserve(uint64_t{n} * sizeof(T), uint64_t{size_} * sizeof(T));
+    Update();
+    return s;
+  }
+
+  // Returns unused capacity to the file system (or the allocator). A file
+  // keeps room for what the last Sync() committed: Sync() first to give
+  // back more after clear()/pop_back().
+  [[nodiscard]] absl::Status shrink_to_fit() {
+    RequireWritable();
+    absl::Status s = store_.Shrink(uint64_t{size_} * sizeof(T));
+    Update();
+    return s;
+  }
+
+  // Makes every element and size() durable (no-op for scratch). Errors are
+  // those of MappedFile::Sync; after one, the committed state is the
+  // previous one and every later Sync fails (the kernel may have dropped
+  // the pages).
+  [[nodiscard]] absl::Status Sync() {
+    RequireWritable();
+    return store_.Commit(size_);
+  }
+
+  // The size as of the last successful Sync() (or open): what a reopen
+  // after a crash would see.
+  size_t committed_size() const { return store_.committed(); }
+
+  // "" for scratch.
+  const std::string& path() const { return store_.path(); }
+  // The mapping, for Advise()/Residency(); nullptr for scratch. Growing or
+  // truncating it behind the vector's back is not supported.
+  MappedFile* file() { return store_.file(); }
+  const MappedFile* file() const { return store_.file(); }
+
+ private:
+  static constexpr bool kReadOnly = std::is_const_v<T>;
+
+  explicit MappedVector(internal::VectorStore store)
+      : store_(std::move(store)) {
+    Update();
+    size_ = store_.committed();
+  }
+
+  static void RequireWritable() {
+    static_assert(!kReadOnly,
+                  "MappedVector<const T> is read-only: open the file as "
+                  "MappedVector<T> to change it");
+  }
+
+  template <typename... Args>
+  static value_type Make(Args&&... args) {
+    if constexpr (std::is_constructible_v<value_type, Args&&...>) {
+      return value_type(std::forward<Args>(args)...);
+    } else {
+      return value_type{std::forward<Args>(args)...};
+    }
+  }
+
+  void Update() {
+    base_ = reinterpret_cast<T*>(store_.data());
+    capacity_ = static_cast<size_t>(store_.capacity_bytes() / sizeof(T));
+  }
+
+  internal::VectorStore store_;
+  T* base_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace mapfile
+
+#endif  // MAPFILE_MAPPED_VECTOR_H_

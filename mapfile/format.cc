@@ -1,0 +1,281 @@
+// Copyright 2026 The mapfile Authors.
+//
+// The header page, byte by byte (docs/FORMAT.md is the prose version):
+//
+//   off   size  field
+//   0     8     magic "MAPFILE\0"
+//   8     2     format major            10  2  format minor
+//   12    2     container kind          14  2  checksum algorithm
+//   16    1     byte order of records   17  3  reserved
+//   20    4     flags                   24  4  header size (4096)
+//   28    4     type schema version     32  8  type size
+//   40    8     type alignment          48  8  record alignment
+//   56    8     data offset             64  1  type name length
+//   65    7     reserved                72  64 type name (zero padded)
+//   136   64    kind-specific area: 136 first sequence, 144 segment flags,
+//               152 uncompressed length, rest reserved
+//   200   3760  reserved
+//   3960  8     header checksum: XXH3-64 of bytes [0, 3960)
+//   3968  64    commit slot 0           4032  64  commit slot 1
+//
+// A slot: 0 sequence (8), 8 count (8), 16 length (8), 24 reserved (32),
+// 56 checksum (8): XXH3-64 of the slot's bytes [0, 56).
+
+#include "mapfile/format.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "mapfile/internal/checksum.h"
+
+namespace mapfile {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'A', 'P', 'F', 'I', 'L', 'E', '\0'};
+constexpr size_t kHeaderChecksumOffset = 3960;
+constexpr size_t kSlotOffset = 3968;
+constexpr size_t kSlotSize = 64;
+constexpr size_t kSlotChecksumOffset = 56;
+
+// Little-endian, whatever the host.
+void Put(std::byte* p, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = std::byte(value >> (8 * i));
+}
+uint64_t Get(const std::byte* p, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value |= uint64_t(p[i]) << (8 * i);
+  return value;
+}
+
+bool IsPowerOfTwo(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+std::string Q(absl::string_view path) { return absl::StrCat("\"", path, "\""); }
+
+absl::Status Corrupt(absl::string_view path, absl::string_view what) {
+  return absl::DataLossError(
+      absl::StrCat("mapfile header of ", Q(path), ": ", what));
+}
+
+absl::Status ValidateType(const TypeFingerprint& t, uint64_t record_alignment) {
+  if (t.size == 0) return absl::InvalidArgumentError("type size is 0");
+  if (t.name.size() > kMaxTypeNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "type name \"", t.name, "\" is longer than ", kMaxTypeNameLength));
+  }
+  if (!IsPowerOfTwo(t.alignment) || t.alignment > kMaxRecordAlignment) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("type alignment ", t.alignment,
+                     " is not a power of two <= ", kMaxRecordAlignment));
+  }
+  if (!IsPowerOfTwo(record_alignment) ||
+      record_alignment > kMaxRecordAlignment ||
+      record_alignment < t.alignment) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record alignment ", record_alignment, " is not a power of two in [",
+        t.alignment, ", ", kMaxRecordAlignment, "]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string TypeFingerprint::ToString() const {
+  const std::string layout =
+      absl::StrFormat("(%d bytes, align %d)", size, alignment);
+  if (!declared()) return absl::StrCat("an undeclared type ", layout);
+  return absl::StrFormat("\"%s\" v%d %s", name, version, layout);
+}
+
+std::string KindName(ContainerKind kind) {
+  switch (kind) {
+    case ContainerKind::kVector:
+      return "vector";
+    case ContainerKind::kLogSegment:
+      return "log segment";
+  }
+  return absl::StrCat("kind ", static_cast<int>(kind));
+}
+
+uint64_t Checksum(const void* data, size_t length) {
+  return internal::Xxh3(data, length);
+}
+
+absl::StatusOr<FileHeader> NewHeader(ContainerKind kind,
+                                     const TypeFingerprint& type,
+                                     uint64_t alignment) {
+  FileHeader h;
+  h.kind = kind;
+  h.type = type;
+  h.record_alignment = std::max(alignment, type.alignment);
+  absl::Status s = ValidateType(type, h.record_alignment);
+  if (!s.ok()) return s;
+  h.data_offset = (kHeaderSize + h.record_alignment - 1) / h.record_alignment *
+                  h.record_alignment;
+  return h;
+}
+
+void EncodeHeader(const FileHeader& h, absl::Span<std::byte> page) {
+  std::byte* p = page.data();
+  std::memset(p, 0, kSlotOffset);
+  std::memcpy(p, kMagic, sizeof(kMagic));
+  Put(p + 8, h.format_major, 2);
+  Put(p + 10, h.format_minor, 2);
+  Put(p + 12, static_cast<uint16_t>(h.kind), 2);
+  Put(p + 14, static_cast<uint16_t>(h.checksum), 2);
+  Put(p + 16, static_cast<uint8_t>(h.byte_order), 1);
+  Put(p + 20, h.flags, 4);
+  Put(p + 24, kHeaderSize, 4);
+  Put(p + 28, h.type.version, 4);
+  Put(p + 32, h.type.size, 8);
+  Put(p + 40, h.type.alignment, 8);
+  Put(p + 48, h.record_alignment, 8);
+  Put(p + 56, h.data_offset, 8);
+  const size_t n = std::min(h.type.name.size(), kMaxTypeNameLength);
+  Put(p + 64, n, 1);
+  std::memcpy(p + 72, h.type.name.data(), n);
+  Put(p + 136, h.first_sequence, 8);
+  Put(p + 144, h.segment_flags, 4);
+  Put(p + 152, h.uncompressed_length, 8);
+  Put(p + kHeaderChecksumOffset, internal::Xxh3(p, kHeaderChecksumOffset), 8);
+}
+
+void EncodeSlot(const CommitSlot& slot, absl::Span<std::byte> page) {
+  std::byte s[kSlotSize] = {};
+  Put(s, slot.sequence, 8);
+  Put(s + 8, slot.count, 8);
+  Put(s + 16, slot.length, 8);
+  Put(s + kSlotChecksumOffset, internal::Xxh3(s, kSlotChecksumOffset), 8);
+  // One memcpy of a local image: a concurrent reader sees old bytes, new
+  // bytes or a mix, and the checksum rejects a mix.
+  std::memcpy(page.data() + kSlotOffset + kSlotSize * (slot.sequence & 1), s,
+              kSlotSize);
+}
+
+absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
+                                        absl::string_view path) {
+  if (file.size() < kHeaderSize) {
+    return Corrupt(path, absl::StrCat("the file is ", file.size(),
+                                      " bytes, shorter than the ", kHeaderSize,
+                                      "-byte header"));
+  }
+  // Work on a private copy: another process may be writing the slots.
+  std::byte p[kHeaderSize];
+  std::memcpy(p, file.data(), kHeaderSize);
+  if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Q(path), " is not a mapfile file (no \"MAPFILE\" magic)"));
+  }
+  FileHeader h;
+  h.format_major = Get(p + 8, 2);
+  h.format_minor = Get(p + 10, 2);
+  if (h.format_major != kFormatMajor) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s has format version %d.%d; this library reads version %d.x", path,
+        h.format_major, h.format_minor, kFormatMajor));
+  }
+  h.checksum = static_cast<ChecksumAlgorithm>(Get(p + 14, 2));
+  if (h.checksum != ChecksumAlgorithm::kXxh3_64) {
+    return Corrupt(path, absl::StrCat("unknown checksum algorithm ",
+                                      static_cast<int>(h.checksum)));
+  }
+  if (Get(p + kHeaderChecksumOffset, 8) !=
+      internal::Xxh3(p, kHeaderChecksumOffset)) {
+    return Corrupt(path, "header checksum mismatch");
+  }
+  h.kind = static_cast<ContainerKind>(Get(p + 12, 2));
+  h.byte_order = static_cast<ByteOrder>(Get(p + 16, 1));
+  h.flags = Get(p + 20, 4);
+  h.type.version = Get(p + 28, 4);
+  h.type.size = Get(p + 32, 8);
+  h.type.alignment = Get(p + 40, 8);
+  h.record_alignment = Get(p + 48, 8);
+  h.data_offset = Get(p + 56, 8);
+  const size_t name_length = Get(p + 64, 1);
+  if (Get(p + 24, 4) != kHeaderSize) {
+    return Corrupt(path, absl::StrCat("header size ", Get(p + 24, 4),
+                                      " is not ", kHeaderSize));
+  }
+  if (name_length > kMaxTypeNameLength) {
+    return Corrupt(path, absl::StrCat("type name length ", name_length,
+                                      " exceeds ", kMaxTypeNameLength));
+  }
+  h.type.name.assign(reinterpret_cast<const char*>(p + 72), name_length);
+  if (absl::Status s = ValidateType(h.type, h.record_alignment); !s.ok()) {
+    return Corrupt(path, s.message());
+  }
+  if (h.data_offset < kHeaderSize ||
+      h.data_offset > kHeaderSize + kMaxRecordAlignment ||
+      h.data_offset % h.record_alignment != 0) {
+    return Corrupt(path, absl::StrCat("data offset ", h.data_offset,
+                                      " is not an aligned offset after the "
+                                      "header"));
+  }
+  h.first_sequence = Get(p + 136, 8);
+  h.segment_flags = Get(p + 144, 4);
+  h.uncompressed_length = Get(p + 152, 8);
+  for (int i = 0; i < 2; ++i) {
+    const std::byte* s = p + kSlotOffset + kSlotSize * i;
+    CommitSlot slot{Get(s, 8), Get(s + 8, 8), Get(s + 16, 8)};
+    if (Get(s + kSlotChecksumOffset, 8) ==
+            internal::Xxh3(s, kSlotChecksumOffset) &&
+        slot.sequence != 0 && (slot.sequence & 1) == uint64_t(i)) {
+      h.slots[i] = slot;
+    }
+  }
+  return h;
+}
+
+absl::StatusOr<CommitSlot> LatestCommit(const FileHeader& h, uint64_t file_size,
+                                        absl::string_view path) {
+  const std::optional<CommitSlot>& a = h.slots[0];
+  const std::optional<CommitSlot>& b = h.slots[1];
+  if (!a && !b) return Corrupt(path, "both commit slots are invalid");
+  const CommitSlot& c = (!b || (a && a->sequence > b->sequence)) ? *a : *b;
+  if (h.kind == ContainerKind::kVector &&
+      (c.length % h.type.size != 0 || c.length / h.type.size != c.count)) {
+    return Corrupt(path, absl::StrCat("commit ", c.sequence, " says ", c.count,
+                                      " records in ", c.length, " bytes"));
+  }
+  if (file_size < h.data_offset || file_size - h.data_offset < c.length) {
+    return Corrupt(path, absl::StrCat("commit ", c.sequence, " holds ",
+                                      c.length, " bytes after offset ",
+                                      h.data_offset, " but the file is ",
+                                      file_size, " bytes (truncated?)"));
+  }
+  return c;
+}
+
+absl::Status CheckCompatible(const FileHeader& h, ContainerKind kind,
+                             const TypeFingerprint& want,
+                             absl::string_view path) {
+  auto fail = [&](const std::string& holds, const std::string& asked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " holds ", holds, "; asked for ", asked));
+  };
+  if (h.kind != kind) {
+    return fail(absl::StrCat("a ", KindName(h.kind)),
+                absl::StrCat("a ", KindName(kind)));
+  }
+  if (h.byte_order != kHostByteOrder) {
+    auto order = [](ByteOrder o) -> std::string {
+      return o == ByteOrder::kLittle ? "little-endian"
+             : o == ByteOrder::kBig  ? "big-endian"
+                                     : absl::StrCat("byte order ", int(o));
+    };
+    return fail(absl::StrCat(order(h.byte_order), " records"),
+                absl::StrCat(order(kHostByteOrder), " records (this machine)"));
+  }
+  const TypeFingerprint& have = h.type;
+  const bool names_differ =
+      have.declared() && want.declared() &&
+      (have.name != want.name || have.version != want.version);
+  if (names_differ || have.size != want.size ||
+      have.alignment != want.alignment) {
+    return fail(have.ToString(), want.ToString());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mapfile

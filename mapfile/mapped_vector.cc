@@ -1,0 +1,160 @@
+// Copyright 2026 The mapfile Authors.
+//
+// The untyped half of MappedVector<T>: creating and validating the file,
+// growth, and the commit protocol of docs/FORMAT.md.
+
+#include "mapfile/mapped_vector.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/status_macros.h"
+
+namespace mapfile {
+namespace internal {
+namespace {
+
+absl::Span<std::byte> HeaderPage(MappedFile& file) {
+  return absl::MakeSpan(file.data(), kHeaderSize);
+}
+
+// A header page of zeros is a file whose creation did not finish (the crash
+// came between growing it and syncing the header): kCreate starts it again.
+bool IsBlank(const MappedFile& file) {
+  if (file.size() == 0) return true;
+  return file.size() >= kHeaderSize &&
+         std::all_of(file.data(), file.data() + kHeaderSize,
+                     [](std::byte b) { return b == std::byte{0}; });
+}
+
+absl::Status CheckAlignment(size_t alignment) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||
+      alignment > os::PageSize()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "VectorOptions::alignment ", alignment,
+        " is not a power of two up to the page size ", os::PageSize()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::string& VectorStore::path() const {
+  static const std::string* const kNone = new std::string();
+  return file_ ? file_->path() : *kNone;
+}
+
+absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
+                                              const VectorOptions& options,
+                                              const TypeFingerprint& type,
+                                              bool read_only) {
+  const bool creating = !read_only && (options.mode == OpenMode::kCreate ||
+                                       options.mode == OpenMode::kCreateNew);
+  if (creating) MAPFILE_RETURN_IF_ERROR(CheckAlignment(options.alignment));
+  MappedFile::Options file_options;
+  file_options.mode = read_only ? OpenMode::kReadOnly : options.mode;
+  file_options.reserve = options.reserve;
+  file_options.preallocate = options.preallocate;
+  file_options.populate = options.populate;
+  file_options.huge_pages = options.huge_pages;
+  file_options.lock = options.lock;
+  VectorStore store;
+  store.type_ = type;
+  MAPFILE_ASSIGN_OR_RETURN(store.file_, MappedFile::Open(path, file_options));
+  MappedFile& file = *store.file_;
+  if (creating && IsBlank(file)) {
+    MAPFILE_ASSIGN_OR_RETURN(
+        FileHeader header,
+        NewHeader(ContainerKind::kVector, type, options.alignment));
+    MAPFILE_RETURN_IF_ERROR(file.Grow(header.data_offset));
+    EncodeHeader(header, HeaderPage(file));
+    EncodeSlot({1, 0, 0}, HeaderPage(file));
+    MAPFILE_RETURN_IF_ERROR(file.Sync());
+    store.data_offset_ = header.data_offset;
+    store.sequence_ = 1;
+  } else {
+    MAPFILE_ASSIGN_OR_RETURN(
+        FileHeader header,
+        DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), path));
+    MAPFILE_RETURN_IF_ERROR(
+        CheckCompatible(header, ContainerKind::kVector, type, path));
+    MAPFILE_ASSIGN_OR_RETURN(CommitSlot commit,
+                             LatestCommit(header, file.size(), path));
+    store.data_offset_ = header.data_offset;
+    store.sequence_ = commit.sequence;
+    store.committed_ = commit.count;
+  }
+  store.Update();
+  return store;
+}
+
+absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
+                                                 const TypeFingerprint& type) {
+  MAPFILE_RETURN_IF_ERROR(CheckAlignment(options.alignment));
+  VectorStore store;
+  store.type_ = type;
+  store.policy_ = options.scratch;
+  store.scratch_alignment_ =
+      std::max<uint64_t>(options.alignment, type.alignment);
+  return store;
+}
+
+void VectorStore::Update() {
+  data_ = file_ ? file_->data() + data_offset_
+                : static_cast<std::byte*>(block_.data());
+  capacity_ = file_ ? file_->size() - data_offset_ : block_.size();
+}
+
+absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
+  ScratchBlock block;
+  if (bytes > 0) {
+    MAPFILE_ASSIGN_OR_RETURN(Layout layout,
+                             Layout::Create(bytes, scratch_alignment_));
+    MAPFILE_ASSIGN_OR_RETURN(block, Allocate(layout, policy_));
+    if (used > 0) std::memcpy(block.data(), block_.data(), used);
+  }
+  block_ = std::move(block);
+  Update();
+  return absl::OkStatus();
+}
+
+absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
+  if (bytes <= capacity_) return absl::OkStatus();
+  if (!file_) return Reallocate(std::max(bytes, 2 * capacity_), used);
+  absl::Status status = file_->Grow(data_offset_ + bytes);
+  Update();
+  return status;
+}
+
+absl::Status VectorStore::Shrink(uint64_t used) {
+  if (!file_)
+    return used < capacity_ ? Reallocate(used, used) : absl::OkStatus();
+  // Never below what the header commits: a crash must find those bytes.
+  const uint64_t size = data_offset_ + std::max(used, committed_ * type_.size);
+  if (size >= file_->size()) return absl::OkStatus();
+  absl::Status status = file_->Truncate(size);
+  Update();
+  return status;
+}
+
+// The commit protocol (docs/FORMAT.md): the data reaches the disk before
+// the slot that counts it, and the slot overwritten is the older one, so a
+// crash at any instant leaves the previous commit or this one.
+absl::Status VectorStore::Commit(uint64_t count) {
+  if (!file_) {
+    committed_ = count;
+    return absl::OkStatus();
+  }
+  const uint64_t length = count * type_.size;
+  MAPFILE_RETURN_IF_ERROR(file_->Sync(data_offset_, length));
+  EncodeSlot({sequence_ + 1, count, length}, HeaderPage(*file_));
+  MAPFILE_RETURN_IF_ERROR(file_->Sync(0, kHeaderSize));
+  ++sequence_;
+  committed_ = count;
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace mapfile

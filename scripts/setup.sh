@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything mapfile needs on Debian 12 / Ubuntu 22.04+ (idempotent),
+# then builds and runs the demo: a typed vector in a file, written, synced,
+# reopened and printed.
+#
+#   sudo bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # builds: Bazel 4.2.3 from Debian (offline, see WORKSPACE) and CMake
+  bazel-bootstrap bazel-platforms cmake ninja-build pkg-config g++
+  # sanitizer runs use clang
+  clang libclang-rt-14-dev
+  # libraries
+  libabsl-dev libzstd-dev libxxhash-dev libgtest-dev libgmock-dev
+  libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+bazel run //examples:demo

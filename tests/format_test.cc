@@ -1,0 +1,391 @@
+// Copyright 2026 The mapfile Authors.
+//
+// Tests of the header format: the byte layout, validation of hostile and
+// truncated headers, commit slot selection, type identity and the messages
+// that name both sides of a mismatch.
+
+#include "mapfile/format.h"
+
+#include <cstring>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+struct Trade {
+  double price[5];
+  int64_t quantity;
+};
+struct Quote {
+  double bid, ask, bid_size, ask_size;
+};
+struct Undeclared {
+  double a, b, c, d;
+};
+MAPFILE_TYPE(Trade, "Trade", 2);
+MAPFILE_TYPE(Quote, "Quote", 1);
+
+namespace mapfile {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr size_t kPage = kHeaderSize;
+
+// A header page holding `type` records, with commits of `counts` in order.
+std::vector<std::byte> Page(const TypeFingerprint& type,
+                            std::vector<uint64_t> counts = {0}) {
+  std::vector<std::byte> page(kPage);
+  FileHeader h = NewHeader(ContainerKind::kVector, type, 64).value();
+  EncodeHeader(h, absl::MakeSpan(page));
+  uint64_t seq = 0;
+  for (uint64_t n : counts)
+    EncodeSlot({++seq, n, n * type.size}, absl::MakeSpan(page));
+  return page;
+}
+
+void Put64(std::vector<std::byte>& page, size_t offset, uint64_t v) {
+  for (int i = 0; i < 8; ++i) page[offset + i] = std::byte(v >> (8 * i));
+}
+// Rewrites the header checksum after a test edits a field: a hostile header
+// is one whose checksum matches.
+void Reseal(std::vector<std::byte>& page) {
+  Put64(page, 3960, Checksum(page.data(), 3960));
+}
+
+absl::StatusOr<FileHeader> Decode(const std::vector<std::byte>& page) {
+  return DecodeHeader(absl::MakeConstSpan(page), "/data/q.vec");
+}
+
+TEST(RecordTraitsTest, DeclaredArithmeticAndUndeclaredTypes) {
+  TypeFingerprint trade = FingerprintOf<Trade>();
+  EXPECT_EQ(trade.name, "Trade");
+  EXPECT_EQ(trade.version, 2u);
+  EXPECT_EQ(trade.size, 48u);
+  EXPECT_EQ(trade.alignment, 8u);
+  EXPECT_EQ(FingerprintOf<const Trade>().name, "Trade");
+  EXPECT_EQ(FingerprintOf<int32_t>().name, "int32");
+  EXPECT_EQ(FingerprintOf<uint8_t>().name, "uint8");
+  EXPECT_EQ(FingerprintOf<double>().name, "float64");
+  EXPECT_EQ(FingerprintOf<bool>().name, "bool");
+  EXPECT_EQ(FingerprintOf<long>().name, FingerprintOf<long long>().name);
+  EXPECT_FALSE(FingerprintOf<Undeclared>().declared());
+  EXPECT_EQ(FingerprintOf<Undeclared>().ToString(),
+            "an undeclared type (32 bytes, align 8)");
+}
+
+TEST(FormatTest, EncodesTheDocumentedBytes) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>(), {0, 3});
+  const unsigned char expected[] = {
+      'M', 'A',  'P', 'F', 'I', 'L', 'E', 0,  // magic
+      1,   0,    0,   0,                      // format 1.0
+      1,   0,    1,   0,                      // vector, XXH3-64
+      1,   0,    0,   0,                      // little-endian records
+      0,   0,    0,   0,                      // flags
+      0,   0x10, 0,   0,                      // header size 4096
+      2,   0,    0,   0,                      // schema version 2
+      48,  0,    0,   0,   0,   0,   0,   0,  // sizeof
+      8,   0,    0,   0,   0,   0,   0,   0,  // alignof
+      64,  0,    0,   0,   0,   0,   0,   0,  // record alignment
+      0,   0x10, 0,   0,   0,   0,   0,   0,  // data offset 4096
+      5,   0,    0,   0,   0,   0,   0,   0,  // name length
+      'T', 'r',  'a', 'd', 'e'};
+  EXPECT_EQ(std::memcmp(page.data(), expected, sizeof(expected)), 0);
+  // Commit 2 (3 records) is in slot 0 at 3968, commit 1 in slot 1 at 4032.
+  EXPECT_EQ(page[3968], std::byte{2});
+  EXPECT_EQ(page[3968 + 8], std::byte{3});
+  EXPECT_EQ(page[3968 + 16], std::byte{144});
+  EXPECT_EQ(page[4032], std::byte{1});
+}
+
+TEST(FormatTest, RoundTripsEveryField) {
+  std::vector<std::byte> page(kPage);
+  FileHeader h =
+      NewHeader(ContainerKind::kLogSegment, FingerprintOf<Quote>(), 256)
+          .value();
+  h.first_sequence = 1234567890123;
+  h.segment_flags = kSegmentSealed | kSegmentCompressed;
+  h.uncompressed_length = 99999;
+  EncodeHeader(h, absl::MakeSpan(page));
+  EncodeSlot({7, 10, 500}, absl::MakeSpan(page));
+  absl::StatusOr<FileHeader> d = Decode(page);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->kind, ContainerKind::kLogSegment);
+  EXPECT_EQ(d->type.name, "Quote");
+  EXPECT_EQ(d->type.version, 1u);
+  EXPECT_EQ(d->type.size, 32u);
+  EXPECT_EQ(d->record_alignment, 256u);
+  EXPECT_EQ(d->data_offset, 4096u);
+  EXPECT_EQ(d->first_sequence, 1234567890123u);
+  EXPECT_EQ(d->segment_flags, kSegmentSealed | kSegmentCompressed);
+  EXPECT_EQ(d->uncompressed_length, 99999u);
+  EXPECT_FALSE(d->slots[0].has_value());
+  ASSERT_TRUE(d->slots[1].has_value());
+  EXPECT_EQ(d->slots[1]->count, 10u);
+  absl::StatusOr<CommitSlot> c = LatestCommit(*d, 4096 + 500, "/data/q.log");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sequence, 7u);
+}
+
+TEST(FormatTest, DataOffsetFollowsRecordAlignment) {
+  auto offset = [](uint64_t size, uint64_t align, uint64_t want) {
+    return NewHeader(ContainerKind::kVector, {"", 0, size, align}, want)
+        .value()
+        .data_offset;
+  };
+  EXPECT_EQ(offset(8, 8, 64), 4096u);
+  EXPECT_EQ(offset(8192, 8192, 64), 8192u);  // raised to alignof
+  EXPECT_EQ(offset(8, 8, 65536), 65536u);
+  EXPECT_EQ(NewHeader(ContainerKind::kVector, {"", 0, 8, 8}, 1)
+                .value()
+                .record_alignment,
+            8u);
+}
+
+TEST(FormatTest, NewHeaderRejectsInvalidTypesAndAlignments) {
+  const TypeFingerprint bad[] = {
+      {"", 0, 0, 8}, {"", 0, 8, 3}, {std::string(65, 'x'), 1, 8, 8}};
+  for (const TypeFingerprint& t : bad) {
+    EXPECT_EQ(NewHeader(ContainerKind::kVector, t, 64).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << t.ToString();
+  }
+  for (uint64_t a : {uint64_t{48}, kMaxRecordAlignment * 2}) {
+    EXPECT_EQ(
+        NewHeader(ContainerKind::kVector, {"", 0, 8, 8}, a).status().code(),
+        absl::StatusCode::kInvalidArgument)
+        << a;
+  }
+}
+
+TEST(FormatTest, FileShorterThanHeaderIsDataLoss) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  for (size_t n : {size_t{0}, size_t{1}, size_t{8}, kPage - 1}) {
+    absl::Status s =
+        DecodeHeader(absl::MakeConstSpan(page.data(), n), "/x").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << n;
+    EXPECT_THAT(s.message(), HasSubstr("shorter than the 4096-byte header"));
+  }
+}
+
+TEST(FormatTest, ForeignFileIsInvalidArgument) {
+  std::vector<std::byte> page(kPage, std::byte{'#'});
+  absl::Status s = Decode(page).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "\"/data/q.vec\" is not a mapfile file (no \"MAPFILE\" magic)");
+}
+
+TEST(FormatTest, UnknownMajorVersionIsRejectedNamingBoth) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  page[8] = std::byte{2};
+  page[10] = std::byte{3};
+  Reseal(page);
+  absl::Status s = Decode(page).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      s.message(),
+      "/data/q.vec has format version 2.3; this library reads version 1.x");
+}
+
+TEST(FormatTest, UnknownMinorVersionAndFlagsAreAccepted) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  page[10] = std::byte{9};
+  Put64(page, 200, 0xfeedface);  // a field a later minor version added
+  page[20] = std::byte{0xff};    // flags nobody knows yet
+  Reseal(page);
+  absl::StatusOr<FileHeader> h = Decode(page);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->format_minor, 9);
+  EXPECT_TRUE(
+      CheckCompatible(*h, ContainerKind::kVector, FingerprintOf<Trade>(), "/x")
+          .ok());
+}
+
+TEST(FormatTest, HeaderChecksumMismatchIsDataLoss) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  page[33] ^= std::byte{1};  // sizeof 48 -> 304
+  absl::Status s = Decode(page).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("header checksum mismatch"));
+}
+
+TEST(FormatTest, HostileFieldsWithValidChecksumAreDataLoss) {
+  struct Case {
+    size_t offset;
+    uint64_t value;
+    int bytes;
+    const char* message;
+  };
+  const Case cases[] = {
+      {14, 9, 2, "unknown checksum algorithm 9"},
+      {24, 8192, 4, "header size 8192"},
+      {64, 200, 1, "type name length 200"},
+      {32, 0, 8, "type size is 0"},
+      {40, 24, 8, "type alignment 24"},
+      {40, uint64_t{1} << 40, 8, "type alignment"},
+      {48, 4, 8, "record alignment 4"},
+      {56, 4100, 8, "data offset 4100"},
+      {56, 0, 8, "data offset 0"},
+      {56, ~uint64_t{0} - 4095, 8, "data offset"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+    for (int i = 0; i < c.bytes; ++i)
+      page[c.offset + i] = std::byte(c.value >> (8 * i));
+    Reseal(page);
+    absl::Status s = Decode(page).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << c.message;
+    EXPECT_THAT(s.message(), HasSubstr(c.message));
+  }
+}
+
+TEST(CommitSlotTest, NewestValidSlotWins) {
+  std::vector<std::byte> page =
+      Page(FingerprintOf<uint64_t>(), {1, 2, 3, 4, 5});
+  FileHeader h = Decode(page).value();
+  EXPECT_EQ(LatestCommit(h, 1 << 20, "/x")->count, 5u);
+  EXPECT_EQ(LatestCommit(h, 1 << 20, "/x")->sequence, 5u);
+}
+
+TEST(CommitSlotTest, CorruptNewestSlotFallsBackToThePreviousCommit) {
+  for (size_t byte = 0; byte < 64; ++byte) {
+    std::vector<std::byte> page = Page(FingerprintOf<uint64_t>(), {1, 2, 3, 4});
+    page[3968 + byte] ^= std::byte{0x40};  // slot 0 holds commit 4
+    absl::StatusOr<CommitSlot> c =
+        LatestCommit(Decode(page).value(), 1 << 20, "/x");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->sequence, 3u) << byte;
+    EXPECT_EQ(c->count, 3u) << byte;
+  }
+}
+
+TEST(CommitSlotTest, BothSlotsCorruptIsDataLoss) {
+  std::vector<std::byte> page = Page(FingerprintOf<uint64_t>(), {1, 2});
+  page[3968 + 9] ^= std::byte{1};
+  page[4032 + 60] ^= std::byte{1};
+  absl::Status s = LatestCommit(Decode(page).value(), 1 << 20, "/x").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("both commit slots are invalid"));
+}
+
+TEST(CommitSlotTest, SlotInTheWrongPlaceIsIgnored) {
+  std::vector<std::byte> page = Page(FingerprintOf<uint64_t>(), {1});
+  // A valid image of commit 2 copied into slot 1, where odd commits live.
+  std::vector<std::byte> other(kPage);
+  EncodeSlot({2, 9, 72}, absl::MakeSpan(other));
+  std::memcpy(page.data() + 4032, other.data() + 3968, 64);
+  FileHeader h = Decode(page).value();
+  EXPECT_FALSE(h.slots[0].has_value());
+  EXPECT_FALSE(h.slots[1].has_value());
+}
+
+TEST(CommitSlotTest, CommitPastTheEndOfTheFileIsDataLoss) {
+  std::vector<std::byte> page = Page(FingerprintOf<uint64_t>(), {100});
+  FileHeader h = Decode(page).value();
+  EXPECT_TRUE(LatestCommit(h, 4096 + 800, "/x").ok());
+  absl::Status s = LatestCommit(h, 4096 + 799, "/x").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("truncated"));
+  EXPECT_EQ(LatestCommit(h, 100, "/x").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(CommitSlotTest, CountThatDisagreesWithLengthIsDataLoss) {
+  for (CommitSlot slot :
+       {CommitSlot{1, 3, 23}, CommitSlot{1, ~uint64_t{0} / 4, 8},
+        CommitSlot{1, 1, 0}}) {
+    std::vector<std::byte> page = Page(FingerprintOf<uint64_t>(), {});
+    EncodeSlot(slot, absl::MakeSpan(page));
+    absl::Status s = LatestCommit(Decode(page).value(), 1 << 20, "/x").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << slot.count;
+  }
+}
+
+// Every single-byte change of the header page is either detected (an error)
+// or harmless: the state read is one that was committed.
+TEST(FormatTest, EverySingleByteCorruptionIsDetectedOrHarmless) {
+  const std::vector<std::byte> good = Page(FingerprintOf<Trade>(), {4, 5});
+  const FileHeader want = Decode(good).value();
+  int detected = 0;
+  for (size_t i = 0; i < kPage; ++i) {
+    for (int bit : {0x01, 0x80, 0xff}) {
+      std::vector<std::byte> page = good;
+      page[i] ^= std::byte(bit);
+      absl::StatusOr<FileHeader> h = Decode(page);
+      absl::Status s = h.status();
+      if (s.ok()) {
+        s = CheckCompatible(*h, ContainerKind::kVector, FingerprintOf<Trade>(),
+                            "/x");
+      }
+      absl::StatusOr<CommitSlot> c = s.ok() ? LatestCommit(*h, 1 << 20, "/x")
+                                            : absl::StatusOr<CommitSlot>(s);
+      if (!c.ok()) {
+        ++detected;
+        continue;
+      }
+      ASSERT_GE(i, 3968u) << "undetected change at byte " << i;
+      EXPECT_EQ(h->data_offset, want.data_offset);
+      EXPECT_EQ(c->count, c->sequence == 2 ? 5u : 4u) << i;
+    }
+  }
+  EXPECT_EQ(detected, 3 * 3968);  // every change outside the slots
+}
+
+TEST(CheckCompatibleTest, TypeMismatchNamesBothSides) {
+  FileHeader h = Decode(Page(FingerprintOf<Trade>())).value();
+  absl::Status s = CheckCompatible(h, ContainerKind::kVector,
+                                   FingerprintOf<Quote>(), "/data/q.vec");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "/data/q.vec holds \"Trade\" v2 (48 bytes, align 8); asked for "
+            "\"Quote\" v1 (32 bytes, align 8)");
+}
+
+TEST(CheckCompatibleTest, VersionMismatchIsRejected) {
+  TypeFingerprint v3 = FingerprintOf<Trade>();
+  v3.version = 3;
+  FileHeader h = Decode(Page(FingerprintOf<Trade>())).value();
+  EXPECT_EQ(CheckCompatible(h, ContainerKind::kVector, v3, "/q").message(),
+            "/q holds \"Trade\" v2 (48 bytes, align 8); asked for \"Trade\" v3 "
+            "(48 bytes, align 8)");
+}
+
+TEST(CheckCompatibleTest, UndeclaredTypeIsCheckedBySizeAndAlignmentOnly) {
+  FileHeader quotes = Decode(Page(FingerprintOf<Quote>())).value();
+  EXPECT_TRUE(CheckCompatible(quotes, ContainerKind::kVector,
+                              FingerprintOf<Undeclared>(), "/q")
+                  .ok());
+  FileHeader trades = Decode(Page(FingerprintOf<Trade>())).value();
+  EXPECT_EQ(CheckCompatible(trades, ContainerKind::kVector,
+                            FingerprintOf<Undeclared>(), "/q")
+                .message(),
+            "/q holds \"Trade\" v2 (48 bytes, align 8); asked for an "
+            "undeclared type (32 bytes, align 8)");
+  TypeFingerprint align16 = FingerprintOf<Undeclared>();
+  align16.alignment = 16;
+  EXPECT_FALSE(
+      CheckCompatible(quotes, ContainerKind::kVector, align16, "/q").ok());
+}
+
+TEST(CheckCompatibleTest, KindMismatchNamesBothKinds) {
+  FileHeader h = Decode(Page(FingerprintOf<Trade>())).value();
+  absl::Status s = CheckCompatible(h, ContainerKind::kLogSegment,
+                                   FingerprintOf<Trade>(), "/q");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "/q holds a vector; asked for a log segment");
+}
+
+TEST(CheckCompatibleTest, ForeignByteOrderNamesBothOrders) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  page[16] = std::byte(kHostByteOrder == ByteOrder::kLittle ? 2 : 1);
+  Reseal(page);
+  absl::Status s = CheckCompatible(Decode(page).value(), ContainerKind::kVector,
+                                   FingerprintOf<Trade>(), "/q");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("-endian records; asked for"));
+  EXPECT_THAT(s.message(), HasSubstr("(this machine)"));
+}
+
+}  // namespace
+}  // namespace mapfile

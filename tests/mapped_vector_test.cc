@@ -1,0 +1,546 @@
+// Copyright 2026 The mapfile Authors.
+//
+// Tests of MappedVector<T>: typed round trips, stable addresses across
+// growth, STL algorithms over the file, type/kind/version mismatches,
+// hostile and truncated headers, commit slot recovery, faults, a full disk,
+// and a crash test that SIGKILLs a writer at random instants.
+
+#include "mapfile/mapped_vector.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mapfile/internal/os.h"
+#include "tests/testing.h"
+
+struct Rec64 {
+  uint64_t key;
+  char payload[56];
+};
+struct alignas(64) Line64 {
+  uint64_t key;
+  int32_t values[3];
+};
+struct alignas(4096) Page4096 {
+  uint64_t key;
+  double values[4];
+};
+struct Trade {
+  double price[5];
+  int64_t quantity;
+};
+struct TradeV3 {
+  double price[5];
+  int64_t quantity;
+};
+struct Quote {
+  double bid, ask, bid_size, ask_size;
+};
+struct Blob32 {  // undeclared
+  double values[4];
+};
+MAPFILE_TYPE(Rec64, "test.Rec64", 1);
+MAPFILE_TYPE(Line64, "test.Line64", 1);
+MAPFILE_TYPE(Page4096, "test.Page4096", 1);
+MAPFILE_TYPE(Trade, "Trade", 2);
+MAPFILE_TYPE(TradeV3, "Trade", 3);
+MAPFILE_TYPE(Quote, "Quote", 1);
+
+namespace mapfile {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Element i of the test sequences, and the key it is sorted by.
+template <typename T>
+T Make(uint64_t i) {
+  if constexpr (std::is_arithmetic_v<T>) {
+    return static_cast<T>(i * 7919);
+  } else {
+    T t{};
+    t.key = i * 7919 % 100003;
+    return t;
+  }
+}
+template <typename T>
+uint64_t Key(const T& t) {
+  if constexpr (std::is_arithmetic_v<T>) {
+    return t;
+  } else {
+    return t.key;
+  }
+}
+
+template <typename T>
+class TypedVectorTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("v.vec");
+};
+using Types = ::testing::Types<uint8_t, Rec64, Line64, Page4096>;
+TYPED_TEST_SUITE(TypedVectorTest, Types);
+
+TYPED_TEST(TypedVectorTest, RoundTripsThroughCloseAndReopen) {
+  const size_t n = 1000;
+  {
+    auto v = MappedVector<TypeParam>::Open(this->path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_TRUE(v->empty());
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_TRUE(v->push_back(Make<TypeParam>(i)).ok());
+    ASSERT_TRUE(v->Sync().ok());
+    const size_t align = std::max<size_t>(alignof(TypeParam), 64);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v->data()) % align, 0u);
+  }
+  auto r = MappedVector<const TypeParam>::Open(this->path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(Key((*r)[i]), Key(Make<TypeParam>(i))) << i;
+  }
+}
+
+TYPED_TEST(TypedVectorTest, AddressesStayStableGrowingPastOneGiB) {
+  VectorOptions options;
+  options.preallocate = false;  // sparse: the test is about address space
+  auto v = MappedVector<TypeParam>::Open(this->path_, options);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (size_t i = 0; i < 10; ++i)
+    ASSERT_TRUE(v->push_back(Make<TypeParam>(i)).ok());
+  const TypeParam* first = &(*v)[0];
+  const size_t target = (size_t{1} << 30) / sizeof(TypeParam) + 1;
+  for (size_t n = 16; n < 2 * target; n *= 4) {
+    ASSERT_TRUE(v->reserve(std::min(n, target)).ok()) << n;
+    ASSERT_EQ(&(*v)[0], first) << n;
+    ASSERT_EQ(v->file()->remap_count(), 0u);
+  }
+  EXPECT_GE(v->capacity() * sizeof(TypeParam), size_t{1} << 30);
+  ASSERT_TRUE(v->push_back(Make<TypeParam>(10)).ok());
+  (*v)[v->capacity() - 1] = Make<TypeParam>(99);  // the last page is mapped
+  for (size_t i = 0; i <= 10; ++i)
+    EXPECT_EQ(Key((*v)[i]), Key(Make<TypeParam>(i)));
+}
+
+TYPED_TEST(TypedVectorTest, SortAndLowerBoundRunOverTheFile) {
+  auto v = MappedVector<TypeParam>::Open(this->path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (size_t i = 0; i < 300; ++i)
+    ASSERT_TRUE(v->push_back(Make<TypeParam>(i)).ok());
+  auto by_key = [](const TypeParam& a, const TypeParam& b) {
+    return Key(a) < Key(b);
+  };
+  std::sort(v->begin(), v->end(), by_key);
+  EXPECT_TRUE(std::is_sorted(v->cbegin(), v->cend(), by_key));
+  const TypeParam probe = (*v)[123];
+  auto it = std::lower_bound(v->begin(), v->end(), probe, by_key);
+  ASSERT_NE(it, v->end());
+  EXPECT_EQ(Key(*it), Key(probe));
+  EXPECT_EQ(Key(*v->rbegin()), Key(v->back()));
+  ASSERT_TRUE(v->Sync().ok());
+  v = absl::UnknownError("closed");
+  auto r = MappedVector<const TypeParam>::Open(this->path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(std::is_sorted(r->begin(), r->end(), by_key));
+}
+
+TYPED_TEST(TypedVectorTest, ScratchVectorGrowsAndSorts) {
+  auto v = MappedVector<TypeParam>::CreateScratch();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->file(), nullptr);
+  EXPECT_EQ(v->path(), "");
+  for (size_t i = 0; i < 5000; ++i)
+    ASSERT_TRUE(v->push_back(Make<TypeParam>(i)).ok());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v->data()) % alignof(TypeParam), 0u);
+  for (size_t i = 0; i < 5000; ++i)
+    ASSERT_EQ(Key((*v)[i]), Key(Make<TypeParam>(i)));
+  std::sort(v->begin(), v->end(), [](const TypeParam& a, const TypeParam& b) {
+    return Key(a) < Key(b);
+  });
+  EXPECT_TRUE(v->Sync().ok());
+  v->clear();
+  ASSERT_TRUE(v->shrink_to_fit().ok());
+  EXPECT_EQ(v->capacity(), 0u);
+}
+
+class VectorTest : public ::testing::Test {
+ protected:
+  // A file of `n` uint64_t 0..n-1, synced.
+  void MakeFile(size_t n) {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    for (uint64_t i = 0; i < n; ++i) ASSERT_TRUE(v->push_back(i).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  absl::Status OpenStatus() {
+    return MappedVector<const uint64_t>::Open(path_).status();
+  }
+  // Changes the file's bytes at `offset`.
+  void Patch(uint64_t offset, const void* bytes, size_t n) {
+    auto fd = os::Open(path_, O_RDWR);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    ASSERT_TRUE(os::Pwrite(fd->get(), path_, bytes, n, offset).ok());
+  }
+  void Flip(uint64_t offset) {
+    std::string page = testing::ReadFile(path_).substr(offset, 1);
+    page[0] ^= 0xff;
+    Patch(offset, page.data(), 1);
+  }
+  // Sets a header field and recomputes the header checksum: a hostile file.
+  void PatchField(uint64_t offset, uint64_t value, size_t bytes) {
+    std::string page = testing::ReadFile(path_).substr(0, kHeaderSize);
+    for (size_t i = 0; i < bytes; ++i)
+      page[offset + i] = char(value >> (8 * i));
+    const uint64_t sum = Checksum(page.data(), 3960);
+    for (int i = 0; i < 8; ++i) page[3960 + i] = char(sum >> (8 * i));
+    Patch(0, page.data(), 3968);
+  }
+
+  os::fault::ScopedReset reset_;
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("q.vec");
+};
+
+TEST_F(VectorTest, TypeMismatchNamesBothSides) {
+  ASSERT_TRUE(MappedVector<Trade>::Open(path_).ok());
+  absl::Status s = MappedVector<Quote>::Open(path_).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), path_ +
+                             " holds \"Trade\" v2 (48 bytes, align 8); "
+                             "asked for \"Quote\" v1 (32 bytes, align 8)");
+}
+
+TEST_F(VectorTest, SchemaVersionMismatchIsRejected) {
+  ASSERT_TRUE(MappedVector<Trade>::Open(path_).ok());
+  absl::Status s = MappedVector<TradeV3>::Open(path_).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("asked for \"Trade\" v3"));
+}
+
+TEST_F(VectorTest, UndeclaredTypeIsCheckedBySize) {
+  ASSERT_TRUE(MappedVector<Quote>::Open(path_).ok());
+  EXPECT_TRUE(MappedVector<Blob32>::Open(path_).ok());  // the weaker check
+  absl::Status s = MappedVector<uint32_t>::Open(path_).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              HasSubstr("asked for \"uint32\" v1 (4 bytes, align 4)"));
+}
+
+TEST_F(VectorTest, ForeignKindMajorVersionAndByteOrderAreRejected) {
+  struct Case {
+    uint64_t offset, value;
+    size_t bytes;
+    const char* message;
+  };
+  const Case cases[] = {
+      {12, 2, 2, "holds a log segment; asked for a vector"},
+      {8, 2, 2, "has format version 2.0; this library reads version 1.x"},
+      {16, kHostByteOrder == ByteOrder::kLittle ? 2u : 1u, 1,
+       "-endian records; asked for"},
+  };
+  for (const Case& c : cases) {
+    MakeFile(3);
+    PatchField(c.offset, c.value, c.bytes);
+    absl::Status s = OpenStatus();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << c.message;
+    EXPECT_THAT(s.message(), HasSubstr(c.message));
+    EXPECT_THAT(s.message(), HasSubstr(path_));
+    ASSERT_TRUE(os::Unlink(path_).ok());
+  }
+}
+
+TEST_F(VectorTest, EmptyTinyAndCutFilesAreClearErrors) {
+  ASSERT_TRUE(testing::WriteFile(path_, ""));
+  absl::Status s = OpenStatus();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("the file is 0 bytes, shorter than the"));
+  ASSERT_TRUE(testing::WriteFile(path_, "x"));
+  EXPECT_THAT(OpenStatus().message(), HasSubstr("the file is 1 bytes"));
+  ASSERT_TRUE(testing::WriteFile(path_, std::string(5000, 'x')));
+  EXPECT_EQ(OpenStatus().code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(os::Unlink(path_).ok());
+  MakeFile(3);
+  std::string whole = testing::ReadFile(path_);
+  ASSERT_TRUE(testing::WriteFile(path_, whole.substr(0, 2000)));
+  s = OpenStatus();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(),
+              HasSubstr("2000 bytes, shorter than the 4096-byte header"));
+  ASSERT_TRUE(testing::WriteFile(path_, whole.substr(0, 4096 + 16)));  // 2 of 3
+  s = OpenStatus();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("truncated"));
+}
+
+TEST_F(VectorTest, CreateOnAnEmptyFileInitialisesIt) {
+  ASSERT_TRUE(testing::WriteFile(path_, ""));
+  VectorOptions read_write;
+  read_write.mode = OpenMode::kReadWrite;
+  EXPECT_EQ(MappedVector<uint64_t>::Open(path_, read_write).status().code(),
+            absl::StatusCode::kDataLoss);
+  MakeFile(5);
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 5u);
+}
+
+TEST_F(VectorTest, ReadOnlyNeedsConstElementsAndMissingFileIsNotFound) {
+  VectorOptions options;
+  options.mode = OpenMode::kReadOnly;
+  EXPECT_EQ(MappedVector<uint64_t>::Open(path_, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStatus().code(), absl::StatusCode::kNotFound);
+  options.mode = OpenMode::kCreateNew;
+  ASSERT_TRUE(MappedVector<uint64_t>::Open(path_, options).ok());
+  EXPECT_EQ(MappedVector<uint64_t>::Open(path_, options).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(VectorTest, AlignmentOptionPlacesTheFirstElementUpToThePageSize) {
+  VectorOptions options;
+  options.alignment = 4096;
+  auto v = MappedVector<uint64_t>::Open(path_, options);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->push_back(1).ok());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v->data()) % 4096, 0u);
+  absl::Span<const uint64_t> span(*v);  // contiguous: spans and ranges work
+  EXPECT_EQ(span.size(), 1u);
+  for (size_t bad : {size_t{0}, size_t{48}, os::PageSize() * 2}) {
+    options.alignment = bad;
+    EXPECT_EQ(MappedVector<uint64_t>::Open(dir_.File("other.vec"), options)
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(MappedVector<uint64_t>::CreateScratch(options).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST_F(VectorTest, SecondWriterIsUnavailable) {
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(MappedVector<uint64_t>::Open(path_).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(VectorTest, UnsyncedTailIsIgnoredOnReopen) {
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(v->push_back(i).ok());
+    ASSERT_TRUE(v->Sync().ok());
+    for (uint64_t i = 10; i < 15; ++i) ASSERT_TRUE(v->push_back(i).ok());
+    EXPECT_EQ(v->committed_size(), 10u);
+  }
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->size(), 10u);
+  EXPECT_EQ(v->back(), 9u);
+}
+
+TEST_F(VectorTest, ShrinkingCommitsOnSyncAndKeepsCommittedBytes) {
+  MakeFile(1000);
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  v->pop_back();
+  v->clear();
+  ASSERT_TRUE(v->shrink_to_fit().ok());
+  EXPECT_GE(v->capacity(), 1000u);  // still committed: a crash must find it
+  ASSERT_TRUE(v->Sync().ok());
+  ASSERT_TRUE(v->shrink_to_fit().ok());
+  EXPECT_EQ(v->capacity(), 0u);
+  EXPECT_EQ(v->file()->size(), 4096u);
+  ASSERT_TRUE(v->push_back(42).ok());
+  ASSERT_TRUE(v->Sync().ok());
+  v = absl::UnknownError("closed");
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front(), 42u);
+}
+
+TEST_F(VectorTest, ResizeAppendEmplaceAndAt) {
+  auto v = MappedVector<Rec64>::CreateScratch();
+  ASSERT_TRUE(v.ok());
+  Rec64 filler{};
+  filler.key = 7;
+  ASSERT_TRUE(v->resize(3, filler).ok());
+  ASSERT_TRUE(v->emplace_back(Rec64{9, {}}).ok());
+  ASSERT_TRUE(v->resize(6).ok());
+  EXPECT_EQ((*v)[2].key, 7u);
+  EXPECT_EQ((*v)[3].key, 9u);
+  EXPECT_EQ((*v)[5].key, 0u);
+  // Appending the vector to itself across growth (the source moves).
+  for (int round = 0; round < 8; ++round) {
+    ASSERT_TRUE(v->append(absl::MakeConstSpan(v->data(), v->size())).ok());
+  }
+  ASSERT_EQ(v->size(), 6u << 8);
+  EXPECT_EQ((*v)[6 * 255 + 3].key, 9u);
+  ASSERT_TRUE(v->at(5).ok());
+  absl::Status s = v->at(v->size()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  // push_back of one of its own elements when full.
+  while (v->size() < v->capacity()) ASSERT_TRUE(v->push_back(filler).ok());
+  ASSERT_TRUE(v->push_back((*v)[3]).ok());
+  EXPECT_EQ(v->back().key, 9u);
+  EXPECT_GT(v->max_size(), size_t{1} << 50);
+  EXPECT_EQ(v->reserve(v->max_size() + 1).code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(VectorTest, FailedSyncKeepsThePreviousCommit) {
+  MakeFile(4);
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->push_back(4).ok());
+    os::fault::Inject({os::Op::kMsync, EIO});
+    absl::Status s = v->Sync();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_EQ(v->committed_size(), 4u);
+    EXPECT_FALSE(v->Sync().ok());  // sticky
+  }
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 4u);
+}
+
+TEST_F(VectorTest, CorruptSlotFallsBackAndBothCorruptIsDataLoss) {
+  MakeFile(3);  // commit 2 (slot 0)
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->push_back(3).ok());
+    ASSERT_TRUE(v->Sync().ok());  // commit 3 (slot 1)
+  }
+  Flip(4032 + 8);
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->size(), 3u);
+  r = absl::UnknownError("closed");
+  Flip(3968 + 8);
+  absl::Status s = OpenStatus();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("both commit slots are invalid"));
+}
+
+// Every single-byte change of the header page: detected, or harmless (the
+// vector opens with one of its commits and those contents).
+TEST_F(VectorTest, EverySingleByteCorruptionOfTheHeaderIsDetectedOrHarmless) {
+  MakeFile(4);
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->push_back(4).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  const std::string good = testing::ReadFile(path_);
+  auto fd = os::Open(path_, O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  int detected = 0, harmless = 0;
+  for (uint64_t i = 0; i < kHeaderSize; ++i) {
+    const char bad = good[i] ^ char(0xa5);
+    ASSERT_TRUE(os::Pwrite(fd->get(), path_, &bad, 1, i).ok());
+    auto r = MappedVector<const uint64_t>::Open(path_);
+    if (!r.ok()) {
+      ++detected;
+      EXPECT_THAT(r.status().code(),
+                  ::testing::AnyOf(absl::StatusCode::kDataLoss,
+                                   absl::StatusCode::kInvalidArgument,
+                                   absl::StatusCode::kFailedPrecondition))
+          << i << ": " << r.status();
+    } else {
+      ++harmless;
+      EXPECT_GE(i, 3968u) << "undetected change at byte " << i;
+      ASSERT_TRUE(r->size() == 4 || r->size() == 5) << i;
+      for (uint64_t k = 0; k < r->size(); ++k) ASSERT_EQ((*r)[k], k);
+    }
+    ASSERT_TRUE(os::Pwrite(fd->get(), path_, &good[i], 1, i).ok());
+  }
+  EXPECT_EQ(detected, 3968);
+  EXPECT_EQ(harmless, 128);
+}
+
+TEST_F(VectorTest, FullDiskIsResourceExhaustedAndTheVectorStaysUsable) {
+  absl::StatusOr<int> rc =
+      testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
+        auto v = MappedVector<uint64_t>::Open(dir + "/v.vec");
+        if (!v.ok()) return 1;
+        absl::Status s;
+        uint64_t i = 0;
+        while ((s = v->push_back(i)).ok()) ++i;
+        if (s.code() != absl::StatusCode::kResourceExhausted || i < 1000)
+          return 2;
+        if (!v->Sync().ok()) return 3;
+        const size_t size = v->size();
+        v = absl::UnknownError("closed");
+        auto r = MappedVector<const uint64_t>::Open(dir + "/v.vec");
+        if (!r.ok() || r->size() != size || (*r)[size - 1] != size - 1)
+          return 4;
+        return 0;
+      });
+  if (!rc.ok()) GTEST_SKIP() << rc.status();
+  EXPECT_EQ(*rc, 0);
+}
+
+// A child pushes and Syncs, reporting each synced size through a pipe; the
+// parent SIGKILLs it at a random instant and checks that the file reopens
+// with at least the last reported size and the right contents.
+TEST_F(VectorTest, SyncedRecordsSurviveSigkillAtRandomInstants) {
+  std::mt19937_64 random(20260101);
+  uint64_t reported = 0;
+  for (int round = 0; round < 200; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const uint64_t batch = 1 + random() % 300;
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      auto v = MappedVector<uint64_t>::Open(path_);
+      if (!v.ok()) _exit(1);
+      for (;;) {
+        for (uint64_t k = 0; k < batch; ++k) {
+          if (!v->push_back(v->size() * 2654435761u).ok()) _exit(2);
+        }
+        if (!v->Sync().ok()) _exit(3);
+        const uint64_t size = v->size();
+        if (write(fds[1], &size, sizeof(size)) != sizeof(size)) _exit(4);
+      }
+    }
+    close(fds[1]);
+    usleep(random() % 20000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited " << WEXITSTATUS(status);
+    uint64_t size;
+    while (read(fds[0], &size, sizeof(size)) == sizeof(size)) reported = size;
+    close(fds[0]);
+    auto r = MappedVector<const uint64_t>::Open(path_);
+    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.status();
+    ASSERT_GE(r->size(), reported) << "round " << round;
+    for (uint64_t k = 0; k < r->size(); ++k) {
+      ASSERT_EQ((*r)[k], k * 2654435761u)
+          << "round " << round << " index " << k;
+    }
+    reported = r->size();  // the next child starts from here
+  }
+  EXPECT_GT(reported, 0u);
+}
+
+}  // namespace
+}  // namespace mapfile
