@@ -24,7 +24,7 @@ absl::Status Demo(const std::string& path) {
           ticks.push_back(Tick{1700000000 + i, 100.25 * (i + 1)}));
     }
     MAPFILE_RETURN_IF_ERROR(ticks.Sync());  // durable from here on
-  }                                         // closed: unmapped, lock released
+  }
   MAPFILE_ASSIGN_OR_RETURN(auto ticks, MappedVector<const Tick>::Open(path));
   for (const Tick& t : ticks) {
     std::printf("%lld %.2f\n", static_cast<long long>(t.time), t.price);
@@ -34,7 +34,7 @@ absl::Status Demo(const std::string& path) {
 
 int main(int argc, char** argv) {
   const absl::Status status = Demo(argc > 1 ? argv[1] : "ticks.vec");
-  if (!status.ok())
-    std::fprintf(stderr, "vector_demo: %s\n", status.ToString().c_str());
-  return status.ok() ? 0 : 1;
+  if (status.ok()) return 0;
+  std::fprintf(stderr, "vector_demo: %s\n", status.ToString().c_str());
+  return 1;
 }

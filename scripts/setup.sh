@@ -14,7 +14,9 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libabsl-dev libzstd-dev libxxhash-dev libgtest-dev libgmock-dev
-  libbenchmark-dev
+  libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  # peers the benchmarks compare against
+  liblmdb-dev libboost-dev
 )
 
 missing=()
@@ -29,4 +31,4 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
 
-bazel run //examples:demo
+bazel run //examples:vector_demo -- "${TMPDIR:-/tmp}/mapfile-demo.vec"
