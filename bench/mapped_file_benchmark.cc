@@ -116,7 +116,8 @@ void BM_SyncOnePage(benchmark::State& state) {
   os::Unlink(path).IgnoreError();
 }
 BENCHMARK(BM_SyncOnePage)
-    ->ArgName("how")  // 0 MappedFile::Sync, 1 msync+fdatasync, 2 pwrite+fdatasync
+    ->ArgName(
+        "how")  // 0 MappedFile::Sync, 1 msync+fdatasync, 2 pwrite+fdatasync
     ->Arg(0)
     ->Arg(1)
     ->Arg(2)

@@ -32,7 +32,8 @@ uint64_t RoundDown(uint64_t n) { return n / Page() * Page(); }
 // `status` with `context` put in front of its message, code kept.
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
 }
 
 const char* FileType(mode_t mode) {
@@ -47,7 +48,8 @@ const char* FileType(mode_t mode) {
 }  // namespace
 
 uint64_t GrowthPolicy::NextSize(uint64_t current, uint64_t required) const {
-  const uint64_t cap = std::min(std::max(max_step, min_step), MappedFile::kMaxSize);
+  const uint64_t cap =
+      std::min(std::max(max_step, min_step), MappedFile::kMaxSize);
   uint64_t step = cap;  // linear once the geometric step would exceed the cap
   if (factor <= 1) {
     step = min_step;
@@ -98,15 +100,18 @@ absl::StatusOr<MappedFile::Reservation> MappedFile::Reserve(
   needed = std::max(RoundUp(needed), Page());
   // Halve on ENOMEM (RLIMIT_AS, vm.max_map_count, a crowded address space)
   // down to what the file needs now.
-  for (uint64_t length = RoundUp(std::min(std::max(desired, needed), kMaxSize));;
-       length = std::max(needed, RoundUp(length / 2))) {
+  for (uint64_t length = RoundUp(std::min(std::max(desired, needed), kMaxSize));
+       ; length = std::max(needed, RoundUp(length / 2))) {
     absl::StatusOr<void*> p =
         os::Mmap(nullptr, length, PROT_NONE, kReservedFlags, -1, 0, path);
     if (p.ok()) return Reservation(static_cast<std::byte*>(*p), length);
-    if (length == needed || p.status().code() != absl::StatusCode::kResourceExhausted) {
-      return Annotate(p.status(), absl::StrFormat(
-          "MappedFile(\"%s\"): cannot reserve %d bytes of address space", path,
-          needed));
+    if (length == needed ||
+        p.status().code() != absl::StatusCode::kResourceExhausted) {
+      return Annotate(
+          p.status(),
+          absl::StrFormat(
+              "MappedFile(\"%s\"): cannot reserve %d bytes of address space",
+              path, needed));
     }
   }
 }
@@ -134,14 +139,14 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
   file.writable_ = writable;
   MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd_, path));
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: is %s; only regular files can be mapped", context,
-        FileType(st.st_mode)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: is %s; only regular files can be mapped", context,
+                        FileType(st.st_mode)));
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: size %d is larger than the largest file (%d)", context,
-        st.st_size, kMaxSize));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: size %d is larger than the largest file (%d)",
+                        context, st.st_size, kMaxSize));
   }
   if (options.lock) {
     MAPFILE_RETURN_IF_ERROR(Annotate(
@@ -161,10 +166,11 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
   } else {
     // Nothing to map, but a file system that cannot map at all (/proc, whose
     // files claim size 0) must fail now, not at the first Grow or Refresh.
-    MAPFILE_RETURN_IF_ERROR(Annotate(
-        os::Mmap(file.map_.base, Page(), PROT_READ, MAP_SHARED | MAP_FIXED,
-                 file.fd_, 0, path).status(),
-        absl::StrCat(context, ": cannot be memory-mapped")));
+    MAPFILE_RETURN_IF_ERROR(
+        Annotate(os::Mmap(file.map_.base, Page(), PROT_READ,
+                          MAP_SHARED | MAP_FIXED, file.fd_, 0, path)
+                     .status(),
+                 absl::StrCat(context, ": cannot be memory-mapped")));
     MAPFILE_RETURN_IF_ERROR(file.Unmap(0, Page()));
   }
   file.mapped_ = RoundUp(file.size_);
@@ -228,8 +234,9 @@ absl::Status MappedFile::Extend(uint64_t new_size) {
   if (!status.ok()) {
     // A failed fallocate may have allocated, and extended, part of the range.
     os::Ftruncate(fd_, path_, old_size).IgnoreError();
-    return Annotate(status, absl::StrFormat(
-        "MappedFile::Grow(\"%s\", %d -> %d bytes)", path_, old_size, new_size));
+    return Annotate(status,
+                    absl::StrFormat("MappedFile::Grow(\"%s\", %d -> %d bytes)",
+                                    path_, old_size, new_size));
   }
   size_changed_ = true;
   return absl::OkStatus();
@@ -266,10 +273,13 @@ absl::Status MappedFile::MapRange(uint64_t from, uint64_t to) {
                     (options_.populate && !writable_ ? MAP_POPULATE : 0);
   MAPFILE_RETURN_IF_ERROR(
       os::Mmap(at, length, writable_ ? PROT_READ | PROT_WRITE : PROT_READ,
-               flags, fd_, from, path_).status());
+               flags, fd_, from, path_)
+          .status());
   // Hints: a kernel or file system without them changes nothing else.
-  if (advice_ != MADV_NORMAL) os::Madvise(at, length, advice_, path_).IgnoreError();
-  if (options_.huge_pages) os::Madvise(at, length, MADV_HUGEPAGE, path_).IgnoreError();
+  if (advice_ != MADV_NORMAL)
+    os::Madvise(at, length, advice_, path_).IgnoreError();
+  if (options_.huge_pages)
+    os::Madvise(at, length, MADV_HUGEPAGE, path_).IgnoreError();
   if (options_.populate && writable_) {
     os::Madvise(at, length, MADV_POPULATE_WRITE, path_).IgnoreError();
   }
@@ -279,7 +289,8 @@ absl::Status MappedFile::MapRange(uint64_t from, uint64_t to) {
 // Gives [from, to) back to the reservation.
 absl::Status MappedFile::Unmap(uint64_t from, uint64_t to) {
   return os::Mmap(map_.base + from, to - from, PROT_NONE,
-                  kReservedFlags | MAP_FIXED, -1, 0, path_).status();
+                  kReservedFlags | MAP_FIXED, -1, 0, path_)
+      .status();
 }
 
 // Moves the mapping to a new, larger reservation. The old one, and every
@@ -338,9 +349,12 @@ absl::Status MappedFile::Sync() { return Sync(0, size_, SyncMode::kSync); }
 // pages with it; a later sync would succeed with the data gone. So the first
 // failure is kept and returned by every later Sync.
 absl::Status MappedFile::SyncFailed(const absl::Status& status) {
-  sticky_ = Annotate(status, absl::StrFormat(
-      "MappedFile::Sync(\"%s\"): failed, and every later Sync fails too "
-      "(unsynced writes may be lost)", path_));
+  sticky_ = Annotate(
+      status,
+      absl::StrFormat(
+          "MappedFile::Sync(\"%s\"): failed, and every later Sync fails too "
+          "(unsynced writes may be lost)",
+          path_));
   return sticky_;
 }
 
@@ -353,7 +367,8 @@ absl::Status MappedFile::Advise(Access access) {
         "MappedFile::Advise(\"%s\", %d): no such Access", path_, index));
   }
   if (mapped_ > 0) {
-    MAPFILE_RETURN_IF_ERROR(os::Madvise(map_.base, mapped_, kAdvice[index], path_));
+    MAPFILE_RETURN_IF_ERROR(
+        os::Madvise(map_.base, mapped_, kAdvice[index], path_));
   }
   if (access <= Access::kRandom) advice_ = kAdvice[index];
   return absl::OkStatus();

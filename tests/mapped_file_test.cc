@@ -60,7 +60,8 @@ MappedFile::Options Linear(OpenMode mode, uint64_t pages = 1) {
 
 uint64_t FileSize(const std::string& path) {
   struct stat st;
-  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : ~0ull;
+  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size)
+                                      : ~0ull;
 }
 
 // The child's exit code, or 128 + signal, as RunInChild reports it.
@@ -101,12 +102,14 @@ TEST_F(MappedFileTest, EmptyFileOpensWithSizeZeroAndAValidBase) {
 
 TEST_F(MappedFileTest, MissingFileIsNotFoundAndCreateNewOfAnExistingOneFails) {
   for (OpenMode mode : {OpenMode::kReadOnly, OpenMode::kReadWrite}) {
-    absl::Status status = MappedFile::Open(File("missing"), Opts(mode)).status();
+    absl::Status status =
+        MappedFile::Open(File("missing"), Opts(mode)).status();
     EXPECT_EQ(status.code(), Code::kNotFound) << status;
     EXPECT_THAT(status.message(), HasSubstr(File("missing")));
   }
   ASSERT_TRUE(MappedFile::Open(File(), Opts(OpenMode::kCreateNew)).ok());
-  absl::Status status = MappedFile::Open(File(), Opts(OpenMode::kCreateNew)).status();
+  absl::Status status =
+      MappedFile::Open(File(), Opts(OpenMode::kCreateNew)).status();
   EXPECT_EQ(status.code(), Code::kAlreadyExists) << status;
   EXPECT_TRUE(MappedFile::Open(File(), Opts(OpenMode::kCreate)).ok());
 }
@@ -114,7 +117,8 @@ TEST_F(MappedFileTest, MissingFileIsNotFoundAndCreateNewOfAnExistingOneFails) {
 TEST_F(MappedFileTest, DirectoryDeviceAndProcFileAreInvalidArgument) {
   for (const std::string& path : {dir_.path(), std::string("/dev/zero"),
                                   std::string("/proc/self/status")}) {
-    absl::Status status = MappedFile::Open(path, Opts(OpenMode::kReadOnly)).status();
+    absl::Status status =
+        MappedFile::Open(path, Opts(OpenMode::kReadOnly)).status();
     EXPECT_EQ(status.code(), Code::kInvalidArgument) << status;
     EXPECT_THAT(status.message(), HasSubstr(path));
   }
@@ -145,7 +149,8 @@ TEST_F(MappedFileTest, UnreadableFileIsPermissionDenied) {
     } else if (chmod(File().c_str(), 0) != 0) {
       return 2;
     }
-    absl::Status status = MappedFile::Open(File(), Opts(OpenMode::kReadOnly)).status();
+    absl::Status status =
+        MappedFile::Open(File(), Opts(OpenMode::kReadOnly)).status();
     return status.code() == Code::kPermissionDenied ? 0 : 1;
   });
   if (code == 77) GTEST_SKIP() << "running as root and cannot setuid(nobody)";
@@ -157,14 +162,17 @@ TEST_F(MappedFileTest, OversizedRequestsAreInvalidArgument) {
   options.initial_size = MappedFile::kMaxSize + 1;
   EXPECT_EQ(MappedFile::Open(File(), options).status().code(),
             Code::kInvalidArgument);
-  absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(File(), Opts(OpenMode::kCreate));
   ASSERT_TRUE(file.ok()) << file.status();
   ASSERT_TRUE(file->Grow(100).ok());
-  EXPECT_EQ(file->Grow(MappedFile::kMaxSize + 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(file->Grow(MappedFile::kMaxSize + 1).code(),
+            Code::kInvalidArgument);
   EXPECT_EQ(file->Truncate(~uint64_t{0}).code(), Code::kInvalidArgument);
   EXPECT_EQ(file->Sync(1, ~uint64_t{0}).code(), Code::kInvalidArgument);
   EXPECT_EQ(file->Sync(file->size() + 1, 0).code(), Code::kInvalidArgument);
-  EXPECT_EQ(file->Advise(static_cast<Access>(99)).code(), Code::kInvalidArgument);
+  EXPECT_EQ(file->Advise(static_cast<Access>(99)).code(),
+            Code::kInvalidArgument);
   EXPECT_TRUE(file->Sync().ok());  // the failures above are not sync failures
 }
 
@@ -257,9 +265,11 @@ TEST_F(MappedFileTest, ReservationFallsBackUnderASmallAddressSpaceLimit) {
     const rlim_t limit = vm_pages * kPage + (rlim_t{512} << 20);
     struct rlimit rl = {limit, limit};
     if (vm_pages == 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 2;
-    absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+    absl::StatusOr<MappedFile> file =
+        MappedFile::Open(File(), Opts(OpenMode::kCreate));
     if (!file.ok()) return 3;
-    if (file->capacity() >= (uint64_t{64} << 30) || file->capacity() < kPage) return 4;
+    if (file->capacity() >= (uint64_t{64} << 30) || file->capacity() < kPage)
+      return 4;
     if (!file->Grow(1 << 20).ok()) return 5;
     file->data()[(1 << 20) - 1] = std::byte{1};
     return 0;
@@ -341,31 +351,34 @@ TEST_F(MappedFileTest, FileSystemWithoutFallocateGetsZerosWritten) {
 // tmpfs of 1 MiB: a 64 KiB file, a 768 KiB filler; growing the file past the
 // space left fails cleanly, and works once the filler is cut.
 TEST_F(MappedFileTest, FullDiskIsResourceExhaustedWithoutSigbusAndRecovers) {
-  absl::StatusOr<int> code = testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
-    const std::string path = dir + "/f";
-    MappedFile::Options options = Opts(OpenMode::kCreate);
-    options.initial_size = 64 << 10;
-    absl::StatusOr<MappedFile> file = MappedFile::Open(path, options);
-    options.initial_size = 768 << 10;
-    absl::StatusOr<MappedFile> filler = MappedFile::Open(dir + "/filler", options);
-    if (!file.ok() || !filler.ok()) return 2;
-    std::memset(file->data(), 0x17, 64 << 10);
-    if (!file->Sync().ok()) return 3;
-    absl::Status status = file->Grow(512 << 10);
-    if (status.code() != Code::kResourceExhausted) return 4;
-    if (file->size() != 64 << 10 || FileSize(path) != 64 << 10) return 5;
-    if (!filler->Truncate(0).ok()) return 6;
-    if (!file->Grow(512 << 10).ok()) return 7;
-    std::memset(file->data() + (64 << 10), 0x18, file->size() - (64 << 10));
-    if (!file->Sync().ok()) return 8;
-    file = absl::UnknownError("closed");  // unlocks
-    file = MappedFile::Open(path, Opts(OpenMode::kReadOnly));
-    if (!file.ok() || file->size() != 512 << 10) return 9;
-    for (uint64_t i = 0; i < file->size(); ++i) {
-      if (file->data()[i] != std::byte(i < (64 << 10) ? 0x17 : 0x18)) return 10;
-    }
-    return 0;
-  });
+  absl::StatusOr<int> code =
+      testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
+        const std::string path = dir + "/f";
+        MappedFile::Options options = Opts(OpenMode::kCreate);
+        options.initial_size = 64 << 10;
+        absl::StatusOr<MappedFile> file = MappedFile::Open(path, options);
+        options.initial_size = 768 << 10;
+        absl::StatusOr<MappedFile> filler =
+            MappedFile::Open(dir + "/filler", options);
+        if (!file.ok() || !filler.ok()) return 2;
+        std::memset(file->data(), 0x17, 64 << 10);
+        if (!file->Sync().ok()) return 3;
+        absl::Status status = file->Grow(512 << 10);
+        if (status.code() != Code::kResourceExhausted) return 4;
+        if (file->size() != 64 << 10 || FileSize(path) != 64 << 10) return 5;
+        if (!filler->Truncate(0).ok()) return 6;
+        if (!file->Grow(512 << 10).ok()) return 7;
+        std::memset(file->data() + (64 << 10), 0x18, file->size() - (64 << 10));
+        if (!file->Sync().ok()) return 8;
+        file = absl::UnknownError("closed");  // unlocks
+        file = MappedFile::Open(path, Opts(OpenMode::kReadOnly));
+        if (!file.ok() || file->size() != 512 << 10) return 9;
+        for (uint64_t i = 0; i < file->size(); ++i) {
+          if (file->data()[i] != std::byte(i < (64 << 10) ? 0x17 : 0x18))
+            return 10;
+        }
+        return 0;
+      });
   if (code.status().code() == Code::kUnavailable) GTEST_SKIP() << code.status();
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0);
@@ -373,15 +386,16 @@ TEST_F(MappedFileTest, FullDiskIsResourceExhaustedWithoutSigbusAndRecovers) {
 
 // Why `preallocate` exists: a sparse file faults when the disk is full.
 TEST_F(MappedFileTest, WithoutPreallocateAFullDiskIsSigbus) {
-  absl::StatusOr<int> code = testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
-    MappedFile::Options options = Opts(OpenMode::kCreate);
-    options.preallocate = false;
-    absl::StatusOr<MappedFile> file = MappedFile::Open(dir + "/f", options);
-    if (!file.ok() || !file->Grow(4 << 20).ok()) return 2;
-    signal(SIGBUS, SIG_DFL);  // sanitizers catch it otherwise
-    std::memset(file->data(), 1, file->size());
-    return 0;
-  });
+  absl::StatusOr<int> code =
+      testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
+        MappedFile::Options options = Opts(OpenMode::kCreate);
+        options.preallocate = false;
+        absl::StatusOr<MappedFile> file = MappedFile::Open(dir + "/f", options);
+        if (!file.ok() || !file->Grow(4 << 20).ok()) return 2;
+        signal(SIGBUS, SIG_DFL);  // sanitizers catch it otherwise
+        std::memset(file->data(), 1, file->size());
+        return 0;
+      });
   if (code.status().code() == Code::kUnavailable) GTEST_SKIP() << code.status();
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 128 + SIGBUS);
@@ -390,7 +404,8 @@ TEST_F(MappedFileTest, WithoutPreallocateAFullDiskIsSigbus) {
 // ---------------------------------------------------------------- durability
 
 TEST_F(MappedFileTest, SyncFdatasyncsOnlyWhenTheSizeChanged) {
-  absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(File(), Opts(OpenMode::kCreate));
   ASSERT_TRUE(file.ok()) << file.status();
   os::fault::Inject({os::Op::kFdatasync, 0});  // counts calls, never fails
   ASSERT_TRUE(file->Grow(kPage).ok());
@@ -405,11 +420,13 @@ TEST_F(MappedFileTest, SyncFdatasyncsOnlyWhenTheSizeChanged) {
 }
 
 TEST_F(MappedFileTest, MsyncEioIsStickyForEveryLaterSync) {
-  absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(File(), Opts(OpenMode::kCreate));
   ASSERT_TRUE(file.ok()) << file.status();
   ASSERT_TRUE(file->Grow(kPage).ok());
   ASSERT_TRUE(file->Sync().ok());
-  os::fault::Inject({os::Op::kMsync, EIO});  // fails once, then the kernel is fine
+  os::fault::Inject(
+      {os::Op::kMsync, EIO});  // fails once, then the kernel is fine
   absl::Status first = file->Sync(0, 1);
   EXPECT_EQ(first.code(), Code::kDataLoss) << first;
   EXPECT_THAT(first.message(), HasSubstr(File()));
@@ -421,7 +438,8 @@ TEST_F(MappedFileTest, MsyncEioIsStickyForEveryLaterSync) {
 }
 
 TEST_F(MappedFileTest, FdatasyncEioIsSticky) {
-  absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(File(), Opts(OpenMode::kCreate));
   ASSERT_TRUE(file.ok()) << file.status();
   ASSERT_TRUE(file->Grow(kPage).ok());
   os::fault::Inject({os::Op::kFdatasync, EIO});
@@ -440,7 +458,8 @@ TEST_F(MappedFileTest, SecondWriterIsUnavailableUntilTheFirstIsKilled) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    absl::StatusOr<MappedFile> writer = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+    absl::StatusOr<MappedFile> writer =
+        MappedFile::Open(File(), Opts(OpenMode::kCreate));
     const char ok = writer.ok() ? 'y' : 'n';
     if (write(ready[1], &ok, 1) != 1) _exit(1);
     pause();  // holding the lock until SIGKILL
@@ -461,17 +480,21 @@ TEST_F(MappedFileTest, SecondWriterIsUnavailableUntilTheFirstIsKilled) {
   EXPECT_TRUE(MappedFile::Open(File(), follower).ok());
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   EXPECT_EQ(Wait(pid), 128 + SIGKILL);
-  absl::StatusOr<MappedFile> writer = MappedFile::Open(File(), Opts(OpenMode::kReadWrite));
+  absl::StatusOr<MappedFile> writer =
+      MappedFile::Open(File(), Opts(OpenMode::kReadWrite));
   EXPECT_TRUE(writer.ok()) << writer.status();
 }
 
 TEST_F(MappedFileTest, ReadersShareTheLockAndExcludeWriters) {
   ASSERT_TRUE(testing::WriteFile(File(), "abc"));
-  absl::StatusOr<MappedFile> a = MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
-  absl::StatusOr<MappedFile> b = MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
+  absl::StatusOr<MappedFile> a =
+      MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
+  absl::StatusOr<MappedFile> b =
+      MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(MappedFile::Open(File(), Opts(OpenMode::kReadWrite)).status().code(),
-            Code::kUnavailable);
+  EXPECT_EQ(
+      MappedFile::Open(File(), Opts(OpenMode::kReadWrite)).status().code(),
+      Code::kUnavailable);
   EXPECT_EQ(std::memcmp(a->data(), "abc", 3), 0);
   EXPECT_EQ(a->Grow(kPage).code(), Code::kFailedPrecondition);
   EXPECT_EQ(a->Truncate(0).code(), Code::kFailedPrecondition);
@@ -480,7 +503,8 @@ TEST_F(MappedFileTest, ReadersShareTheLockAndExcludeWriters) {
 TEST_F(MappedFileTest, WritingThroughAReadOnlyMappingFaults) {
   ASSERT_TRUE(testing::WriteFile(File(), "abc"));
   const int code = testing::RunInChild([&] {
-    absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
+    absl::StatusOr<MappedFile> file =
+        MappedFile::Open(File(), Opts(OpenMode::kReadOnly));
     if (!file.ok()) return 2;
     signal(SIGSEGV, SIG_DFL);  // sanitizers catch it otherwise
     *static_cast<volatile std::byte*>(file->data()) = std::byte{1};
@@ -584,7 +608,8 @@ TEST_F(MappedFileTest, RefreshUnmapsWhatAnotherWriterCut) {
 }
 
 TEST_F(MappedFileTest, MoveTransfersTheMapping) {
-  absl::StatusOr<MappedFile> file = MappedFile::Open(File(), Opts(OpenMode::kCreate));
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(File(), Opts(OpenMode::kCreate));
   ASSERT_TRUE(file.ok() && file->Grow(kPage).ok());
   file->data()[0] = std::byte{7};
   std::byte* const base = file->data();

@@ -209,8 +209,7 @@ class MappedFile {
   };
 
   MappedFile() = default;
-  static absl::StatusOr<Reservation> Reserve(uint64_t desired,
-                                             uint64_t needed,
+  static absl::StatusOr<Reservation> Reserve(uint64_t desired, uint64_t needed,
                                              const std::string& path);
   absl::Status CheckResize(const char* call, uint64_t size) const;
   absl::Status Extend(uint64_t new_size);
@@ -223,9 +222,9 @@ class MappedFile {
 
   std::string path_;
   Descriptor fd_;
-  Reservation map_;        // destroyed (unmapped) before fd_ is closed
-  uint64_t size_ = 0;      // file size as last set or seen
-  uint64_t mapped_ = 0;    // bytes mapped at map_.base: size_ rounded to pages
+  Reservation map_;      // destroyed (unmapped) before fd_ is closed
+  uint64_t size_ = 0;    // file size as last set or seen
+  uint64_t mapped_ = 0;  // bytes mapped at map_.base: size_ rounded to pages
   uint64_t remap_count_ = 0;
   Options options_;
   bool writable_ = false;
