@@ -6,6 +6,7 @@
 #include "mapfile/mapped_vector.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -59,9 +60,10 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   file_options.preallocate = options.preallocate;
   file_options.populate = options.populate;
   file_options.huge_pages = options.huge_pages;
-  file_options.lock = options.lock;
+  file_options.lock = read_only ? options.reader_lock : options.lock;
   VectorStore store;
   store.type_ = type;
+  store.read_only_ = read_only;
   MAPFILE_ASSIGN_OR_RETURN(store.file_, MappedFile::Open(path, file_options));
   MappedFile& file = *store.file_;
   if (creating && IsBlank(file)) {
@@ -75,19 +77,45 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     store.data_offset_ = header.data_offset;
     store.sequence_ = 1;
   } else {
-    MAPFILE_ASSIGN_OR_RETURN(
-        FileHeader header,
-        DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), path));
-    MAPFILE_RETURN_IF_ERROR(
-        CheckCompatible(header, ContainerKind::kVector, type, path));
-    MAPFILE_ASSIGN_OR_RETURN(CommitSlot commit,
-                             LatestCommit(header, file.size(), path));
-    store.data_offset_ = header.data_offset;
-    store.sequence_ = commit.sequence;
-    store.committed_ = commit.count;
+    MAPFILE_RETURN_IF_ERROR(store.Load());
   }
   store.Update();
   return store;
+}
+
+absl::Status VectorStore::Load() {
+  MAPFILE_ASSIGN_OR_RETURN(
+      FileHeader header,
+      DecodeHeader(absl::MakeConstSpan(file_->data(), file_->size()), path()));
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCompatible(header, ContainerKind::kVector, type_, path()));
+  MAPFILE_ASSIGN_OR_RETURN(CommitSlot commit,
+                           LatestCommit(header, file_->size(), path()));
+  // A live writer's data was stored before the slot that counts it (see
+  // Commit): read none of it before the slot.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  data_offset_ = header.data_offset;
+  sequence_ = commit.sequence;
+  committed_ = commit.count;
+  return absl::OkStatus();
+}
+
+absl::Status VectorStore::Refresh() {
+  if (!read_only_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "MappedVector::Refresh(\"", path(),
+        "\"): only a read-only vector follows a writer"));
+  }
+  absl::Status status = file_->Refresh();
+  if (status.ok()) status = Load();
+  Update();
+  return status;
+}
+
+absl::Status VectorStore::ReadOnlyError(const char* call) const {
+  return absl::FailedPreconditionError(
+      absl::StrCat("MappedVector::", call, "(\"", path(),
+                   "\"): the vector is opened read-only (OpenMode::kReadOnly)"));
 }
 
 absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
@@ -96,6 +124,7 @@ absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
   VectorStore store;
   store.type_ = type;
   store.policy_ = options.scratch;
+  store.policy_.reserve = options.reserve;
   store.scratch_alignment_ =
       std::max<uint64_t>(options.alignment, type.alignment);
   return store;
@@ -104,7 +133,10 @@ absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
 void VectorStore::Update() {
   data_ = file_ ? file_->data() + data_offset_
                 : static_cast<std::byte*>(block_.data());
-  capacity_ = file_ ? file_->size() - data_offset_ : block_.size();
+  // A reader's file may have been cut below the header since.
+  capacity_ = !file_ ? block_.capacity()
+              : file_->size() > data_offset_ ? file_->size() - data_offset_
+                                             : 0;
 }
 
 absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
@@ -112,7 +144,14 @@ absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
   if (bytes > 0) {
     MAPFILE_ASSIGN_OR_RETURN(Layout layout,
                              Layout::Create(bytes, scratch_alignment_));
-    MAPFILE_ASSIGN_OR_RETURN(block, Allocate(layout, policy_));
+    absl::StatusOr<ScratchBlock> got = Allocate(layout, policy_);
+    if (!got.ok() && policy_.reserve > bytes) {
+      // No address space for the reservation (RLIMIT_AS, strict
+      // overcommit): from now on, reallocate as std::vector does.
+      policy_.reserve = 0;
+      got = Allocate(layout, policy_);
+    }
+    MAPFILE_ASSIGN_OR_RETURN(block, std::move(got));
     if (used > 0) std::memcpy(block.data(), block_.data(), used);
   }
   block_ = std::move(block);
@@ -149,6 +188,7 @@ absl::Status VectorStore::Commit(uint64_t count) {
   }
   const uint64_t length = count * type_.size;
   MAPFILE_RETURN_IF_ERROR(file_->Sync(data_offset_, length));
+  std::atomic_thread_fence(std::memory_order_release);  // pairs with Load
   EncodeSlot({sequence_ + 1, count, length}, HeaderPage(*file_));
   MAPFILE_RETURN_IF_ERROR(file_->Sync(0, kHeaderSize));
   ++sequence_;

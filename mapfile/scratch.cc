@@ -47,7 +47,12 @@ size_t ObtainedLength(const Layout& layout, Strategy strategy,
   if (strategy == Strategy::kAlignedHeap) {
     return RoundUp(layout.size(), layout.alignment());  // as C11 requires
   }
-  return RoundUp(layout.size(), policy.huge_pages ? kHugePage : os::PageSize());
+  // The reservation, capped at PTRDIFF_MAX so that RoundUp cannot wrap.
+  const size_t reserve = strategy == Strategy::kAnonymousMap
+                             ? std::min<size_t>(policy.reserve, PTRDIFF_MAX)
+                             : 0;
+  return RoundUp(std::max(layout.size(), reserve),
+                 policy.huge_pages ? kHugePage : os::PageSize());
 }
 
 // Unmaps [p, p + n) if n > 0.
@@ -228,14 +233,16 @@ absl::Status ScratchBlock::Obtain(const ScratchPolicy& policy) {
 
 absl::Status ScratchBlock::Map(const ScratchPolicy& policy) {
   const size_t alignment = layout_.alignment();
-  int flags = MAP_ANONYMOUS |
+  const bool reserving =
+      strategy_ == Strategy::kAnonymousMap && policy.reserve > layout_.size();
+  int flags = MAP_ANONYMOUS | (reserving ? MAP_NORESERVE : 0) |
               (strategy_ == Strategy::kAnonymousMap ? MAP_PRIVATE : MAP_SHARED);
   if (strategy_ == Strategy::kSharedAnonymous && policy.memfd) {
     MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, os::MemfdCreate(kMemfdName));
     fd_ = fd.Release();  // closed by the destructor from here on
     MAPFILE_RETURN_IF_ERROR(os::Ftruncate(fd_, kMemfdName, length_));
     flags = MAP_SHARED;
-  } else if (policy.huge_pages) {
+  } else if (policy.huge_pages && !reserving) {
     absl::StatusOr<void*> huge =
         MapAligned(length_, alignment, kHugePage,
                    flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1);
@@ -267,9 +274,10 @@ absl::StatusOr<ScratchBlock> Allocate(const Layout& layout,
   if (!status.ok()) {
     return absl::Status(
         status.code(),
-        absl::StrFormat("Allocate(size %d, alignment %d, %s): %s",
+        absl::StrFormat("Allocate(size %d, alignment %d, %s, capacity %d): %s",
                         layout.size(), layout.alignment(),
-                        ToString(block.strategy()), status.message()));
+                        ToString(block.strategy()), block.capacity(),
+                        status.message()));
   }
   return block;
 }

@@ -295,16 +295,156 @@ TEST_F(VectorTest, CreateOnAnEmptyFileInitialisesIt) {
   EXPECT_EQ(r->size(), 5u);
 }
 
-TEST_F(VectorTest, ReadOnlyNeedsConstElementsAndMissingFileIsNotFound) {
+TEST_F(VectorTest, MissingFileIsNotFoundAndCreateNewRefusesAnExistingOne) {
   VectorOptions options;
   options.mode = OpenMode::kReadOnly;
   EXPECT_EQ(MappedVector<uint64_t>::Open(path_, options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(OpenStatus().code(), absl::StatusCode::kNotFound);
   options.mode = OpenMode::kCreateNew;
   ASSERT_TRUE(MappedVector<uint64_t>::Open(path_, options).ok());
   EXPECT_EQ(MappedVector<uint64_t>::Open(path_, options).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+VectorOptions ReadOnly() {
+  VectorOptions options;
+  options.mode = OpenMode::kReadOnly;
+  return options;
+}
+
+// Every element `v` holds is its index.
+template <typename V>
+bool HoldsIndices(const V& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != i) return false;
+  }
+  return true;
+}
+
+TEST_F(VectorTest, ReadOnlyVectorOfMutableTReadsAndRefusesEveryMutator) {
+  MakeFile(10);
+  const std::string before = testing::ReadFile(path_);
+  auto v = MappedVector<uint64_t>::Open(path_, ReadOnly());
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->size(), 10u);
+  EXPECT_TRUE(HoldsIndices(*v));
+  EXPECT_FALSE(v->file()->writable());
+  const uint64_t values[] = {1, 2};
+  const std::pair<const char*, absl::Status> refused[] = {
+      {"push_back", v->push_back(1)},
+      {"emplace_back", v->emplace_back(1u)},
+      {"append", v->append(values)},
+      {"resize", v->resize(20)},
+      {"resize", v->resize(5, 7)},
+      {"reserve", v->reserve(1 << 20)},
+      {"shrink_to_fit", v->shrink_to_fit()},
+      {"Sync", v->Sync()},
+  };
+  for (const auto& [call, status] : refused) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << call;
+    EXPECT_EQ(status.message(),
+              absl::StrCat("MappedVector::", call, "(\"", path_,
+                           "\"): the vector is opened read-only "
+                           "(OpenMode::kReadOnly)"));
+  }
+  EXPECT_EQ(v->size(), 10u);
+  // clear()/pop_back() narrow this object's view only; Refresh undoes it.
+  v->pop_back();
+  EXPECT_EQ(v->size(), 9u);
+  v->clear();
+  EXPECT_TRUE(v->empty());
+  EXPECT_EQ(v->Sync().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(v->Refresh().ok());
+  EXPECT_EQ(v->size(), 10u);
+  EXPECT_EQ(testing::ReadFile(path_), before);
+}
+
+// The writer (this process) holds the file and has unsynced pushes; a reader
+// in another process opens it meanwhile and sees the committed size.
+TEST_F(VectorTest, ReaderOpensWhileAWriterInAnotherProcessHoldsTheFile) {
+  auto w = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(w->push_back(i).ok());
+  ASSERT_TRUE(w->Sync().ok());
+  for (uint64_t i = 100; i < 150; ++i) ASSERT_TRUE(w->push_back(i).ok());
+  const auto reader = [&] {
+    auto r = MappedVector<uint64_t>::Open(path_, ReadOnly());
+    if (!r.ok()) return 1;
+    if (r->size() != 100 || !HoldsIndices(*r)) return 2;
+    auto c = MappedVector<const uint64_t>::Open(path_);
+    if (!c.ok() || c->size() != 100) return 3;
+    VectorOptions locked = ReadOnly();
+    locked.reader_lock = true;
+    if (MappedVector<uint64_t>::Open(path_, locked).status().code() !=
+        absl::StatusCode::kUnavailable) {
+      return 4;
+    }
+    if (MappedVector<uint64_t>::Open(path_).status().code() !=
+        absl::StatusCode::kUnavailable) {
+      return 5;  // still one writer
+    }
+    return 0;
+  };
+  EXPECT_EQ(testing::RunInChild(reader), 0);
+  ASSERT_TRUE(w->Sync().ok());
+  EXPECT_EQ(testing::RunInChild([&] {
+              auto r = MappedVector<const uint64_t>::Open(path_);
+              return r.ok() && r->size() == 150 && HoldsIndices(*r) ? 0 : 1;
+            }),
+            0);
+}
+
+TEST_F(VectorTest, ReaderLockKeepsWritersOut) {
+  MakeFile(3);
+  VectorOptions locked = ReadOnly();
+  locked.reader_lock = true;
+  {
+    auto r = MappedVector<const uint64_t>::Open(path_, locked);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(MappedVector<uint64_t>::Open(path_).status().code(),
+              absl::StatusCode::kUnavailable);
+    EXPECT_TRUE(MappedVector<const uint64_t>::Open(path_, locked).ok());
+  }
+  EXPECT_TRUE(MappedVector<uint64_t>::Open(path_).ok());
+}
+
+// A reader opened before a writer in another process grows the file (by
+// many growth steps) follows it with Refresh(), at the same address.
+TEST_F(VectorTest, RefreshFollowsAWriterAcrossGrowth) {
+  MakeFile(10);
+  auto r = MappedVector<uint64_t>::Open(path_, ReadOnly());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const uint64_t* data = r->data();
+  const size_t n = 300000;  // 2.4 MB: the file grows several times
+  EXPECT_EQ(testing::RunInChild([&] {
+              auto w = MappedVector<uint64_t>::Open(path_);
+              if (!w.ok()) return 1;
+              while (w->size() < n) {
+                if (!w->push_back(w->size()).ok()) return 2;
+              }
+              if (!w->Sync().ok()) return 3;
+              for (int i = 0; i < 5; ++i) (void)w->push_back(0);  // unsynced
+              return 0;
+            }),
+            0);
+  EXPECT_EQ(r->size(), 10u);  // until Refresh
+  ASSERT_TRUE(r->Refresh().ok());
+  EXPECT_EQ(r->size(), n);
+  EXPECT_EQ(r->data(), data);
+  EXPECT_TRUE(HoldsIndices(*r));
+  {  // the writer commits a smaller size: a reader follows it down too
+    auto w = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE(w->resize(3).ok());
+    ASSERT_TRUE(w->Sync().ok());
+    EXPECT_EQ(w->Refresh().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  ASSERT_TRUE(r->Refresh().ok());
+  EXPECT_EQ(r->size(), 3u);
+  auto scratch = MappedVector<uint64_t>::CreateScratch();
+  ASSERT_TRUE(scratch.ok());
+  EXPECT_EQ(scratch->Refresh().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(VectorTest, AlignmentOptionPlacesTheFirstElementUpToThePageSize) {
@@ -370,6 +510,56 @@ TEST_F(VectorTest, ShrinkingCommitsOnSyncAndKeepsCommittedBytes) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ(r->front(), 42u);
+}
+
+// Past mmap_threshold a scratch vector moves, once, into a reservation:
+// from then on growth to hundreds of MiB neither moves it nor costs memory.
+TEST_F(VectorTest, ScratchVectorAddressesStayStableInItsReservation) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  VectorOptions options;
+  options.reserve = 512 * kMiB;
+  auto v = MappedVector<uint64_t>::CreateScratch(options);
+  ASSERT_TRUE(v.ok()) << v.status();
+  while (v->size() * 8 < kMiB) ASSERT_TRUE(v->push_back(v->size()).ok());
+  const uint64_t* data = v->data();
+  EXPECT_EQ(v->capacity(), 512 * kMiB / 8);
+  ASSERT_TRUE(v->reserve(400 * kMiB / 8).ok());
+  while (v->size() * 8 < 3 * kMiB) ASSERT_TRUE(v->push_back(v->size()).ok());
+  v->data()[v->capacity() - 1] = 1;  // the reservation's last page is ours
+  EXPECT_EQ(v->data(), data);
+  EXPECT_TRUE(HoldsIndices(*v));
+  auto pages = os::Mincore(data, v->capacity() * 8, "v");  // a mapping:
+  ASSERT_TRUE(pages.ok()) << pages.status();               // page aligned
+  EXPECT_LT(*pages * os::PageSize(), 32 * kMiB);
+  // Past the reservation it moves, as a file does.
+  ASSERT_TRUE(v->reserve(v->capacity() + 1).ok());
+  EXPECT_NE(v->data(), data);
+  EXPECT_TRUE(HoldsIndices(*v));
+
+  // The default reserve (64 GiB), and stable from the first element.
+  options = VectorOptions();
+  options.scratch.mmap_threshold = 0;
+  auto w = MappedVector<uint64_t>::CreateScratch(options);
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE(w->push_back(0).ok());
+  data = w->data();
+  EXPECT_EQ(w->capacity(), options.reserve / 8);
+  while (w->size() < 1000000) ASSERT_TRUE(w->push_back(w->size()).ok());
+  EXPECT_EQ(w->data(), data);
+  EXPECT_TRUE(HoldsIndices(*w));
+}
+
+TEST_F(VectorTest, ScratchVectorWithoutAddressSpaceReallocatesInstead) {
+  VectorOptions options;
+  options.scratch.mmap_threshold = 0;
+  auto v = MappedVector<uint64_t>::CreateScratch(options);
+  ASSERT_TRUE(v.ok()) << v.status();
+  os::fault::Inject({os::Op::kMmap, ENOMEM});  // the reservation's mmap
+  ASSERT_TRUE(v->push_back(0).ok());
+  EXPECT_EQ(v->capacity() * 8, os::PageSize());  // a plain page-sized map
+  while (v->size() < 10000) ASSERT_TRUE(v->push_back(v->size()).ok());
+  EXPECT_TRUE(HoldsIndices(*v));
+  EXPECT_LT(v->capacity(), 40000u);  // grown by doubling, not reserved
 }
 
 TEST_F(VectorTest, ResizeAppendEmplaceAndAt) {

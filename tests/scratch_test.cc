@@ -437,6 +437,92 @@ TEST_F(HugePagesTest, RefusedMadviseIsReportedNotAnError) {
   EXPECT_EQ(block->huge_pages(), HugePages::kNone);
 }
 
+// ---------------------------------------------------------- Reservations
+
+ScratchPolicy Reserving(size_t reserve) {
+  ScratchPolicy policy;
+  policy.reserve = reserve;
+  return policy;
+}
+
+// A 1 MiB block with a 512 MiB reserve: all of it writable at data(), only
+// the pages touched resident, all of it unmapped on release.
+TEST(ReserveTest, BlockCanGrowInPlaceToItsReserveUsingOnlyWhatItTouches) {
+  void* data = nullptr;
+  {
+    absl::StatusOr<ScratchBlock> block =
+        Allocate(MakeLayout(kMiB, 64), Reserving(512 * kMiB));
+    ASSERT_TRUE(block.ok()) << block.status();
+    EXPECT_EQ(block->strategy(), Strategy::kAnonymousMap);
+    EXPECT_EQ(block->size(), kMiB);
+    EXPECT_EQ(block->capacity(), 512 * kMiB);
+    data = block->data();
+    auto* bytes = static_cast<unsigned char*>(data);
+    for (size_t at = 0; at < block->capacity(); at += 64 * kMiB) bytes[at] = 7;
+    bytes[block->capacity() - 1] = 9;
+    EXPECT_EQ(bytes[block->capacity() - 1], 9);
+    EXPECT_EQ(bytes[64 * kMiB], 7);
+    absl::StatusOr<size_t> pages = os::Mincore(data, block->capacity(), "t");
+    ASSERT_TRUE(pages.ok()) << pages.status();
+    // 9 pages touched; with transparent huge pages, 9 x 2 MiB at most.
+    EXPECT_LE(*pages * os::PageSize(), 18 * kMiB);
+  }
+  EXPECT_TRUE(Unmapped(data, 512 * kMiB));
+}
+
+TEST(ReserveTest, OnlyAnonymousMapsReserveAndReserveRoundsToPages) {
+  const size_t page = os::PageSize();
+  ScratchPolicy shared = Reserving(64 * kMiB);
+  shared.shared = true;
+  const struct {
+    size_t size, alignment;
+    ScratchPolicy policy;
+    Strategy strategy;
+    size_t capacity;
+  } cases[] = {
+      {100, 8, Reserving(64 * kMiB), Strategy::kHeap, 100},
+      {100, 64, Reserving(64 * kMiB), Strategy::kAlignedHeap, 128},
+      {100, 64, shared, Strategy::kSharedAnonymous, page},
+      {kMiB, 8, Reserving(0), Strategy::kAnonymousMap, kMiB},
+      {kMiB + 1, 8, Reserving(kMiB), Strategy::kAnonymousMap, kMiB + page},
+      {kMiB, 8, Reserving(kMiB + 1), Strategy::kAnonymousMap, kMiB + page},
+      {kMiB, 2 * kMiB, Reserving(5 * kMiB), Strategy::kAnonymousMap, 5 * kMiB},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<ScratchBlock> block =
+        Allocate(MakeLayout(c.size, c.alignment), c.policy);
+    ASSERT_TRUE(block.ok()) << block.status();
+    EXPECT_EQ(block->strategy(), c.strategy) << c.size;
+    EXPECT_EQ(block->capacity(), c.capacity) << c.size;
+    EXPECT_TRUE(IsAligned(block->data(), c.alignment));
+    std::memset(block->data(), 1, block->capacity());
+  }
+}
+
+TEST(ReserveTest, HugePagesWithReserveAreOnlyTransparent) {
+  os::fault::ScopedReset reset;
+  os::fault::Inject({os::Op::kMunmap, 0});  // count mmap calls
+  ScratchPolicy policy = Reserving(64 * kMiB + 1);
+  policy.huge_pages = true;
+  absl::StatusOr<ScratchBlock> block = Allocate(MakeLayout(kMiB, 64), policy);
+  ASSERT_TRUE(block.ok()) << block.status();
+  EXPECT_NE(block->huge_pages(), HugePages::kHugeTlb);
+  EXPECT_EQ(block->capacity(), 66 * kMiB);
+  EXPECT_TRUE(IsAligned(block->data(), 2 * kMiB));
+  // No MAP_HUGETLB attempt (the 2 MiB alignment trims are munmaps).
+  EXPECT_EQ(os::fault::Calls(os::Op::kMmap), 1u);
+}
+
+TEST(ReserveTest, AbsurdReserveIsResourceExhaustedNamingIt) {
+  for (size_t reserve : {size_t{1} << 62, SIZE_MAX}) {
+    absl::StatusOr<ScratchBlock> block =
+        Allocate(MakeLayout(kMiB, 8), Reserving(reserve));
+    EXPECT_EQ(block.status().code(), absl::StatusCode::kResourceExhausted)
+        << block.status();
+    EXPECT_THAT(block.status().message(), HasSubstr("kAnonymousMap, capacity "));
+  }
+}
+
 // ---------------------------------------------------- Shared and memfd
 
 TEST(SharedTest, ForkedChildWriteIsSeenByParent) {
@@ -530,6 +616,7 @@ TEST(ScratchResourceTest, EveryStrategyDeallocatesWithItsOwnCall) {
   policies.emplace_back().memfd = true;
   policies.push_back(Forced(Strategy::kAnonymousMap));
   policies.back().huge_pages = true;
+  policies.push_back(Reserving(64 * kMiB));  // released whole, not size()
   for (const ScratchPolicy& policy : policies) {
     ScratchResource resource(policy);
     for (size_t alignment : kAlignments) {
@@ -541,7 +628,8 @@ TEST(ScratchResourceTest, EveryStrategyDeallocatesWithItsOwnCall) {
         // Heap blocks: a wrong free is an ASan report, a missing one LSan's.
         const Layout layout = MakeLayout(bytes == 0 ? 1 : bytes, alignment);
         if (ChooseStrategy(layout, policy) >= Strategy::kAnonymousMap) {
-          EXPECT_TRUE(Unmapped(p, layout.size())) << bytes << " " << alignment;
+          EXPECT_TRUE(Unmapped(p, std::max(layout.size(), policy.reserve)))
+              << bytes << " " << alignment;
         }
       }
     }

@@ -29,18 +29,40 @@
 //     atomicity for them, so a crash may leave any mix of old and new bytes
 //     in elements changed since the last Sync().
 //   * The destructor does not Sync: what was not synced is as after a crash.
-//   * One writer per file (flock): a second writer is Unavailable.
+//   * One writer per file (flock): a second writer is Unavailable. Readers
+//     take no lock (VectorOptions::reader_lock), so any number of them, in
+//     any process, open the file while its writer works.
 //
-// Read-only: open as MappedVector<const T>; every mutating member then fails
-// to compile, and the file is mapped PROT_READ (Options::mode is ignored).
-// A MappedVector<T> (non-const T) is always writable; kReadOnly is
-// InvalidArgument for it, so that no write can fault on a read-only page.
+// Read-only, two ways; either maps the file PROT_READ, takes no lock, and
+// reads the size the newest commit slot holds (what the writer last Synced;
+// its unsynced pushes are not seen). Refresh() follows the writer's later
+// commits.
+//   * MappedVector<const T>: mutation does not compile (Options::mode is
+//     ignored). Prefer it.
+//   * MappedVector<T> with Options::mode = kReadOnly: every Status-returning
+//     mutator (push_back, emplace_back, append, resize, reserve,
+//     shrink_to_fit, Sync) is FailedPrecondition naming the file; clear()
+//     and pop_back(), which cannot report, change only this object's size()
+//     (nothing is written; Refresh() restores the committed size).
+//     REQUIRES: no write to an element (v[i] = x, std::sort): the page is
+//     read-only and the write is a SIGSEGV, as a write through a const_cast
+//     would be.
+// A reader must not outlive the bytes it maps: if the writer commits a
+// smaller size and then shrink_to_fit()s (the only call that cuts the
+// file), a reader still holding the old size faults on the cut pages. Use
+// reader_lock (which keeps writers out) where that can happen.
 //
 // Scratch: CreateScratch gives the same container on memory from Allocate()
-// (scratch.h; ScratchPolicy picks the heap for small blocks, anonymous mmap
-// for big ones). It has no file: Sync() is a no-op, path() is empty, file()
-// is null, and growth reallocates and copies as std::vector does, so
-// pointers are NOT stable across growth (reserve() first if they must be).
+// (scratch.h), with no file: Sync() is a no-op, path() is empty, file() is
+// null. Below ScratchPolicy::mmap_threshold bytes (1 MiB) it lives on the
+// heap and growth reallocates and copies as std::vector does; its first
+// growth to mmap_threshold or more moves it, once, into an anonymous mapping
+// of VectorOptions::reserve bytes of address space (ScratchPolicy::reserve:
+// MAP_NORESERVE, only touched pages cost memory), and from then on growth is
+// free and addresses are stable, as in a file, up to the reservation. For
+// stable addresses from the first element set scratch.mmap_threshold = 0.
+// Where the reservation cannot be had (RLIMIT_AS, vm.overcommit_memory=2)
+// growth falls back to reallocating. shrink_to_fit() reallocates (moves).
 //
 // Errors: growth and Sync return [[nodiscard]] absl::Status (disk full is
 // ResourceExhausted from growth, never SIGBUS with the default preallocate).
@@ -72,6 +94,7 @@
 #include "mapfile/format.h"
 #include "mapfile/mapped_file.h"
 #include "mapfile/scratch.h"
+#include "mapfile/status_macros.h"
 
 namespace mapfile {
 
@@ -79,11 +102,20 @@ struct VectorOptions {
   // kCreate: open, or create an empty vector if the file is missing or
   // empty. kCreateNew: only create. kReadWrite: only open.
   OpenMode mode = OpenMode::kCreate;
-  uint64_t reserve = uint64_t{64} << 30;  // address space; see MappedFile
+  // Address space reserved up front (see MappedFile); for a scratch vector
+  // past scratch.mmap_threshold, the mapping's reserve (it replaces
+  // scratch.reserve).
+  uint64_t reserve = uint64_t{64} << 30;
   bool preallocate = true;  // growth fails with a Status on a full disk
   bool populate = false;
   bool huge_pages = false;
-  bool lock = true;  // flock: one writer, or any number of locked readers
+  // Writers hold flock(LOCK_EX) while open: a second writer, in any process,
+  // is Unavailable (false: no such protection).
+  bool lock = true;
+  // Readers (kReadOnly, MappedVector<const T>) take no lock unless this is
+  // set; then they hold LOCK_SH: Unavailable while a writer has the file,
+  // and no writer can open it while they do (nothing changes under them).
+  bool reader_lock = false;
   // Of the first element in a new file: a power of two, at most the page
   // size; raised to alignof(T). An existing file keeps its own.
   size_t alignment = 64;
@@ -107,6 +139,10 @@ class VectorStore {
   static absl::StatusOr<VectorStore> Scratch(const VectorOptions& options,
                                              const TypeFingerprint& type);
 
+  bool read_only() const { return read_only_; }
+  // FailedPrecondition naming MappedVector::`call`, the file, read-only.
+  absl::Status ReadOnlyError(const char* call) const;
+
   std::byte* data() const { return data_; }
   uint64_t capacity_bytes() const { return capacity_; }
   uint64_t committed() const { return committed_; }
@@ -121,8 +157,12 @@ class VectorStore {
   absl::Status Shrink(uint64_t used);
   // Makes `count` elements of the type durable and the committed state.
   absl::Status Commit(uint64_t count);
+  // Read-only files: maps the file's current size and reloads committed().
+  absl::Status Refresh();
 
  private:
+  // Checks the header against type_ and loads the newest commit.
+  absl::Status Load();
   void Update();
   absl::Status Reallocate(uint64_t bytes, uint64_t used);  // scratch
 
@@ -136,6 +176,7 @@ class VectorStore {
   uint64_t capacity_ = 0;
   uint64_t sequence_ = 0;
   uint64_t committed_ = 0;
+  bool read_only_ = false;
 };
 
 }  // namespace internal
@@ -171,14 +212,9 @@ class MappedVector {
   // that is truncated, corrupt or not a mapfile file.
   [[nodiscard]] static absl::StatusOr<MappedVector> Open(
       const std::string& path, const Options& options = {}) {
-    if (!kReadOnly && options.mode == OpenMode::kReadOnly) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "MappedVector::Open(\"", path,
-          "\"): kReadOnly needs MappedVector<const T>, whose elements cannot "
-          "be written"));
-    }
-    auto store = internal::VectorStore::Open(path, options, FingerprintOf<T>(),
-                                             kReadOnly);
+    auto store = internal::VectorStore::Open(
+        path, options, FingerprintOf<T>(),
+        kReadOnly || options.mode == OpenMode::kReadOnly);
     if (!store.ok()) return store.status();
     return MappedVector(*std::move(store));
   }
@@ -234,7 +270,8 @@ class MappedVector {
   const_reverse_iterator crbegin() const { return rbegin(); }
   const_reverse_iterator crend() const { return rend(); }
 
-  // Size changes below are in memory until Sync().
+  // Size changes below are in memory until Sync() (read-only vectors: see
+  // the top of the file).
   void clear() {
     RequireWritable();
     size_ = 0;
@@ -246,7 +283,7 @@ class MappedVector {
   }
 
   [[nodiscard]] absl::Status push_back(const T& value) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("push_back"));
     if (ABSL_PREDICT_FALSE(size_ == capacity_)) {
       const value_type copy = value;  // `value` may live in this vector
       absl::Status s = reserve(size_ + 1);
@@ -260,7 +297,7 @@ class MappedVector {
 
   template <typename... Args>
   [[nodiscard]] absl::Status emplace_back(Args&&... args) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("emplace_back"));
     if (size_ == capacity_) {
       // Constructed first: the arguments may refer to elements.
       const value_type value = Make(std::forward<Args>(args)...);
@@ -274,7 +311,7 @@ class MappedVector {
 
   // Appends copies of `values`, which may be part of this vector.
   [[nodiscard]] absl::Status append(absl::Span<const value_type> values) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("append"));
     const value_type* from = values.data();
     if (values.size() > capacity_ - size_) {
       const bool inside = from >= base_ && from < base_ + capacity_;
@@ -293,7 +330,7 @@ class MappedVector {
 
   // Value-initialises (zeroes, for most T) new elements, as std::vector.
   [[nodiscard]] absl::Status resize(size_t n) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
     absl::Status s = reserve(n);
     if (!s.ok()) return s;
     if (n > size_) std::uninitialized_value_construct(base_ + size_, base_ + n);
@@ -301,7 +338,7 @@ class MappedVector {
     return absl::OkStatus();
   }
   [[nodiscard]] absl::Status resize(size_t n, const value_type& value) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
     const value_type copy = value;
     absl::Status s = reserve(n);
     if (!s.ok()) return s;
@@ -312,9 +349,9 @@ class MappedVector {
 
   // capacity() >= n afterwards. Growth is geometric, for amortised O(1)
   // push_back: a file grows by its GrowthPolicy (doubling up to 1 GiB steps),
-  // scratch memory at least doubles.
+  // scratch memory at least doubles (or fits in its reservation).
   [[nodiscard]] absl::Status reserve(size_t n) {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("reserve"));
     if (n <= capacity_) return absl::OkStatus();
     if (n > max_size()) {
       return absl::ResourceExhaustedError(
@@ -331,7 +368,7 @@ class MappedVector {
   // keeps room for what the last Sync() committed: Sync() first to give
   // back more after clear()/pop_back().
   [[nodiscard]] absl::Status shrink_to_fit() {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("shrink_to_fit"));
     absl::Status s = store_.Shrink(uint64_t{size_} * sizeof(T));
     Update();
     return s;
@@ -342,8 +379,20 @@ class MappedVector {
   // previous one and every later Sync fails (the kernel may have dropped
   // the pages).
   [[nodiscard]] absl::Status Sync() {
-    RequireWritable();
+    MAPFILE_RETURN_IF_ERROR(Writable("Sync"));
     return store_.Commit(size_);
+  }
+
+  // Read-only vectors: follows the writer. Re-reads the newest commit slot,
+  // maps what the file gained, and sets size() to the committed size
+  // (undoing clear()/pop_back()). data() stays put unless the file outgrew
+  // the reservation. FailedPrecondition for a writable or scratch vector;
+  // after another error size() is at most what is still mapped.
+  [[nodiscard]] absl::Status Refresh() {
+    absl::Status s = store_.Refresh();
+    Update();
+    size_ = s.ok() ? store_.committed() : std::min(size_, capacity_);
+    return s;
   }
 
   // The size as of the last successful Sync() (or open): what a reopen
@@ -370,6 +419,13 @@ class MappedVector {
     static_assert(!kReadOnly,
                   "MappedVector<const T> is read-only: open the file as "
                   "MappedVector<T> to change it");
+  }
+  absl::Status Writable(const char* call) const {
+    RequireWritable();
+    if (ABSL_PREDICT_FALSE(store_.read_only())) {
+      return store_.ReadOnlyError(call);
+    }
+    return absl::OkStatus();
   }
 
   template <typename... Args>

@@ -118,6 +118,16 @@ struct ScratchPolicy {
   // kSharedAnonymous backed by a memfd: ScratchBlock::fd() can be passed to
   // another process (SCM_RIGHTS, /proc/<pid>/fd) and mapped there.
   bool memfd = false;
+  // kAnonymousMap only (other strategies ignore it): map at least this many
+  // bytes (rounded up to pages), MAP_NORESERVE, so that a block can grow in
+  // place up to ScratchBlock::capacity() -- addresses stable, no copy. Only
+  // the pages touched cost memory (and, MAP_NORESERVE, no swap is set
+  // aside: touching more than the machine has is the OOM killer's business,
+  // as with any overcommitted memory). Address space that cannot be had
+  // (RLIMIT_AS, vm.overcommit_memory=2) is ResourceExhausted. With
+  // huge_pages, only transparent huge pages are tried: a MAP_HUGETLB
+  // mapping without a reservation would SIGBUS when the pool runs dry.
+  size_t reserve = 0;
 };
 
 // The strategy Allocate uses for `layout` under `policy` (rules above). A
@@ -144,9 +154,13 @@ class ScratchBlock {
   ScratchBlock& operator=(const ScratchBlock&) = delete;
   ~ScratchBlock();
 
-  // Aligned to layout().alignment(); size() bytes are writable.
+  // Aligned to layout().alignment(); capacity() >= size() bytes are
+  // writable.
   void* data() const { return data_; }
   size_t size() const { return layout_.size(); }
+  // The bytes obtained: size() rounded up as the strategy rounds it
+  // (alignment, page, 2 MiB), or the ScratchPolicy::reserve of a mapping.
+  size_t capacity() const { return length_; }
   const Layout& layout() const { return layout_; }
   Strategy strategy() const { return strategy_; }
   HugePages huge_pages() const { return huge_pages_; }
