@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
+#include <climits>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -96,7 +99,7 @@ absl::string_view OpName(Op op) {
                 "flock",    "rename",        "unlink",   "mkdir",
                 "readdir",  "pread",         "pwrite",   "memfd_create",
                 "mmap",     "munmap",        "mremap",   "msync",
-                "madvise",  "mincore",       "aligned_alloc"};
+                "madvise",  "mincore",       "aligned_alloc", "futex"};
   size_t i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -530,6 +533,30 @@ absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size) {
 }
 
 void AlignedFree(void* pointer) { std::free(pointer); }
+
+absl::StatusOr<bool> FutexWait(const uint32_t* word, uint32_t expected,
+                               const struct timespec* deadline,
+                               absl::string_view what) {
+  const long r = Retry(Op::kFutex, [&] {
+    return ::syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME,
+                     expected, deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+  });
+  if (r == 0 || errno == EAGAIN) return true;
+  if (errno == ETIMEDOUT) return false;
+  return ErrnoStatus(errno, absl::StrFormat("futex(%s, FUTEX_WAIT_BITSET, %d)",
+                                            Quote(what), expected));
+}
+
+absl::Status FutexWake(uint32_t* word, absl::string_view what) {
+  if (Retry(Op::kFutex, [&] {
+        return ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr,
+                         nullptr, 0);
+      }) < 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("futex(%s, FUTEX_WAKE)", Quote(what)));
+  }
+  return absl::OkStatus();
+}
 
 // ---- Fault injection -------------------------------------------------------
 

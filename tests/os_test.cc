@@ -130,6 +130,8 @@ TEST_F(OsTest, EveryWrapperReportsInjectedErrors) {
       {Op::kMadvise, "madvise",
        [&] { return Madvise(*map, 4096, MADV_NORMAL, file); }},
       {Op::kMincore, "mincore", [&] { return Mincore(*map, 4096, file).status(); }},
+      {Op::kFutex, "futex",
+       [&] { return FutexWake(static_cast<uint32_t*>(*map), file); }},
   };
   for (const Case& c : cases) {
     for (int error : {EIO, ENOSPC, EACCES}) {

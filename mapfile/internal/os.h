@@ -27,6 +27,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,7 @@ enum class Op : int {
   kMadvise,
   kMincore,
   kAlignedAlloc,
+  kFutex,
   kCount,  // not an operation: the number of them
 };
 
@@ -211,6 +213,21 @@ absl::StatusOr<size_t> Mincore(const void* address, size_t length,
 absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size);
 // free(3) for memory from AlignedAlloc.
 void AlignedFree(void* pointer);
+
+// ----------------------------------------------------------------------------
+// Futexes on a 32-bit word, which may live in a MAP_SHARED file mapping (the
+// futex is then shared by every process mapping that file; read-only
+// mappings may wait).
+
+// FUTEX_WAIT_BITSET: sleeps while *word == expected, until a FutexWake on the
+// word or the absolute CLOCK_REALTIME `deadline` (nullptr: none). Returns
+// true when woken or *word != expected, false at the deadline. EINTR retries
+// with the same deadline.
+absl::StatusOr<bool> FutexWait(const uint32_t* word, uint32_t expected,
+                               const struct timespec* deadline,
+                               absl::string_view what);
+// FUTEX_WAKE of every waiter on `word`.
+absl::Status FutexWake(uint32_t* word, absl::string_view what);
 
 // ----------------------------------------------------------------------------
 // Fault injection: tests make the Nth call of an operation fail.

@@ -1,0 +1,665 @@
+// Copyright 2026 The mapfile Authors.
+//
+// The untyped half of AppendLog<T> and LogReader<T>: segments, the commit
+// protocol, recovery, retention, compression and waiting.
+// mapfile/internal/log_format.h and docs/FORMAT.md ("Log segments") give
+// the layout; the protocol in brief:
+//
+//   Append   memcpy payload + checksum into the active segment's mapping.
+//   Sync     msync the new frames; write the inactive commit slot (count,
+//            length); msync the header page; publish the count in the
+//            control block (release) and FUTEX_WAKE readers.
+//   Roll     Sync; create the next segment (temporary name, header synced,
+//            rename, directory fsync); mark the old one sealed, trim it,
+//            optionally compress it. Every segment but the last is thus
+//            complete and durable before the next one exists.
+//   Open     the last segment's newest valid slot gives the committed count;
+//            frames after it are kept while their checksums hold; the file
+//            is cut after the last kept frame and re-extended with zeros.
+
+#include "mapfile/append_log.h"
+
+#include <fcntl.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "mapfile/internal/checksum.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/scratch.h"
+#include "mapfile/status_macros.h"
+
+namespace mapfile {
+namespace internal {
+
+uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq) {
+  return XXH3_64bits_withSeed(payload, size, seq);
+}
+
+namespace {
+
+absl::Status Prefix(const absl::Status& status, absl::string_view context) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
+}
+
+uint64_t* Word64(std::byte* data, size_t at) {
+  return reinterpret_cast<uint64_t*>(data + at);
+}
+uint32_t* Word32(std::byte* data, size_t at) {
+  return reinterpret_cast<uint32_t*>(data + at);
+}
+
+}  // namespace
+
+struct LogStore::Segment {
+  Segment(uint64_t f, std::string p) : first(f), path(std::move(p)) {}
+  uint64_t first;
+  uint64_t count = 0;  // records: appended (writer's active), committed
+  std::string path;
+  bool live = false;  // the last segment: the writer's active one
+  bool sealed = false;
+  bool compressed = false;
+  std::shared_ptr<MappedFile> file;     // mapped segment
+  std::shared_ptr<ScratchBlock> block;  // decompressed data region
+  std::byte* data = nullptr;            // data region in `file` or `block`
+  uint64_t capacity = 0;                // frames that fit
+
+  std::shared_ptr<const void> pin() const {
+    if (block) return block;
+    return file;
+  }
+};
+
+LogStore::~LogStore() = default;
+
+std::string LogStore::Context(absl::string_view call) const {
+  return absl::StrCat(writer_ ? "AppendLog::" : "LogReader::", call, "(\"",
+                      dir_, "\")");
+}
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
+    const std::string& dir, const LogOptions& options,
+    const TypeFingerprint& type, bool writer) {
+  std::unique_ptr<LogStore> s(new LogStore());
+  s->dir_ = dir;
+  s->options_ = options;
+  s->type_ = type;
+  s->writer_ = writer;
+  const LogLayout layout(type);
+  s->stride_ = layout.stride;
+  s->payload_ = layout.payload;
+  s->checksum_at_ = layout.checksum_at;
+  s->control_ = layout.control_size;
+  s->data_offset_ = layout.data_offset();
+  MAPFILE_ASSIGN_OR_RETURN(
+      s->header_, NewHeader(ContainerKind::kLogSegment, type, layout.alignment));
+  if (options.segment_size > kMaxSegmentSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(s->Context("Open"), ": segment_size ",
+                     options.segment_size, " is above ", kMaxSegmentSize));
+  }
+  const uint64_t page = os::PageSize();
+  s->size_ = std::max(RoundUpTo(options.segment_size, page),
+                      RoundUpTo(layout.records_offset() + s->stride_, page));
+  if (writer) {
+    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
+  } else {
+    MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  }
+  return s;
+}
+
+absl::Status LogStore::OpenWriter() {
+  const OpenMode mode = options_.mode;
+  if (mode == OpenMode::kReadOnly) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Context("Open"), ": kReadOnly; open a LogReader<T> to read a log"));
+  }
+  if (mode != OpenMode::kReadWrite) {
+    absl::Status made = os::Mkdir(dir_);
+    if (!made.ok() && (mode == OpenMode::kCreateNew ||
+                       made.code() != absl::StatusCode::kAlreadyExists)) {
+      return Prefix(made, Context("Open"));
+    }
+  }
+  MappedFile::Options lock;
+  lock.mode = OpenMode::kCreate;
+  lock.reserve = 0;
+  absl::StatusOr<MappedFile> file =
+      MappedFile::Open(absl::StrCat(dir_, "/", kLogLockName), lock);
+  if (file.status().code() == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat(
+        Context("Open"), ": another AppendLog has this log open for writing "
+                         "(flock on ", kLogLockName, " is held)"));
+  }
+  MAPFILE_RETURN_IF_ERROR(Prefix(file.status(), Context("Open")));
+  lock_ = std::make_unique<MappedFile>(*std::move(file));
+  MAPFILE_RETURN_IF_ERROR(Rescan());
+  if (segments_.empty()) {
+    if (mode == OpenMode::kReadWrite) {
+      return absl::NotFoundError(absl::StrCat(
+          Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
+    }
+    return CreateSegment(0);
+  }
+  Segment& last = *segments_.back();
+  if (!last.sealed && !last.compressed) return absl::OkStatus();
+  last.live = false;
+  last.sealed = true;
+  return CreateSegment(last.first + last.count);
+}
+
+// Lists the directory and merges it into segments_: known segments keep
+// their mappings, gone ones are dropped, new ones are added unmapped. Every
+// segment but the last holds exactly the records up to the next one's first
+// (checked against its header when it is loaded).
+absl::Status LogStore::Rescan() {
+  MAPFILE_ASSIGN_OR_RETURN(std::vector<std::string> names, os::ReadDir(dir_));
+  std::vector<uint64_t> firsts;
+  for (const std::string& name : names) {
+    if (writer_ && absl::EndsWith(name, kTempSuffix)) {
+      // A segment being created or compressed when a writer died.
+      MAPFILE_RETURN_IF_ERROR(os::Unlink(absl::StrCat(dir_, "/", name)));
+    } else if (std::optional<uint64_t> first = ParseSegmentFileName(name)) {
+      firsts.push_back(*first);
+    }
+  }
+  if (firsts.empty()) {
+    if (writer_) return absl::OkStatus();
+    return absl::NotFoundError(absl::StrCat(
+        Context("Open"), ": no log segments (*", kSegmentSuffix, ") yet"));
+  }
+  std::sort(firsts.begin(), firsts.end());
+  std::vector<std::shared_ptr<Segment>> merged;
+  size_t j = 0;
+  for (uint64_t first : firsts) {
+    while (j < segments_.size() && segments_[j]->first < first) ++j;
+    if (j < segments_.size() && segments_[j]->first == first) {
+      merged.push_back(segments_[j]);
+    } else {
+      merged.push_back(std::make_shared<Segment>(
+          first, absl::StrCat(dir_, "/", SegmentFileName(first))));
+    }
+  }
+  for (size_t i = 0; i + 1 < merged.size(); ++i) {
+    Segment& s = *merged[i];
+    s.count = merged[i + 1]->first - s.first;
+    s.live = false;
+    s.sealed = true;
+  }
+  segments_ = std::move(merged);
+  Segment& last = *segments_.back();
+  if (last.live && last.data != nullptr) {  // known, mapped or decompressed
+    if (!writer_) UpdateLive(last);
+    return absl::OkStatus();
+  }
+  last.live = true;
+  if (!writer_) return Load(segments_.back()).status();
+  MAPFILE_ASSIGN_OR_RETURN(FileHeader header, Map(last, true));
+  return Recover(last, header);
+}
+
+// Maps `s` and checks its header against this log. Leaves s.data null for a
+// compressed segment (Load decompresses it).
+absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
+  MappedFile::Options o;
+  o.mode = writable ? OpenMode::kReadWrite : OpenMode::kReadOnly;
+  o.lock = false;
+  // A reader's live segment may be cut and re-extended by a recovering
+  // writer: room to follow it without moving the mapping.
+  o.reserve = writable ? size_ : writer_ ? 0 : uint64_t{1} << 30;
+  MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(s.path, o));
+  MAPFILE_ASSIGN_OR_RETURN(
+      FileHeader h,
+      DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), s.path));
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCompatible(h, ContainerKind::kLogSegment, type_, s.path));
+  if (h.first_sequence != s.first ||
+      h.record_alignment != header_.record_alignment ||
+      h.data_offset != data_offset_) {
+    return absl::DataLossError(absl::StrCat(
+        "log segment \"", s.path, "\": header says first record ",
+        h.first_sequence, ", alignment ", h.record_alignment, ", data at ",
+        h.data_offset, "; its name and type say ", s.first, ", ",
+        header_.record_alignment, ", ", data_offset_));
+  }
+  s.compressed = (h.segment_flags & kSegmentCompressed) != 0;
+  s.file = std::make_shared<MappedFile>(std::move(file));
+  if (!s.compressed) {
+    s.data = s.file->data() + data_offset_;
+    s.capacity = s.file->size() < data_offset_ + control_
+                     ? 0
+                     : (s.file->size() - data_offset_ - control_) / stride_;
+    s.sealed |= (h.segment_flags & kSegmentSealed) != 0 ||
+                (s.capacity > 0 &&
+                 __atomic_load_n(Word32(s.data, kSealedAt), __ATOMIC_ACQUIRE));
+  }
+  return h;
+}
+
+absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
+  Segment& s = *sp;
+  if (s.data == nullptr) {
+    absl::StatusOr<FileHeader> h = Map(s, false);
+    if (h.status().code() == absl::StatusCode::kNotFound) {
+      return absl::OutOfRangeError(absl::StrCat(
+          Context("Read"), ": segment \"", s.path,
+          "\" was removed (retention); first_seq() is the oldest record"));
+    }
+    MAPFILE_RETURN_IF_ERROR(h.status());
+    MAPFILE_ASSIGN_OR_RETURN(CommitSlot c,
+                             LatestCommit(*h, s.file->size(), s.path));
+    if (s.live) s.count = c.count;
+    if (c.count != s.count ||
+        (!s.compressed && (c.count > s.capacity ||
+                           c.length != c.count * stride_))) {
+      return absl::DataLossError(absl::StrCat(
+          "log segment \"", s.path, "\" commits ", c.count, " records in ",
+          c.length, " bytes; the log expects ", s.count, " of ", stride_,
+          " bytes (at most ", s.capacity, ")"));
+    }
+    if (s.compressed) {
+      MAPFILE_RETURN_IF_ERROR(Decompress(s, *h, c));
+      cache_.insert(cache_.begin(), sp);
+    } else if (s.live) {
+      UpdateLive(s);
+    }
+  } else if (s.compressed) {
+    auto it = std::find(cache_.begin(), cache_.end(), sp);
+    if (it != cache_.end()) std::rotate(cache_.begin(), it, it + 1);
+  }
+  RecordRun run{s.data + control_, s.first, s.first + s.count, s.pin()};
+  // Evict the least recently used decompressed segments (not this one).
+  uint64_t used = 0;
+  for (size_t i = 0; i < cache_.size(); ++i) {
+    used += cache_[i]->block->size();
+    if (i > 0 && used > options_.cache_bytes) {
+      for (size_t k = i; k < cache_.size(); ++k) {
+        cache_[k]->block.reset();
+        cache_[k]->data = nullptr;
+      }
+      cache_.resize(i);
+      break;
+    }
+  }
+  return run;
+}
+
+absl::Status LogStore::Decompress(Segment& s, const FileHeader& h,
+                                  const CommitSlot& c) {
+  const uint64_t length = control_ + s.count * stride_;
+  auto corrupt = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("compressed log segment \"", s.path,
+                                            "\": ", what));
+  };
+  if (h.uncompressed_length != length || length > kMaxSegmentSize) {
+    return corrupt(absl::StrCat("holds ", h.uncompressed_length,
+                                " bytes uncompressed; ", s.count,
+                                " records need ", length));
+  }
+  MAPFILE_ASSIGN_OR_RETURN(Layout layout,
+                           Layout::Create(length, header_.record_alignment));
+  MAPFILE_ASSIGN_OR_RETURN(ScratchBlock block, Allocate(layout));
+  const size_t n = ZSTD_decompress(block.data(), length,
+                                   s.file->data() + data_offset_, c.length);
+  if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
+  if (n != length) {
+    return corrupt(absl::StrCat("decompresses to ", n, " bytes, not ", length));
+  }
+  std::byte* data = static_cast<std::byte*>(block.data());
+  for (uint64_t i = 0; i < s.count; ++i) {
+    if (!Valid(data + control_ + i * stride_, s.first + i)) {
+      return corrupt(absl::StrCat("record ", s.first + i,
+                                  " fails its checksum after decompression"));
+    }
+  }
+  s.block = std::make_shared<ScratchBlock>(std::move(block));
+  s.data = data;
+  s.file.reset();
+  return absl::OkStatus();
+}
+
+void LogStore::UpdateLive(Segment& s) {
+  if (s.data == nullptr || s.compressed) return;
+  const uint64_t published =
+      __atomic_load_n(Word64(s.data, kPublishedAt), __ATOMIC_ACQUIRE);
+  if (published > s.capacity && s.file->Refresh().ok()) {
+    // A recovering writer cut and re-extended the file.
+    s.data = s.file->data() + data_offset_;
+    s.capacity = (s.file->size() - data_offset_ - control_) / stride_;
+  }
+  s.count = std::max(s.count, std::min(published, s.capacity));
+}
+
+absl::Status LogStore::Refresh(bool rescan) {
+  Segment& last = *segments_.back();
+  if (!rescan && last.data != nullptr && !last.compressed &&
+      !__atomic_load_n(Word32(last.data, kSealedAt), __ATOMIC_ACQUIRE)) {
+    UpdateLive(last);
+    return absl::OkStatus();
+  }
+  return Rescan();
+}
+
+absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
+  MappedFile& f = *s.file;
+  MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
+  s.count = c.count;
+  slot_sequence_ = c.sequence;
+  synced_ = c.count;
+  if (s.compressed) return absl::OkStatus();
+  if (c.count > s.capacity || c.length != c.count * stride_) {
+    return absl::DataLossError(absl::StrCat(
+        "log segment \"", s.path, "\": commit ", c.sequence, " says ",
+        c.count, " records in ", c.length, " bytes (frames of ", stride_,
+        " bytes, room for ", s.capacity, ")"));
+  }
+  if (s.sealed) return Publish(s, true);
+  uint64_t kept = c.count;
+  while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
+                                    s.first + kept)) {
+    ++kept;
+  }
+  // What lies after the kept frames: non-zero bytes up to the first zero
+  // page (a dying process leaves no holes; the cut below clears any).
+  const uint64_t cut = data_offset_ + control_ + kept * stride_;
+  const uint64_t page = os::PageSize();
+  uint64_t end = cut;
+  for (uint64_t at = cut; at < f.size();) {
+    const uint64_t next = std::min(f.size(), (at / page + 1) * page);
+    uint64_t i = next;
+    while (i > at && f.data()[i - 1] == std::byte{0}) --i;
+    if (i == at) break;
+    end = i;
+    at = next;
+  }
+  recovery_.records_kept = kept - c.count;
+  if (end > cut) {
+    recovery_.bytes_cut = end - cut;
+    recovery_.records_cut = (end - cut + stride_ - 1) / stride_;
+    recovery_.segment = s.path;
+  }
+  // Cut everything after the kept frames (stale or torn bytes, anywhere)
+  // and extend the file again: the free frames are zeros, as in a new
+  // segment.
+  const uint64_t size = std::max(f.size(), size_);
+  MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
+  MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
+  s.data = f.data() + data_offset_;
+  s.capacity = (size - data_offset_ - control_) / stride_;
+  s.count = kept;
+  return kept > c.count ? Sync() : Publish(s, false);
+}
+
+absl::Status LogStore::CreateSegment(uint64_t first) {
+  const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
+  const std::string temp = absl::StrCat(path, kTempSuffix);
+  MappedFile::Options o;
+  o.mode = OpenMode::kCreateNew;
+  o.initial_size = size_;
+  o.reserve = size_;
+  o.lock = false;
+  absl::StatusOr<MappedFile> file = MappedFile::Open(temp, o);
+  absl::Status status = file.status();
+  if (status.ok()) {
+    FileHeader h = header_;
+    h.first_sequence = first;
+    const absl::Span<std::byte> page(file->data(), kHeaderSize);
+    EncodeHeader(h, page);
+    EncodeSlot({1, 0, 0}, page);
+    status = file->Sync(0, data_offset_ + control_);
+  }
+  if (status.ok()) status = os::Rename(temp, path);
+  if (!status.ok()) {
+    os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+    return Prefix(status, absl::StrCat(Context("Append"),
+                                       ": creating segment \"", path, "\""));
+  }
+  auto s = std::make_shared<Segment>(first, path);
+  s->live = true;
+  MAPFILE_RETURN_IF_ERROR(Map(*s, true).status());
+  segments_.push_back(std::move(s));
+  synced_ = 0;
+  slot_sequence_ = 1;
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::Publish(Segment& s, bool seal) {
+  if (seal) __atomic_store_n(Word32(s.data, kSealedAt), 1u, __ATOMIC_RELEASE);
+  __atomic_store_n(Word64(s.data, kPublishedAt), s.count, __ATOMIC_RELEASE);
+  uint32_t* generation = Word32(s.data, kGenerationAt);
+  __atomic_fetch_add(generation, 1u, __ATOMIC_RELEASE);
+  return os::FutexWake(generation, s.path);
+}
+
+absl::StatusOr<uint64_t> LogStore::Append(const void* records, size_t n) {
+  const uint64_t first = next_seq();
+  const auto* from = static_cast<const std::byte*>(records);
+  for (size_t left = n; left > 0;) {
+    Segment* a = segments_.back().get();
+    if (a->count == a->capacity) {
+      MAPFILE_RETURN_IF_ERROR(Roll());
+      a = segments_.back().get();
+    }
+    const uint64_t m = std::min<uint64_t>(left, a->capacity - a->count);
+    std::byte* to = a->data + control_ + a->count * stride_;
+    for (uint64_t i = 0; i < m; ++i, to += stride_, from += payload_) {
+      std::memcpy(to, from, payload_);
+      const uint64_t sum = RecordChecksum(from, payload_, a->first + a->count + i);
+      std::memcpy(to + checksum_at_, &sum, sizeof(sum));
+    }
+    a->count += m;
+    left -= m;
+  }
+  unsynced_records_ += n;
+  if ((options_.sync_every_records > 0 &&
+       unsynced_records_ >= options_.sync_every_records) ||
+      (options_.sync_every_bytes > 0 &&
+       unsynced_records_ * payload_ >= options_.sync_every_bytes)) {
+    MAPFILE_RETURN_IF_ERROR(Sync());
+  }
+  return first;
+}
+
+absl::Status LogStore::Sync() {
+  Segment& a = *segments_.back();
+  if (a.count == synced_) return absl::OkStatus();
+  const uint64_t records = data_offset_ + control_;
+  MAPFILE_RETURN_IF_ERROR(a.file->Sync(records + synced_ * stride_,
+                                       (a.count - synced_) * stride_));
+  EncodeSlot({slot_sequence_ + 1, a.count, a.count * stride_},
+             absl::MakeSpan(a.file->data(), kHeaderSize));
+  MAPFILE_RETURN_IF_ERROR(a.file->Sync(0, kHeaderSize));
+  ++slot_sequence_;
+  synced_ = a.count;
+  unsynced_records_ = 0;
+  return Publish(a, false);
+}
+
+absl::Status LogStore::Roll() {
+  MAPFILE_RETURN_IF_ERROR(Sync());
+  std::shared_ptr<Segment> old = segments_.back();
+  MAPFILE_RETURN_IF_ERROR(CreateSegment(old->first + old->count));
+  old->live = false;
+  old->sealed = true;
+  // The sealed flag is a hint for readers (a segment with a successor is
+  // sealed anyway), so it is made durable but not waited for by recovery.
+  MAPFILE_RETURN_IF_ERROR(Publish(*old, true));
+  MAPFILE_RETURN_IF_ERROR(old->file->Sync(data_offset_, control_));
+  MAPFILE_RETURN_IF_ERROR(
+      old->file->Truncate(data_offset_ + control_ + old->count * stride_));
+  old->capacity = old->count;
+  return options_.compress_sealed ? Compress(old->first) : absl::OkStatus();
+}
+
+absl::Status LogStore::Seal() {
+  return segments_.back()->count == 0 ? absl::OkStatus() : Roll();
+}
+
+absl::Status LogStore::TruncateBefore(uint64_t seq) {
+  while (segments_.size() > 1 && segments_[1]->first <= seq) {
+    MAPFILE_RETURN_IF_ERROR(Prefix(os::Unlink(segments_.front()->path),
+                                   Context("TruncateBefore")));
+    cache_.erase(std::remove(cache_.begin(), cache_.end(), segments_.front()),
+                 cache_.end());
+    segments_.erase(segments_.begin());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::Compress(uint64_t seq) {
+  const std::string context = Context(absl::StrCat("Compress(", seq, ")"));
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+  Segment& s = *Find(seq);
+  if (s.live) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        context, ": the record is in the active segment; Seal() first"));
+  }
+  if (s.compressed) return absl::OkStatus();
+  for (uint64_t i = s.first; i < run.end; ++i) {
+    if (!Valid(run.base + (i - s.first) * stride_, i)) {
+      return absl::DataLossError(absl::StrCat(
+          context, ": record ", i, " in \"", s.path, "\" fails its checksum"));
+    }
+  }
+  const uint64_t length = control_ + s.count * stride_;
+  MAPFILE_ASSIGN_OR_RETURN(
+      Layout layout, Layout::Create(data_offset_ + ZSTD_compressBound(length),
+                                    header_.record_alignment));
+  MAPFILE_ASSIGN_OR_RETURN(ScratchBlock out, Allocate(layout));
+  auto* page = static_cast<std::byte*>(out.data());
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                         ZSTD_freeCCtx);
+  if (cctx == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(context, ": zstd: cannot allocate a context"));
+  }
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel,
+                         options_.compression_level);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+  const size_t n = ZSTD_compress2(cctx.get(), page + data_offset_,
+                                  out.size() - data_offset_, s.data, length);
+  if (ZSTD_isError(n)) {
+    return absl::InternalError(
+        absl::StrCat(context, ": zstd: ", ZSTD_getErrorName(n)));
+  }
+  FileHeader h = header_;
+  h.first_sequence = s.first;
+  h.segment_flags = kSegmentSealed | kSegmentCompressed;
+  h.uncompressed_length = length;
+  std::memset(page, 0, data_offset_);
+  EncodeHeader(h, absl::MakeSpan(page, kHeaderSize));
+  EncodeSlot({1, s.count, n}, absl::MakeSpan(page, kHeaderSize));
+  // Temporary file, fsync, rename over the original, directory fsync: a
+  // crash leaves the old segment or the new one, never a partial file.
+  const std::string temp = absl::StrCat(s.path, kTempSuffix);
+  absl::Status status = [&]() -> absl::Status {
+    MAPFILE_ASSIGN_OR_RETURN(
+        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    MAPFILE_RETURN_IF_ERROR(
+        os::Pwrite(fd.get(), temp, page, data_offset_ + n, 0));
+    MAPFILE_RETURN_IF_ERROR(os::Fdatasync(fd.get(), temp));
+    MAPFILE_RETURN_IF_ERROR(fd.Close());
+    return os::Rename(temp, s.path);
+  }();
+  if (!status.ok()) {
+    os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+    return Prefix(status, context);
+  }
+  // Cursors holding the old mapping keep it; new reads decompress.
+  s.compressed = true;
+  s.file.reset();
+  s.data = nullptr;
+  return absl::OkStatus();
+}
+
+uint64_t LogStore::first_seq() {
+  if (!writer_) Refresh(true).IgnoreError();  // next_seq()/Read report errors
+  return segments_.front()->first;
+}
+
+uint64_t LogStore::next_seq() {
+  if (!writer_) Refresh(false).IgnoreError();
+  const Segment& last = *segments_.back();
+  return last.first + last.count;
+}
+
+const std::shared_ptr<LogStore::Segment>& LogStore::Find(uint64_t seq) {
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), seq,
+      [](uint64_t s, const std::shared_ptr<Segment>& p) { return s < p->first; });
+  return *(it - 1);
+}
+
+absl::StatusOr<RecordRun> LogStore::Run(uint64_t seq) {
+  const uint64_t next = next_seq();
+  if (seq >= next || seq < segments_.front()->first) {
+    return absl::OutOfRangeError(absl::StrCat(
+        Context(absl::StrCat("Read(", seq, ")")), ": outside the log's [",
+        segments_.front()->first, ", ", next, ")"));
+  }
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Load(Find(seq)));
+  run.end = std::min(run.end, next);
+  return run;
+}
+
+bool LogStore::Valid(const std::byte* frame, uint64_t seq) const {
+  uint64_t stored;
+  std::memcpy(&stored, frame + checksum_at_, sizeof(stored));
+  return stored == RecordChecksum(frame, payload_, seq);
+}
+
+absl::Status LogStore::Read(uint64_t seq, void* out) {
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+  const std::byte* frame = run.base + (seq - run.first) * stride_;
+  if (!Valid(frame, seq)) {
+    return absl::DataLossError(
+        absl::StrCat(Context(absl::StrCat("Read(", seq, ")")), ": record ",
+                     seq, " in \"", Find(seq)->path, "\" fails its checksum"));
+  }
+  std::memcpy(out, frame, payload_);
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::WaitFor(uint64_t seq, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const std::shared_ptr<Segment> last = segments_.back();
+    const uint32_t* word = last->data != nullptr && !last->compressed
+                               ? Word32(last->data, kGenerationAt)
+                               : nullptr;
+    const uint32_t generation =
+        word != nullptr ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
+    const uint64_t next = next_seq();
+    if (next > seq) return absl::OkStatus();
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          Context(absl::StrCat("WaitFor(", seq, ")")),
+          ": not committed within ", absl::FormatDuration(timeout),
+          " (next_seq() is ", next, ")"));
+    }
+    if (last != segments_.back()) continue;  // rolled over: look again
+    // Slices of at most 100 ms: a writer that died between creating a
+    // segment and marking the old one sealed wakes nobody.
+    const absl::Time until = std::min(deadline, now + absl::Milliseconds(100));
+    bool woken = false;
+    if (word != nullptr) {
+      const timespec ts = absl::ToTimespec(until);
+      MAPFILE_ASSIGN_OR_RETURN(woken,
+                               os::FutexWait(word, generation, &ts, last->path));
+    } else {
+      absl::SleepFor(until - now);
+    }
+    if (!woken) Refresh(true).IgnoreError();
+  }
+}
+
+}  // namespace internal
+}  // namespace mapfile

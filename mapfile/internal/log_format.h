@@ -1,0 +1,114 @@
+// Copyright 2026 The mapfile Authors.
+//
+// log_format.h: the layout of an AppendLog segment's data region (the part
+// after the FORMAT.md header page), shared by AppendLog, LogReader, their
+// tests and the tools. docs/FORMAT.md ("Log segments") is the prose version:
+//
+//   data_offset        control block, `control_size` bytes:
+//                        0  u64 published count (live, see below)
+//                        8  u32 generation (futex word, +1 per publish)
+//                        12 u32 sealed (1: no more appends)
+//                        16 reserved (zero) up to control_size
+//   + control_size     record 0's frame, then record 1's, ... every
+//                      `stride` bytes; a frame is
+//                        0            the payload: sizeof(T) bytes of T
+//                        checksum_at  u64 XXH3-64 of the payload, seeded
+//                                     with the record's sequence number
+//                        ...          zero padding up to stride
+//
+// The control block's words are native-endian (the records' byte order,
+// recorded in the header) and accessed with atomic loads and stores: the
+// writer stores `published` (release) after each commit is durable, then
+// increments `generation` and FUTEX_WAKEs it; readers load them (acquire)
+// and FUTEX_WAIT on `generation`. They are hints for live readers: recovery
+// trusts only the header's commit slots and the record checksums.
+//
+// Thread safety: pure functions and constants.
+
+#ifndef MAPFILE_INTERNAL_LOG_FORMAT_H_
+#define MAPFILE_INTERNAL_LOG_FORMAT_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "mapfile/format.h"
+
+namespace mapfile {
+namespace internal {
+
+inline constexpr char kLogLockName[] = "LOCK";
+inline constexpr char kSegmentSuffix[] = ".seg";
+inline constexpr char kTempSuffix[] = ".tmp";
+// Largest segment file (and decompressed segment image) the log accepts.
+inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 36;
+
+// Offsets of the control block's words, from data_offset.
+inline constexpr size_t kPublishedAt = 0;
+inline constexpr size_t kGenerationAt = 8;
+inline constexpr size_t kSealedAt = 12;
+
+inline constexpr uint64_t RoundUpTo(uint64_t n, uint64_t a) {
+  return (n + a - 1) / a * a;
+}
+
+// Where things are in a segment of records of type `t`.
+struct LogLayout {
+  explicit LogLayout(const TypeFingerprint& t)
+      : payload(t.size),
+        alignment(std::max<uint64_t>(8, t.alignment)),
+        checksum_at(RoundUpTo(t.size, 8)),
+        stride(RoundUpTo(checksum_at + 8, alignment)),
+        control_size(RoundUpTo(64, alignment)) {}
+
+  uint64_t payload;       // sizeof(T)
+  uint64_t alignment;     // of every frame (header record_alignment)
+  uint64_t checksum_at;   // offset of the checksum in a frame
+  uint64_t stride;        // bytes per frame
+  uint64_t control_size;  // bytes from data_offset to record 0
+  // data_offset as NewHeader places it for `alignment`.
+  uint64_t data_offset() const { return RoundUpTo(kHeaderSize, alignment); }
+  // File offset of record 0.
+  uint64_t records_offset() const { return data_offset() + control_size; }
+  // Frames that fit in a segment file of `file_size` bytes.
+  uint64_t Capacity(uint64_t file_size) const {
+    return file_size < records_offset() ? 0
+                                        : (file_size - records_offset()) / stride;
+  }
+};
+
+// XXH3-64 of the payload with the sequence number as seed: a record copied
+// to another place (another sequence number) fails its check.
+uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq);
+
+// "00000000000000001234.seg": zero-padded so that names sort by sequence.
+inline std::string SegmentFileName(uint64_t first_seq) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu%s",
+                static_cast<unsigned long long>(first_seq), kSegmentSuffix);
+  return name;
+}
+
+// The first sequence number of a segment file name, or nullopt for any
+// other name (temporary files, the lock, foreign files).
+inline std::optional<uint64_t> ParseSegmentFileName(absl::string_view name) {
+  if (name.size() != 20 + sizeof(kSegmentSuffix) - 1 ||
+      name.substr(20) != kSegmentSuffix) {
+    return std::nullopt;
+  }
+  uint64_t seq = 0;
+  for (char c : name.substr(0, 20)) {
+    if (c < '0' || c > '9' || seq > (~uint64_t{0} - 9) / 10) return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
+}  // namespace internal
+}  // namespace mapfile
+
+#endif  // MAPFILE_INTERNAL_LOG_FORMAT_H_

@@ -1,0 +1,227 @@
+// Copyright 2026 The mapfile Authors.
+//
+// LogReader<T>: committed records only, following a live writer (thread or
+// process), retention and compression, and WaitFor. The thread test is the
+// one to run under TSan.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mapfile/append_log.h"
+#include "tests/testing.h"
+
+namespace mapfile {
+namespace {
+
+using ::testing::HasSubstr;
+
+class LogReaderTest : public ::testing::Test {
+ protected:
+  LogReaderTest() { options_.segment_size = 16 << 10; }
+  AppendLog<uint64_t> Writer() {
+    auto log = AppendLog<uint64_t>::Open(path_, options_);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return *std::move(log);
+  }
+  LogReader<uint64_t> Reader() {
+    auto reader = LogReader<uint64_t>::Open(path_);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    return *std::move(reader);
+  }
+  static void AppendRange(AppendLog<uint64_t>& log, uint64_t from,
+                          uint64_t to) {
+    std::vector<uint64_t> values;
+    for (uint64_t i = from; i < to; ++i) values.push_back(i * 3);
+    absl::StatusOr<uint64_t> first = log.AppendBatch(values);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_EQ(*first, from);
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("log");
+  LogOptions options_;
+};
+
+TEST_F(LogReaderTest, MissingLogIsNotFoundAndWrongTypeIsFailedPrecondition) {
+  EXPECT_EQ(LogReader<uint64_t>::Open(path_).status().code(),
+            absl::StatusCode::kNotFound);
+  auto writer = Writer();
+  auto other = LogReader<double>::Open(path_);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("float64"));
+}
+
+TEST_F(LogReaderTest, UnsyncedRecordsAreInvisibleToReaders) {
+  auto writer = Writer();
+  auto reader = Reader();
+  AppendRange(writer, 0, 10);
+  EXPECT_EQ(reader.next_seq(), 0u);
+  EXPECT_EQ(reader.Read(0).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_FALSE(reader.From(0).Valid());
+  ASSERT_TRUE(writer.Sync().ok());
+  EXPECT_EQ(reader.next_seq(), 10u);
+  EXPECT_EQ(*reader.Read(9), 27u);
+  AppendRange(writer, 10, 12);
+  uint64_t n = 0;
+  for (auto c = reader.From(0); c.Valid(); c.Next()) EXPECT_EQ(c.value(), 3 * n++);
+  EXPECT_EQ(n, 10u);
+}
+
+TEST_F(LogReaderTest, ReaderFollowsRollsRetentionAndCompression) {
+  options_.compress_sealed = true;
+  auto writer = Writer();
+  AppendRange(writer, 0, 10);
+  ASSERT_TRUE(writer.Sync().ok());
+  auto reader = Reader();
+  EXPECT_EQ(*reader.Read(5), 15u);  // maps segment 0 before it is sealed
+  AppendRange(writer, 10, 5000);    // many rolls, compressed segments
+  ASSERT_TRUE(writer.Sync().ok());
+  EXPECT_EQ(reader.next_seq(), 5000u);
+  for (uint64_t i = 0; i < 5000; i += 101) EXPECT_EQ(*reader.Read(i), 3 * i);
+  ASSERT_TRUE(writer.TruncateBefore(3000).ok());
+  EXPECT_GT(reader.first_seq(), 2000u);
+  EXPECT_LE(reader.first_seq(), 3000u);
+  EXPECT_EQ(reader.Read(1500).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*reader.Read(4999), 3 * 4999u);
+  // Nothing committed after the reader's last look: it stays at 5000.
+  AppendRange(writer, 5000, 5001);
+  EXPECT_EQ(reader.next_seq(), 5000u);
+}
+
+TEST_F(LogReaderTest, WaitForReturnsDeadlineExceededWithoutACommit) {
+  auto writer = Writer();
+  auto reader = Reader();
+  AppendRange(writer, 0, 3);  // not synced
+  const absl::Time start = absl::Now();
+  absl::Status s = reader.WaitFor(0, absl::Milliseconds(150));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));
+  EXPECT_THAT(std::string(s.message()), HasSubstr(path_));
+  ASSERT_TRUE(writer.Sync().ok());
+  EXPECT_TRUE(reader.WaitFor(2, absl::ZeroDuration()).ok());
+}
+
+// Writer and reader threads, each with its own object: the TSan test.
+TEST_F(LogReaderTest, ReaderThreadSeesEveryRecordOfAWriterThreadOnce) {
+  constexpr uint64_t kRecords = 100000;
+  { auto created = Writer(); }
+  auto reader = Reader();
+  std::atomic<bool> writer_ok{true};
+  std::thread writer_thread([&] {
+    auto writer = Writer();
+    for (uint64_t i = 0; i < kRecords; i += 500) {
+      std::vector<uint64_t> batch;
+      for (uint64_t j = i; j < i + 500; ++j) batch.push_back(j * 3);
+      if (!writer.AppendBatch(batch).ok() || !writer.Sync().ok()) {
+        writer_ok = false;
+        return;
+      }
+    }
+  });
+  uint64_t seq = 0;
+  while (seq < kRecords) {
+    absl::Status s = reader.WaitFor(seq, absl::Seconds(30));
+    ASSERT_TRUE(s.ok()) << s;
+    auto c = reader.From(seq);
+    for (; c.Valid(); c.Next(), ++seq) ASSERT_EQ(c.value(), 3 * seq);
+    ASSERT_TRUE(c.status().ok()) << c.status();
+  }
+  writer_thread.join();
+  EXPECT_TRUE(writer_ok);
+  EXPECT_EQ(seq, kRecords);
+}
+
+// A writer process appends 10^6 records; this process reads them as they
+// are committed: all of them, in order, exactly once.
+TEST_F(LogReaderTest, ReaderInAnotherProcessSeesAMillionRecordsInOrder) {
+  constexpr uint64_t kRecords = 1000000;
+  options_.segment_size = 1 << 20;
+  { auto created = Writer(); }
+  auto reader = Reader();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto log = AppendLog<uint64_t>::Open(path_, options_);
+    if (!log.ok()) ::_exit(1);
+    std::vector<uint64_t> batch(1000);
+    for (uint64_t i = 0; i < kRecords; i += batch.size()) {
+      for (uint64_t j = 0; j < batch.size(); ++j) batch[j] = (i + j) * 3;
+      if (!log->AppendBatch(batch).ok() || !log->Sync().ok()) ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  uint64_t seq = 0;
+  while (seq < kRecords) {
+    absl::Status s = reader.WaitFor(seq, absl::Seconds(60));
+    if (!s.ok()) break;
+    auto c = reader.From(seq);
+    for (; c.Valid(); c.Next(), ++seq) {
+      if (c.value() != 3 * seq) break;
+    }
+    if (!c.status().ok() || (c.Valid() && c.value() != 3 * seq)) break;
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(seq, kRecords);
+  EXPECT_EQ(reader.next_seq(), kRecords);
+}
+
+// The futex wakes a reader in another process: it must not sleep out its
+// timeout (a lost wake-up) when the commit comes.
+TEST_F(LogReaderTest, WaitForInAnotherProcessWakesAtTheCommit) {
+  auto writer = Writer();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto reader = LogReader<uint64_t>::Open(path_);
+    if (!reader.ok()) ::_exit(1);
+    const absl::Time start = absl::Now();
+    if (!reader->WaitFor(0, absl::Seconds(20)).ok()) ::_exit(2);
+    ::_exit(absl::Now() - start < absl::Seconds(10) ? 0 : 3);
+  }
+  ::usleep(50000);
+  AppendRange(writer, 0, 1);
+  ASSERT_TRUE(writer.Sync().ok());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(LogReaderTest, ReaderSurvivesAWriterKilledAndRestarted) {
+  { auto created = Writer(); }
+  auto reader = Reader();
+  EXPECT_EQ(testing::RunInChild([&] {
+              auto log = AppendLog<uint64_t>::Open(path_, options_);
+              if (!log.ok()) return 1;
+              AppendRange(*log, 0, 700);
+              if (!log->Sync().ok()) return 2;
+              AppendRange(*log, 700, 800);  // the roll at 764 commits 764
+              ::raise(SIGKILL);
+              return 3;
+            }),
+            128 + SIGKILL);
+  EXPECT_EQ(reader.next_seq(), 764u);
+  auto writer = Writer();
+  EXPECT_EQ(writer.next_seq(), 800u);  // intact unsynced records are kept
+  EXPECT_EQ(reader.next_seq(), 800u);  // and committed by the recovery
+  AppendRange(writer, 800, 900);
+  ASSERT_TRUE(writer.Sync().ok());
+  ASSERT_TRUE(reader.WaitFor(899, absl::Seconds(5)).ok());
+  for (uint64_t i = 0; i < 900; i += 7) EXPECT_EQ(*reader.Read(i), 3 * i);
+}
+
+}  // namespace
+}  // namespace mapfile
