@@ -12,7 +12,8 @@ mapfile_deps() declares, unless already declared earlier in the WORKSPACE
     otherwise download: rules_cc, rules_java, remote_coverage_tools, and
     @platforms from Debian's bazel-platforms package;
   * system libraries at their upstream names: @com_google_absl,
-    @com_google_googletest, @com_github_google_benchmark, @zstd, @xxhash;
+    @com_google_googletest, @com_github_google_benchmark, @zstd, @xxhash,
+    and the tool's header-only @cli11 and @nlohmann_json;
   * optional benchmark peers @lmdb and @boost (targets fail when built if the
     package is missing).
 
@@ -25,8 +26,10 @@ load(
     "system_absl_repository",
     "system_benchmark_repository",
     "system_boost_repository",
+    "system_cli11_repository",
     "system_googletest_repository",
     "system_lmdb_repository",
+    "system_nlohmann_json_repository",
     "system_xxhash_repository",
     "system_zstd_repository",
 )
@@ -75,6 +78,8 @@ def mapfile_system_deps():
     maybe(system_benchmark_repository, name = "com_github_google_benchmark")
     maybe(system_zstd_repository, name = "zstd")
     maybe(system_xxhash_repository, name = "xxhash")
+    maybe(system_cli11_repository, name = "cli11")
+    maybe(system_nlohmann_json_repository, name = "nlohmann_json")
     maybe(system_lmdb_repository, name = "lmdb")
     maybe(system_boost_repository, name = "boost")
 

@@ -351,3 +351,21 @@ def system_boost_repository(name = "boost"):
         probe_headers = ["boost/interprocess/managed_mapped_file.hpp"],
         missing_message = "Optional benchmark peer. Install it: apt-get install libboost-dev, then run `bazel sync --configure`.",
     )
+
+def system_cli11_repository(name = "cli11"):
+    """Header-only @cli11//:cli11 (the mapfile tool's flags) from libcli11-dev."""
+    system_cc_repository(
+        name = name,
+        targets = {":cli11": []},
+        probe_headers = ["CLI/CLI.hpp"],
+        missing_message = "Needed by //tools:mapfile. Install it: apt-get install libcli11-dev, then run `bazel sync --configure`.",
+    )
+
+def system_nlohmann_json_repository(name = "nlohmann_json"):
+    """Header-only @nlohmann_json//:json (the tool's --json) from nlohmann-json3-dev."""
+    system_cc_repository(
+        name = name,
+        targets = {":json": []},
+        probe_headers = ["nlohmann/json.hpp"],
+        missing_message = "Needed by //tools:mapfile. Install it: apt-get install nlohmann-json3-dev, then run `bazel sync --configure`.",
+    )

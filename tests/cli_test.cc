@@ -1,0 +1,781 @@
+// Copyright 2026 The mapfile Authors.
+//
+// Tests of the `mapfile` tool (tools/), run as a subprocess the way users
+// run it: golden output of info/verify/dump on fixture files, --json
+// fields, follow with a writer in another process, and the bad-input table
+// (each case: exit code, a one-line message naming the file, no hang).
+//
+// The binary's path comes from $MAPFILE_CLI (CMake: $<TARGET_FILE:...>;
+// Bazel: $(rootpath //tools:mapfile)).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mapfile/append_log.h"
+#include "mapfile/format.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/mapped_vector.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing.h"
+#include "tools/inspect.h"
+
+struct Tick {
+  int64_t time;
+  double price;
+};
+MAPFILE_TYPE(Tick, "example.Tick", 1);
+
+namespace mapfile {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+
+std::string CliPath() {
+  const char* path = std::getenv("MAPFILE_CLI");
+  return path != nullptr ? path : "";
+}
+
+// The tool running as a child, its stdout and stderr captured.
+class Subprocess {
+ public:
+  explicit Subprocess(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(err[1], STDERR_FILENO);
+      std::vector<char*> argv;
+      const std::string cli = CliPath();
+      argv.push_back(const_cast<char*>(cli.c_str()));
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    fds_[0] = out[0];
+    fds_[1] = err[0];
+  }
+  ~Subprocess() {
+    if (pid_ > 0 && code_ < 0) {
+      ::kill(pid_, SIGKILL);
+      Wait(absl::Seconds(5));
+    }
+    for (int fd : fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  // Reads output until `done()` holds, both pipes close, or the deadline.
+  // False on timeout.
+  bool ReadUntil(absl::Time deadline, const std::function<bool()>& done) {
+    while (!done() && (fds_[0] >= 0 || fds_[1] >= 0)) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      pollfd p[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
+      if (::poll(p, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <
+          0) {
+        continue;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds_[i] < 0 || p[i].revents == 0) continue;
+        char buffer[4096];
+        const ssize_t n = ::read(fds_[i], buffer, sizeof(buffer));
+        if (n > 0) {
+          (i == 0 ? out_ : err_).append(buffer, static_cast<size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+          ::close(fds_[i]);
+          fds_[i] = -1;
+        }
+      }
+    }
+    return true;
+  }
+
+  // Collects everything and the exit code (-1 on timeout: the child is
+  // killed).
+  int Wait(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    if (!ReadUntil(deadline, [] { return false; })) {
+      ::kill(pid_, SIGKILL);
+    }
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (absl::Now() > deadline) code_ = -1;
+    return code_;
+  }
+
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fds_[2] = {-1, -1};
+  int code_ = -1;
+  std::string out_, err_;
+};
+
+struct Result {
+  int code;
+  std::string out, err;
+  absl::Duration elapsed;
+};
+
+Result Cli(const std::vector<std::string>& args,
+           absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time start = absl::Now();
+  Subprocess p(args);
+  const int code = p.Wait(timeout);
+  return {code, p.out(), p.err(), absl::Now() - start};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(CliPath().empty())
+        << "set MAPFILE_CLI to the path of the mapfile binary";
+  }
+
+  // A vector of `n` Ticks {i, i + 0.5}, synced.
+  std::string MakeVector(const std::string& name, int n) {
+    const std::string path = dir_.File(name);
+    auto v = MappedVector<Tick>::Open(path);
+    EXPECT_TRUE(v.ok()) << v.status();
+    for (int i = 0; i < n; ++i) {
+      EXPECT_TRUE(v->push_back({i, i + 0.5}).ok());
+    }
+    EXPECT_TRUE(v->Sync().ok());
+    return path;
+  }
+
+  // A log of `n` Ticks {i, i + 0.5} in 8 KiB segments (168 records each),
+  // synced; the first segment compressed if `compress`.
+  std::string MakeLog(const std::string& name, int n, bool compress = false) {
+    const std::string dir = dir_.File(name);
+    LogOptions options;
+    options.segment_size = 8 << 10;
+    auto log = AppendLog<Tick>::Open(dir, options);
+    EXPECT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(log->Append({i, i + 0.5}).ok());
+    EXPECT_TRUE(log->Sync().ok());
+    if (compress) {
+      EXPECT_TRUE(log->Compress(0).ok());
+    }
+    return dir;
+  }
+  static std::string Segment(const std::string& dir, uint64_t first) {
+    return absl::StrCat(dir, "/", internal::SegmentFileName(first));
+  }
+  // File offset of record `seq` in a segment starting at `first`.
+  static uint64_t FrameOffset(uint64_t seq, uint64_t first = 0) {
+    const internal::LogLayout layout(FingerprintOf<Tick>());
+    return layout.records_offset() + (seq - first) * layout.stride;
+  }
+
+  // `path` with `bytes` written at `offset`.
+  static void Patch(const std::string& path, uint64_t offset,
+                    const std::string& bytes) {
+    std::string data = testing::ReadFile(path);
+    ASSERT_LE(offset + bytes.size(), data.size());
+    data.replace(offset, bytes.size(), bytes);
+    ASSERT_TRUE(testing::WriteFile(path, data));
+  }
+
+  // Rewrites the header page through the library's encoder (a hostile
+  // header with valid checksums).
+  static void Rewrite(const std::string& path,
+                      const std::function<void(FileHeader&)>& edit,
+                      std::optional<CommitSlot> slot = std::nullopt) {
+    std::string data = testing::ReadFile(path);
+    auto page = absl::MakeSpan(reinterpret_cast<std::byte*>(data.data()),
+                               data.size());
+    auto header = DecodeHeader(page, path);
+    ASSERT_TRUE(header.ok()) << header.status();
+    edit(*header);
+    EncodeHeader(*header, page);
+    if (slot) EncodeSlot(*slot, page);
+    ASSERT_TRUE(testing::WriteFile(path, data));
+  }
+
+  static uint64_t Allocated(const std::string& path) {
+    struct stat st;
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+
+  // Text output without the line that depends on the page cache.
+  static std::string WithoutResidency(const std::string& text) {
+    std::string out;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (!absl::StartsWith(line, "  resident ")) absl::StrAppend(&out, line, "\n");
+    }
+    out.pop_back();
+    return out;
+  }
+
+  testing::TempDir dir_;
+};
+
+// ---------------------------------------------------------------- golden
+
+TEST_F(CliTest, InfoOfAVectorShowsTypeCountsCommitAndSizes) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  const Result r = Cli({"info", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, IsEmpty());
+  const uint64_t size = testing::ReadFile(path).size();
+  EXPECT_EQ(WithoutResidency(r.out),
+            absl::StrFormat(
+                "%s: mapfile vector, format 1.0\n"
+                "  type           \"example.Tick\" v1 (16 bytes, align 8)\n"
+                "  records        3 committed, room for %d\n"
+                "  commit         sequence 2: 3 records, 48 bytes\n"
+                "  slot 0         sequence 2: 3 records, 48 bytes\n"
+                "  slot 1         sequence 1: 0 records, 0 bytes\n"
+                "  data           at offset 4096, records aligned to 64\n"
+                "  byte order     little-endian\n"
+                "  checksum       xxh3-64\n"
+                "  file           %d bytes, %d allocated\n",
+                path, (size - 4096) / 16, size, Allocated(path)));
+  EXPECT_THAT(r.out, HasSubstr("\n  resident       "));
+}
+
+TEST_F(CliTest, VerifyOfAnIntactVectorIsOkWithExitZero) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  const Result r = Cli({"verify", path});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat(path,
+                                ": OK: vector, 3 records (48 bytes) checked\n"));
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST_F(CliTest, DumpShowsEachRecordAsHexUnderItsBoundary) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  const Result r = Cli({"dump", "--from", "1", "--count", "1", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            absl::StrCat(
+                path,
+                ": vector of \"example.Tick\" v1 (16 bytes, align 8), records "
+                "[1, 2) of [0, 3)\n"
+                "record 1  offset 4112  16 bytes\n"
+                "  00001010  01 00 00 00 00 00 00 00  00 00 00 00 00 00 f8 3f"
+                "  |...............?|\n"));
+}
+
+TEST_F(CliTest, DumpRawWritesThePayloadBytesToAFile) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  const std::string out = dir_.File("raw.bin");
+  const Result r = Cli({"dump", "--raw", "--from", "1", "-o", out, path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string raw = testing::ReadFile(out);
+  ASSERT_EQ(raw.size(), 2 * sizeof(Tick));
+  Tick t[2];
+  std::memcpy(t, raw.data(), raw.size());
+  EXPECT_EQ(t[0].time, 1);
+  EXPECT_EQ(t[1].price, 2.5);
+}
+
+TEST_F(CliTest, DumpRangesAreCheckedAgainstTheCommittedRecords) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  Result r = Cli({"dump", "--from", "4", path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--from 4 is outside the records"));
+  r = Cli({"dump", "--json", "--from", "2", "--to", "100", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["records"].size(), 1u);
+  r = Cli({"dump", "--to", "1", "--count", "1", path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("excludes"));
+}
+
+TEST_F(CliTest, JsonOutputsParseAndHaveTheDocumentedFields) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  Result r = Cli({"info", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  for (const char* field :
+       {"path", "kind", "format_major", "format_minor", "type", "byte_order",
+        "checksum", "record_alignment", "data_offset", "file_size",
+        "allocated_size", "slots", "commit", "residency", "records"}) {
+    EXPECT_TRUE(j.contains(field)) << field;
+  }
+  EXPECT_EQ(j["kind"], "vector");
+  EXPECT_EQ(j["type"]["name"], "example.Tick");
+  EXPECT_EQ(j["type"]["size"], 16);
+  EXPECT_EQ(j["commit"]["count"], 3);
+  EXPECT_EQ(j["records"]["committed"], 3);
+
+  r = Cli({"verify", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["records_checked"], 3);
+  EXPECT_TRUE(j["findings"].empty());
+
+  r = Cli({"dump", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  ASSERT_EQ(j["records"].size(), 3u);
+  EXPECT_EQ(j["records"][2]["sequence"], 2);
+  EXPECT_EQ(j["records"][2]["offset"], 4096 + 32);
+  EXPECT_EQ(j["records"][2]["hex"], "02000000000000000000000000000440");
+}
+
+TEST_F(CliTest, VerifyReportsDamageWithExitOneAndWhereItIs) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  Patch(path, 72, "X");  // inside the type name: header checksum
+  Result r = Cli({"verify", path});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat(path, ": DAMAGED: 1 problem\n")));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("segment ", path,
+                                            ", offset 0, sequence -: ")));
+  EXPECT_THAT(r.out, HasSubstr("header checksum mismatch"));
+  r = Cli({"verify", "--json", path});
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_EQ(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["segment"], path);
+  EXPECT_EQ(j["findings"][0]["offset"], 0);
+  EXPECT_TRUE(j["findings"][0]["sequence"].is_null());
+}
+
+TEST_F(CliTest, VerifyNeverChangesTheFile) {
+  const std::string path = MakeVector("ticks.vec", 3);
+  Patch(path, 3968 + 8, "\xff");  // damage the newer slot
+  const std::string before = testing::ReadFile(path);
+  EXPECT_EQ(Cli({"verify", path}).code, 0);  // falls back to the older slot
+  EXPECT_EQ(testing::ReadFile(path), before);
+}
+
+TEST_F(CliTest, NamesFromAFileNeverReachTheTerminalAsControlSequences) {
+  const std::string path = MakeVector("ticks.vec", 1);
+  Rewrite(path, [](FileHeader& h) { h.type.name = "\x1b]0;pwned\x07\x1b[2J"; });
+  const Result r = Cli({"info", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+  EXPECT_THAT(r.out, HasSubstr("\\x1b]0;pwned\\x07\\x1b[2J"));
+  const Result j = Cli({"info", "--json", path});
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_EQ(j.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(json::parse(j.out)["type"]["name"], "\x1b]0;pwned\x07\x1b[2J");
+}
+
+TEST_F(CliTest, RawBytesAreNotWrittenToATerminal) {
+  const std::string path = MakeVector("ticks.vec", 1);
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+    GTEST_SKIP() << "no pseudo-terminal";
+  }
+  const std::string tty = ::ptsname(master);
+  const int code = testing::RunInChild([&] {
+    const int fd = ::open(tty.c_str(), O_RDWR | O_NOCTTY);
+    if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) return 99;
+    const std::string cli = CliPath();
+    ::execl(cli.c_str(), cli.c_str(), "dump", "--raw", path.c_str(), nullptr);
+    return 98;
+  });
+  ::close(master);
+  EXPECT_EQ(code, 2);
+}
+
+TEST_F(CliTest, HelpVersionAndUsageErrors) {
+  Result r = Cli({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* command : {"info", "verify", "dump", "tail", "follow"}) {
+    EXPECT_THAT(r.out, HasSubstr(command));
+  }
+  r = Cli({"dump", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--from"));
+  r = Cli({"--version"});
+  EXPECT_EQ(r.code, 0);
+  // CMake passes its project(VERSION); Bazel does not know one.
+  const char* version = std::getenv("MAPFILE_VERSION");
+  EXPECT_THAT(r.out, ::testing::MatchesRegex(absl::StrCat(
+                         "mapfile ", version ? version : "[0-9]+\\.[0-9]+\\.[0-9]+",
+                         " \\(file format 1\\.0\\)\n")));
+  EXPECT_EQ(Cli({}).code, 2);
+  EXPECT_EQ(Cli({"frobnicate", "x"}).code, 2);
+  EXPECT_EQ(Cli({"info"}).code, 2);
+  r = Cli({"dump", "--from", "-3", "x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--from"));
+}
+
+TEST_F(CliTest, TailPrintsTheLastRecordsAndFollowSeesAnotherProcessAppend) {
+  const std::string path = MakeVector("ticks.vec", 5);
+  Result r = Cli({"tail", "-n", "2", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(json::parse(lines[0])["sequence"], 3);
+  EXPECT_EQ(json::parse(lines[1])["sequence"], 4);
+
+  // -n 1: its first line says it is running, before the writer starts.
+  Subprocess follow({"follow", "-n", "1", "--json", "--timeout", "20", path});
+  ASSERT_TRUE(follow.ReadUntil(absl::Now() + absl::Seconds(5), [&] {
+    return follow.out().find("\"sequence\":4") != std::string::npos;
+  })) << follow.err();
+  const absl::Time start = absl::Now();
+  const int code = testing::RunInChild([&] {
+    auto v = MappedVector<Tick>::Open(path);
+    if (!v.ok() || !v->push_back({77, 7.5}).ok() || !v->Sync().ok()) return 1;
+    return 0;
+  });
+  ASSERT_EQ(code, 0);
+  EXPECT_TRUE(follow.ReadUntil(start + absl::Seconds(1), [&] {
+    return follow.out().find("\"sequence\":5") != std::string::npos;
+  })) << "follow printed nothing within a second: " << follow.out()
+      << follow.err();
+}
+
+// ---------------------------------------------------------------- logs
+
+TEST_F(CliTest, LogInfoVerifyAndDumpSpanSegmentsAndCompression) {
+  const std::string dir = MakeLog("log", 400, /*compress=*/true);
+  Result r = Cli({"info", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["kind"], "log");
+  EXPECT_EQ(j["type"]["name"], "example.Tick");
+  EXPECT_EQ(j["first_seq"], 0);
+  EXPECT_EQ(j["next_seq"], 400);
+  EXPECT_EQ(j["records"]["committed"], 400);
+  ASSERT_EQ(j["segments"].size(), 3u);
+  EXPECT_EQ(j["segments"][0]["compressed"], true);
+  EXPECT_GT(j["segments"][0]["compression_ratio"].get<double>(), 1.0);
+  EXPECT_EQ(j["segments"][1]["sealed"], true);
+  EXPECT_EQ(j["segments"][2]["sealed"], false);
+  EXPECT_EQ(j["segments"][2]["first_sequence"], 336);
+  r = Cli({"info", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat(
+                         dir, ": mapfile log of \"example.Tick\" v1 (16 "
+                              "bytes, align 8)\n  sequences      [0, 400): "
+                              "400 committed, 400 present\n")));
+  EXPECT_THAT(r.out, HasSubstr("  state          sealed, zstd "));
+
+  r = Cli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, absl::StrCat(dir, ": OK: log, 400 records (",
+                                json::parse(Cli({"verify", "--json", dir}).out)
+                                    ["bytes_checked"].get<uint64_t>(),
+                                " bytes) checked\n"));
+
+  r = Cli({"dump", "--json", "--from", "167", "--count", "2", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  ASSERT_EQ(j["records"].size(), 2u);
+  EXPECT_EQ(j["records"][0]["segment"], internal::SegmentFileName(0));
+  EXPECT_EQ(j["records"][1]["segment"], internal::SegmentFileName(168));
+  EXPECT_EQ(j["records"][1]["sequence"], 168);
+  EXPECT_EQ(j["records"][1]["offset"], FrameOffset(168, 168));
+  EXPECT_EQ(j["records"][1]["hex"], "a8000000000000000000000000106540");
+
+  // A segment path stands for that segment's records.
+  r = Cli({"dump", "--json", Segment(dir, 168)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["from"], 168);
+  EXPECT_EQ(j["to"], 336);
+}
+
+TEST_F(CliTest, VerifyFindsADamagedRecordWithItsSegmentOffsetAndSequence) {
+  const std::string dir = MakeLog("log", 200);
+  Patch(Segment(dir, 0), FrameOffset(5) + 3, "\x7f");
+  const Result r = Cli({"verify", "--json", dir});
+  EXPECT_EQ(r.code, 1) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["segment"], Segment(dir, 0));
+  EXPECT_EQ(j["findings"][0]["offset"], FrameOffset(5));
+  EXPECT_EQ(j["findings"][0]["sequence"], 5);
+  EXPECT_THAT(j["findings"][0]["problem"].get<std::string>(),
+              HasSubstr("record 5 fails its checksum"));
+  EXPECT_EQ(j["records_checked"], 200);  // it went on after the damage
+  const Result d = Cli({"dump", "--from", "5", dir});
+  EXPECT_EQ(d.code, 1);
+  EXPECT_THAT(d.err, HasSubstr("record 5"));
+}
+
+TEST_F(CliTest, FollowPrintsRecordsAnotherProcessAppendsToALog) {
+  const std::string dir = MakeLog("log", 3);
+  Subprocess follow({"follow", "-n", "1", "--json", "--timeout", "20", dir});
+  ASSERT_TRUE(follow.ReadUntil(absl::Now() + absl::Seconds(5), [&] {
+    return follow.out().find("\"sequence\":2") != std::string::npos;
+  })) << follow.err();
+  const absl::Time start = absl::Now();
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = AppendLog<Tick>::Open(dir);
+              if (!log.ok() || !log->Append({42, 4.5}).ok()) return 1;
+              return log->Sync().ok() ? 0 : 2;
+            }),
+            0);
+  EXPECT_TRUE(follow.ReadUntil(start + absl::Seconds(1), [&] {
+    return follow.out().find("\"sequence\":3") != std::string::npos;
+  })) << "follow printed nothing within a second: " << follow.out()
+      << follow.err();
+}
+
+TEST_F(CliTest, RecoverShowsTheTornTailAndCutsItOnlyWithYes) {
+  const std::string dir = dir_.File("log");
+  {
+    auto log = AppendLog<Tick>::Open(dir);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    for (int i = 10; i < 15; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+  }  // records 10..14 are not committed
+  const std::string segment = Segment(dir, 0);
+  Patch(segment, FrameOffset(12) + 1, "\x55");  // a torn record 12
+  const std::string before = testing::ReadFile(segment);
+  Result r = Cli({"recover", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("10 committed records in the active segment"));
+  EXPECT_THAT(r.out, HasSubstr("2 more with valid checksums"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrFormat(
+                         "torn tail: %d bytes from offset %d would be cut",
+                         3 * 24, FrameOffset(12))));
+  EXPECT_EQ(testing::ReadFile(segment), before);  // shown, not done
+
+  r = Cli({"recover", "--yes", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["written"], true);
+  EXPECT_EQ(j["records_kept"], 2);
+  EXPECT_EQ(j["bytes_cut"], 3 * 24);
+  EXPECT_EQ(testing::ReadFile(j["copy"].get<std::string>()),
+            before.substr(FrameOffset(12), 3 * 24));
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  EXPECT_THAT(Cli({"recover", dir}).out, HasSubstr("nothing to cut"));
+}
+
+TEST_F(CliTest, CompressRewritesSealedSegmentsAndTheyStayReadable) {
+  const std::string dir = MakeLog("log", 400);
+  Result r = Cli({"compress", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["compressed"].size(), 2u);
+  EXPECT_LT(j["compressed"][0]["bytes_after"].get<uint64_t>(),
+            j["compressed"][0]["bytes_before"].get<uint64_t>());
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  r = Cli({"dump", "--json", "--from", "5", "--count", "1", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["records"][0]["hex"],
+            "05000000000000000000000000001640");
+  EXPECT_EQ(Cli({"compress", MakeVector("v.vec", 1)}).code, 2);
+}
+
+// ---------------------------------------------------------------- bad input
+
+struct BadInput {
+  const char* name;
+  // Makes the input and returns its path ("" to skip the case).
+  std::function<std::string()> make;
+  int code;             // for info, verify and dump alike
+  const char* message;  // in the output (stderr, or verify's findings)
+  // info reads headers only: it cannot see damage inside records.
+  std::vector<const char*> commands = {"info", "verify", "dump"};
+  const char* dump_message = nullptr;  // if dump says it otherwise
+};
+
+TEST_F(CliTest, BadInputTable) {
+  const testing::TempDir& d = dir_;
+  auto vector = [&](const char* name) { return MakeVector(name, 3); };
+  const std::vector<BadInput> cases = {
+      {"missing path",
+       [&]() { return d.File("nope"); }, 2,
+       "No such file or directory"},
+      {"0-byte file",
+       [&]() {
+         testing::WriteFile(d.File("empty"), "");
+         return d.File("empty");
+       },
+       2, "is empty, not a mapfile file"},
+      {"1-byte file",
+       [&]() {
+         testing::WriteFile(d.File("one"), "M");
+         return d.File("one");
+       },
+       2, "is not a mapfile file"},
+      {"cut inside the header",
+       [&]() {
+         const std::string p = vector("cut.vec");
+         testing::WriteFile(p, testing::ReadFile(p).substr(0, 100));
+         return p;
+       },
+       1, "the file is 100 bytes, shorter than the 4096-byte header"},
+      {"wrong magic",
+       [&]() {
+         const std::string p = vector("magic.vec");
+         Patch(p, 0, "m");
+         return p;
+       },
+       2, "is not a mapfile file"},
+      {"a foreign file", [&]() {
+         return std::string("/bin/sh");
+       },
+       2, "is not a mapfile file"},
+      {"unknown major version",
+       [&]() {
+         const std::string p = vector("v2.vec");
+         Patch(p, 8, std::string("\x02\x00", 2));
+         return p;
+       },
+       2, "has format version 2.0; this library reads version 1.x"},
+      {"bad header checksum",
+       [&]() {
+         const std::string p = vector("sum.vec");
+         Patch(p, 100, "!");
+         return p;
+       },
+       1, "header checksum mismatch"},
+      {"both commit slots corrupt",
+       [&]() {
+         const std::string p = vector("slots.vec");
+         Patch(p, 3968 + 20, "!");
+         Patch(p, 4032 + 20, "!");
+         return p;
+       },
+       1, "both commit slots are invalid"},
+      {"a count past the end of the file",
+       [&]() {
+         const std::string p = vector("count.vec");
+         Rewrite(p, [](FileHeader&) {},
+                 CommitSlot{9, uint64_t{1} << 40, uint64_t{16} << 40});
+         return p;
+       },
+       1, "bytes after offset 4096 but the file is"},
+      {"a count whose byte length overflows",
+       [&]() {
+         const std::string p = vector("overflow.vec");
+         Rewrite(p, [](FileHeader&) {}, CommitSlot{9, uint64_t{1} << 60, 0});
+         return p;
+       },
+       1, "records in 0 bytes"},
+      {"a hostile data offset",
+       [&]() {
+         const std::string p = vector("offset.vec");
+         Rewrite(p, [](FileHeader& h) { h.data_offset = ~uint64_t{0} - 63; });
+         return p;
+       },
+       1, "data offset"},
+      {"a hostile type size",
+       [&]() {
+         const std::string p = vector("size.vec");
+         Rewrite(p, [](FileHeader& h) { h.type.size = uint64_t{1} << 62; },
+                 CommitSlot{9, 4, 0});
+         return p;
+       },
+       1, "records in 0 bytes"},
+      {"a directory (no segments)",
+       [&]() {
+         ::mkdir(d.File("dir").c_str(), 0755);
+         return d.File("dir");
+       },
+       2, "directory"},
+      {"a log directory with a gap between segments",
+       [&]() {
+         const std::string p = MakeLog("gap", 400);
+         ::unlink(Segment(p, 168).c_str());
+         return p;
+       },
+       1, "records [168, 336) are missing before", {"info", "verify", "dump"},
+       "the log expects 336"},
+      {"a sealed segment whose zstd frame is damaged",
+       [&]() {
+         const std::string p = MakeLog("zstd", 400, /*compress=*/true);
+         std::string data = testing::ReadFile(Segment(p, 0));
+         Patch(Segment(p, 0), data.size() - 30, "\xde\xad\xbe\xef");
+         return p;
+       },
+       1, "compressed log segment", {"verify", "dump"}},
+      {"/dev/zero",
+       [&]() { return std::string("/dev/zero"); },
+       2, "is a character device"},
+      {"a FIFO",
+       [&]() {
+         ::mkfifo(d.File("fifo").c_str(), 0644);
+         return d.File("fifo");
+       },
+       2, "is a FIFO"},
+      {"a symlink loop",
+       [&]() {
+         ::symlink(d.File("b").c_str(), d.File("a").c_str());
+         ::symlink(d.File("a").c_str(), d.File("b").c_str());
+         return d.File("a");
+       },
+       2, "Too many levels of symbolic links"},
+      {"no permission",
+       [&]() {
+         if (::geteuid() == 0) return std::string();  // root reads anything
+         const std::string p = vector("secret.vec");
+         ::chmod(p.c_str(), 0);
+         return p;
+       },
+       2, "Permission denied"},
+  };
+  for (const BadInput& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string path = c.make();
+    if (path.empty()) continue;
+    for (const char* command : c.commands) {
+      SCOPED_TRACE(command);
+      const Result r = Cli({command, path}, absl::Seconds(5));
+      EXPECT_EQ(r.code, c.code) << r.out << r.err;
+      EXPECT_LT(r.elapsed, absl::Seconds(1));
+      EXPECT_THAT(r.out + r.err,
+                  HasSubstr(c.dump_message && command == std::string("dump")
+                                ? c.dump_message
+                                : c.message));
+      EXPECT_THAT(r.out + r.err, HasSubstr(path));
+      // One line on stderr, or none when verify reports the damage.
+      EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      const Result j = Cli({command, "--json", path}, absl::Seconds(5));
+      EXPECT_EQ(j.code, c.code);
+      EXPECT_TRUE(json::accept(j.out)) << j.out;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- in-process
+
+TEST_F(CliTest, AFileThatShrinksWhileItIsReadIsDataLossNotSigbus) {
+  const std::string path = MakeVector("ticks.vec", 1000);
+  auto f = cli::FileReader::Open(path);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(::truncate(path.c_str(), 4096 + 160), 0);
+  std::vector<std::byte> buffer(16000);
+  const absl::Status s = f->Read(4096, buffer.data(), buffer.size());
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("shrank"));
+}
+
+}  // namespace
+}  // namespace mapfile

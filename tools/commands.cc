@@ -1,0 +1,771 @@
+// Copyright 2026 The mapfile Authors.
+//
+// The subcommands. Each builds its result as a JSON document first (the
+// single source of truth: --json prints it, the text form is rendered from
+// it), so the two outputs cannot drift apart.
+
+#include "tools/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "mapfile/format.h"
+#include "mapfile/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "tools/inspect.h"
+#include "tools/records.h"
+#include "tools/terminal.h"
+
+namespace mapfile {
+namespace cli {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kChunk = size_t{1} << 20;  // bytes read at a time
+
+int ExitCodeOf(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
+  return absl::IsDataLoss(status) ? kExitDamage : kExitError;
+}
+
+// Prints a document: ASCII only (every other byte \u-escaped) and invalid
+// UTF-8 from a file replaced, never thrown on.
+void Print(const json& doc) {
+  std::cout << doc.dump(2, ' ', true, json::error_handler_t::replace) << '\n';
+}
+
+// One line on stderr, if `status` is an error.
+void Report(const absl::Status& status) {
+  if (!status.ok()) std::cerr << "mapfile: " << Escape(status.message()) << '\n';
+}
+
+// Reports `status` on stderr (and, with --json, as a document on stdout)
+// and returns its exit code.
+int Fail(const ReadOptions& options, const absl::Status& status) {
+  Report(status);
+  if (options.json) {
+    Print({{"path", options.path},
+           {"error",
+            {{"code", absl::StatusCodeToString(status.code())},
+             {"message", std::string(status.message())}}}});
+  }
+  return ExitCodeOf(status);
+}
+
+json SlotJson(const CommitSlot& slot) {
+  return {{"sequence", slot.sequence},
+          {"count", slot.count},
+          {"length", slot.length}};
+}
+
+json TypeJson(const TypeFingerprint& type) {
+  return {{"name", type.name},
+          {"version", type.version},
+          {"size", type.size},
+          {"alignment", type.alignment},
+          {"declared", type.declared()}};
+}
+
+TypeFingerprint TypeOf(const json& j) {
+  return {j["name"].get<std::string>(), j["version"].get<uint32_t>(),
+          j["size"].get<uint64_t>(), j["alignment"].get<uint64_t>()};
+}
+
+// ---------------------------------------------------------------- info
+
+// Frames after the commit of an uncompressed, unsealed segment that still
+// pass their checksums: what Open would keep.
+absl::StatusOr<uint64_t> ValidAfterCommit(const FileReader& f,
+                                          const internal::LogLayout& layout) {
+  const uint64_t count = f.commit()->count;
+  const uint64_t capacity = layout.Capacity(f.size());
+  if (count >= capacity || (f.header().segment_flags & kSegmentSealed)) {
+    return 0;
+  }
+  bool stopped = false;
+  MAPFILE_ASSIGN_OR_RETURN(
+      uint64_t checked,
+      CheckFrames(f, layout, count, capacity,
+                  [&](uint64_t, uint64_t) { return !(stopped = true); }));
+  return checked - (stopped ? 1 : 0);
+}
+
+json FileInfo(const FileReader& f) {
+  const FileHeader& h = f.header();
+  json j = {{"path", f.path()},
+            {"kind", KindName(h.kind)},
+            {"format_major", h.format_major},
+            {"format_minor", h.format_minor},
+            {"type", TypeJson(h.type)},
+            {"byte_order", ByteOrderName(h.byte_order)},
+            {"checksum", ChecksumName(h.checksum)},
+            {"record_alignment", h.record_alignment},
+            {"data_offset", h.data_offset},
+            {"file_size", f.size()},
+            {"allocated_size", f.allocated()},
+            {"slots", json::array()}};
+  for (const auto& slot : h.slots) {
+    j["slots"].push_back(slot ? SlotJson(*slot) : json(nullptr));
+  }
+  const absl::StatusOr<CommitSlot>& commit = f.commit();
+  j["commit"] = commit.ok() ? SlotJson(*commit) : json(nullptr);
+  if (!commit.ok()) j["commit_error"] = std::string(commit.status().message());
+  absl::StatusOr<double> residency = f.Residency();
+  j["residency"] = residency.ok() ? json(*residency) : json(nullptr);
+  if (h.kind == ContainerKind::kVector) {
+    const uint64_t room =
+        f.size() > h.data_offset ? (f.size() - h.data_offset) / h.type.size : 0;
+    j["records"] = {{"committed", commit.ok() ? commit->count : 0},
+                    {"capacity", room}};
+  } else if (h.kind == ContainerKind::kLogSegment) {
+    const internal::LogLayout layout(h.type);
+    const bool compressed = h.segment_flags & kSegmentCompressed;
+    j["first_sequence"] = h.first_sequence;
+    // Sealed by the header flag, or (a segment the writer rolled past) by
+    // the control block's word (mapfile/internal/log_format.h).
+    uint32_t sealed_word = 0;
+    const bool sealed =
+        (h.segment_flags & kSegmentSealed) ||
+        (!compressed &&
+         f.Read(h.data_offset + internal::kSealedAt, &sealed_word, 4).ok() &&
+         sealed_word != 0);
+    j["sealed"] = sealed;
+    j["compressed"] = compressed;
+    if (compressed && commit.ok() && commit->length > 0) {
+      j["uncompressed_length"] = h.uncompressed_length;
+      j["compression_ratio"] =
+          double(h.uncompressed_length) / double(commit->length);
+    }
+    uint64_t present = commit.ok() ? commit->count : 0;
+    if (commit.ok() && !compressed) {
+      absl::StatusOr<uint64_t> more = ValidAfterCommit(f, layout);
+      present += more.ok() ? *more : 0;
+    }
+    j["records"] = {{"committed", commit.ok() ? commit->count : 0},
+                    {"present", present},
+                    {"capacity", compressed ? present
+                                            : layout.Capacity(f.size())}};
+  }
+  return j;
+}
+
+std::string SlotText(const json& slot) {
+  if (slot.is_null()) return "not valid (never written, torn or corrupt)";
+  return absl::StrFormat("sequence %d: %d records, %d bytes",
+                         slot["sequence"].get<uint64_t>(),
+                         slot["count"].get<uint64_t>(),
+                         slot["length"].get<uint64_t>());
+}
+
+void PrintFileInfo(const json& j) {
+  auto row = [](absl::string_view name, const std::string& value) {
+    std::cout << absl::StrFormat("  %-14s %s\n", name, value);
+  };
+  std::cout << Escape(j["path"].get<std::string>()) << ": mapfile "
+            << j["kind"].get<std::string>() << ", format "
+            << j["format_major"].get<int>() << "."
+            << j["format_minor"].get<int>() << "\n";
+  row("type", Escape(TypeOf(j["type"]).ToString()));
+  if (j.contains("first_sequence")) {
+    const uint64_t first = j["first_sequence"].get<uint64_t>();
+    row("sequences", absl::StrFormat(
+                         "[%d, %d)", first,
+                         first + j["records"]["committed"].get<uint64_t>()));
+    std::string state = j["sealed"].get<bool>() ? "sealed" : "active";
+    if (j["compressed"].get<bool>()) {
+      state += ", zstd";
+      if (j.contains("compression_ratio")) {
+        absl::StrAppendFormat(&state, " %.1fx of %d bytes",
+                              j["compression_ratio"].get<double>(),
+                              j["uncompressed_length"].get<uint64_t>());
+      }
+    }
+    row("state", state);
+  }
+  if (j.contains("records")) {
+    const json& r = j["records"];
+    std::string text =
+        absl::StrFormat("%d committed", r["committed"].get<uint64_t>());
+    if (r.contains("present")) {
+      absl::StrAppendFormat(&text, ", %d present", r["present"].get<uint64_t>());
+    }
+    absl::StrAppendFormat(&text, ", room for %d", r["capacity"].get<uint64_t>());
+    row("records", text);
+  }
+  row("commit", j["commit"].is_null()
+                    ? "DAMAGED: " + Escape(j["commit_error"].get<std::string>())
+                    : SlotText(j["commit"]));
+  for (int i = 0; i < 2; ++i) {
+    row(absl::StrCat("slot ", i), SlotText(j["slots"][i]));
+  }
+  row("data", absl::StrFormat("at offset %d, records aligned to %d",
+                              j["data_offset"].get<uint64_t>(),
+                              j["record_alignment"].get<uint64_t>()));
+  row("byte order", j["byte_order"].get<std::string>());
+  row("checksum", j["checksum"].get<std::string>());
+  row("file", absl::StrFormat("%d bytes, %d allocated",
+                              j["file_size"].get<uint64_t>(),
+                              j["allocated_size"].get<uint64_t>()));
+  if (!j["residency"].is_null()) {
+    row("resident", absl::StrFormat("%.1f%%", 100 * j["residency"].get<double>()));
+  }
+}
+
+
+// A log directory: totals, then each segment as FileInfo describes it.
+json LogInfo(const std::string& dir, const std::vector<SegmentName>& names,
+             absl::Status* damage) {
+  json j = {{"path", dir}, {"kind", "log"}, {"segments", json::array()}};
+  uint64_t committed = 0, present = 0, bytes = 0, allocated = 0;
+  for (const SegmentName& name : names) {
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (!f.ok() || !f->commit().ok()) {
+      const absl::Status s = f.ok() ? f->commit().status() : f.status();
+      if (damage->ok()) *damage = s;
+      j["segments"].push_back(
+          {{"path", name.path}, {"error", std::string(s.message())}});
+      if (!f.ok()) continue;
+    }
+    json segment = FileInfo(*f);
+    if (!j.contains("type")) {
+      j["type"] = segment["type"];
+      j["first_seq"] = segment["first_sequence"];
+    } else if (j["next_seq"] != name.first) {
+      const absl::Status gap = absl::DataLossError(absl::StrCat(
+          "log \"", dir, "\": records [", j["next_seq"].get<uint64_t>(), ", ",
+          name.first, ") are missing before \"", name.path, "\" (a gap)"));
+      if (damage->ok()) *damage = gap;
+      j["gaps"].push_back({{"from", j["next_seq"]}, {"to", name.first}});
+    }
+    committed += segment["records"]["committed"].get<uint64_t>();
+    present += segment["records"]["present"].get<uint64_t>();
+    j["next_seq"] = segment["first_sequence"].get<uint64_t>() +
+                    segment["records"]["committed"].get<uint64_t>();
+    bytes += f->size();
+    allocated += f->allocated();
+    if (f->commit().ok()) j["segments"].push_back(std::move(segment));
+  }
+  j["records"] = {{"committed", committed}, {"present", present}};
+  j["file_size"] = bytes;
+  j["allocated_size"] = allocated;
+  return j;
+}
+
+void PrintLogInfo(const json& j) {
+  std::cout << Escape(j["path"].get<std::string>()) << ": mapfile log";
+  if (j.contains("type")) {
+    std::cout << " of " << Escape(TypeOf(j["type"]).ToString()) << "\n"
+              << absl::StrFormat(
+                     "  %-14s [%d, %d): %d committed, %d present\n",
+                     "sequences", j["first_seq"].get<uint64_t>(),
+                     j["next_seq"].get<uint64_t>(),
+                     j["records"]["committed"].get<uint64_t>(),
+                     j["records"]["present"].get<uint64_t>());
+  } else {
+    std::cout << "\n";
+  }
+  std::cout << absl::StrFormat("  %-14s %d, %d bytes, %d allocated\n",
+                               "segments", j["segments"].size(),
+                               j["file_size"].get<uint64_t>(),
+                               j["allocated_size"].get<uint64_t>());
+  for (const json& s : j["segments"]) {
+    std::cout << "\n";
+    if (s.contains("error")) {
+      std::cout << Escape(s["path"].get<std::string>())
+                << ": DAMAGED: " << Escape(s["error"].get<std::string>())
+                << "\n";
+    } else {
+      PrintFileInfo(s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- verify
+
+constexpr size_t kMaxFindings = 100;
+
+// Verify's result: findings, and an error that stopped it (not damage).
+struct Verdict {
+  json findings = json::array();
+  absl::Status error;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+
+  // Records `status` at `file`/`offset`: DataLoss is a finding, anything
+  // else an error. Returns false when verification cannot go on.
+  bool Add(const std::string& file, uint64_t offset,
+           std::optional<uint64_t> sequence, const absl::Status& status) {
+    if (status.ok()) return true;
+    if (!absl::IsDataLoss(status)) {
+      if (error.ok()) error = status;
+      return false;
+    }
+    if (findings.size() < kMaxFindings) {
+      findings.push_back({{"segment", file},
+                          {"offset", offset},
+                          {"sequence", sequence ? json(*sequence) : json()},
+                          {"problem", std::string(status.message())}});
+    }
+    return findings.size() < kMaxFindings;
+  }
+};
+
+// Reads every committed byte of a vector: there are no per-record
+// checksums, so this finds I/O errors and a file that shrank.
+void VerifyVector(const FileReader& f, Verdict& v) {
+  const CommitSlot& c = *f.commit();
+  const uint64_t begin = f.header().data_offset;
+  Progress progress(absl::StrCat("verify ", f.path()), c.length);
+  std::vector<std::byte> buffer(std::min<uint64_t>(kChunk, c.length));
+  for (uint64_t at = begin; at < begin + c.length;) {
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(kChunk, begin + c.length - at));
+    if (!v.Add(f.path(), at, std::nullopt, f.Read(at, buffer.data(), n))) return;
+    at += n;
+    progress.Update(at - begin);
+  }
+  v.records += c.count;
+  v.bytes += c.length;
+}
+
+// One segment of a log; `expected` is where it should start (after the
+// previous one), `type` the log's record type.
+void VerifySegment(const FileReader& f, const SegmentName& name,
+                   uint64_t expected, const TypeFingerprint& type, Verdict& v) {
+  const FileHeader& h = f.header();
+  const std::string& path = f.path();
+  auto damage = [&](uint64_t offset, std::optional<uint64_t> seq,
+                    const std::string& what) {
+    return v.Add(path, offset, seq,
+                 absl::DataLossError(
+                     absl::StrCat("log segment \"", path, "\": ", what)));
+  };
+  if (absl::Status s = CheckCompatible(h, ContainerKind::kLogSegment, type, path);
+      !s.ok() && !damage(0, std::nullopt, std::string(s.message()))) {
+    return;
+  }
+  if (h.first_sequence != name.first &&
+      !damage(0, h.first_sequence,
+              absl::StrCat("its header says its first record is ",
+                           h.first_sequence, ", its name says ", name.first))) {
+    return;
+  }
+  if (expected != name.first &&
+      !damage(0, expected,
+              expected < name.first
+                  ? absl::StrCat("records [", expected, ", ", name.first,
+                                 ") are missing before \"", path,
+                                 "\" (a gap)")
+                  : absl::StrCat("it starts at ", name.first,
+                                 " but the previous segment ends at ",
+                                 expected, " (an overlap)"))) {
+    return;
+  }
+  const internal::LogLayout layout(h.type);
+  const CommitSlot& c = *f.commit();
+  auto bad = [&](uint64_t seq, uint64_t offset) {
+    return damage(offset, seq,
+                  absl::StrCat("record ", seq, " fails its checksum"));
+  };
+  absl::StatusOr<uint64_t> checked;
+  if (h.segment_flags & kSegmentCompressed) {
+    checked = CheckCompressedFrames(f, layout, c, bad);
+  } else if (h.data_offset != layout.data_offset() ||
+             c.count > layout.Capacity(f.size()) ||
+             c.length != c.count * layout.stride) {
+    checked = absl::DataLossError(absl::StrCat(
+        "log segment \"", path, "\": commit ", c.sequence, " says ", c.count,
+        " records in ", c.length, " bytes; frames of ", layout.stride,
+        " bytes from offset ", layout.records_offset(), " fit ",
+        layout.Capacity(f.size())));
+  } else {
+    Progress progress(absl::StrCat("verify ", path), c.count);
+    checked = CheckFrames(f, layout, 0, c.count, bad,
+                          [&](uint64_t done) { progress.Update(done); });
+  }
+  if (!checked.ok()) {
+    v.Add(path, h.data_offset, std::nullopt, checked.status());
+    return;
+  }
+  v.records += *checked;
+  v.bytes += c.length;
+}
+
+Verdict Verify(const std::string& path, std::string* kind) {
+  Verdict v;
+  struct stat st;
+  absl::StatusOr<os::Fd> fd = OpenInput(path, &st);
+  if (!fd.ok()) {
+    v.Add(path, 0, std::nullopt, fd.status());
+    return v;
+  }
+  std::vector<SegmentName> names;
+  if (S_ISDIR(st.st_mode)) {
+    absl::StatusOr<std::vector<SegmentName>> listed = ListSegments(path);
+    if (!v.Add(path, 0, std::nullopt, listed.status())) return v;
+    names = *std::move(listed);
+    *kind = "log";
+  } else {
+    names.push_back({0, path});
+  }
+  std::optional<TypeFingerprint> type;
+  constexpr uint64_t kUnknown = ~uint64_t{0};  // after a damaged commit
+  uint64_t expected = kUnknown;
+  for (const SegmentName& name : names) {
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (!v.Add(name.path, 0, std::nullopt, f.status())) return v;
+    if (!f.ok()) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      *kind = KindName(f->header().kind);
+      names[0].first = f->header().first_sequence;
+    }
+    if (!v.Add(name.path, 0, std::nullopt, f->commit().status())) return v;
+    if (!f->commit().ok()) {
+      expected = kUnknown;
+      continue;
+    }
+    if (f->header().kind == ContainerKind::kVector && !S_ISDIR(st.st_mode)) {
+      VerifyVector(*f, v);
+    } else {
+      if (!type) type = f->header().type;
+      VerifySegment(*f, name, expected == kUnknown ? name.first : expected, *type, v);
+      expected = name.first + f->commit()->count;
+    }
+    if (!v.error.ok() || v.findings.size() >= kMaxFindings) return v;
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- dump
+
+// The records [first, last) that the options ask for.
+absl::StatusOr<std::pair<uint64_t, uint64_t>> Range(const DumpOptions& o,
+                                                    uint64_t first_seq,
+                                                    uint64_t next_seq) {
+  if (o.from && (*o.from < first_seq || *o.from > next_seq)) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "--from %d is outside the records of \"%s\": [%d, %d)", *o.from,
+        o.path, first_seq, next_seq));
+  }
+  const uint64_t from = o.from.value_or(first_seq);
+  uint64_t last = next_seq;
+  if (o.to) last = std::min(last, std::max(*o.to, from));
+  if (o.count) last = std::min(last, from + std::min(*o.count, last - from));
+  return std::make_pair(from, last);
+}
+
+// ---------------------------------------------------------------- recover
+
+// What recovery would cut from a log's active segment.
+struct CutPlan {
+  std::string segment;
+  TypeFingerprint type;
+  uint64_t committed = 0;  // records
+  uint64_t kept = 0;       // valid records after the commit
+  uint64_t cut = 0;        // file offset of the first byte cut
+  uint64_t end = 0;        // one past the last non-zero byte
+};
+
+absl::StatusOr<CutPlan> PlanRecovery(const std::string& dir) {
+  MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> names, ListSegments(dir));
+  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(names.back().path));
+  MAPFILE_RETURN_IF_ERROR(f.commit().status());
+  const internal::LogLayout layout(f.header().type);
+  CutPlan plan{f.path(), f.header().type, f.commit()->count};
+  if (f.header().segment_flags & (kSegmentSealed | kSegmentCompressed)) {
+    return plan;
+  }
+  MAPFILE_ASSIGN_OR_RETURN(plan.kept, ValidAfterCommit(f, layout));
+  plan.cut = plan.end =
+      layout.records_offset() + (plan.committed + plan.kept) * layout.stride;
+  std::vector<std::byte> buffer(kChunk);
+  for (uint64_t at = plan.cut; at < f.size();) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, f.size() - at));
+    MAPFILE_RETURN_IF_ERROR(f.Read(at, buffer.data(), n));
+    for (size_t i = n; i > 0; --i) {
+      if (buffer[i - 1] != std::byte{0}) {
+        plan.end = at + i;
+        break;
+      }
+    }
+    at += n;
+  }
+  return plan;
+}
+
+// Copies [from, to) of `path` to `copy` (created; never overwritten).
+absl::Status SaveCopy(const std::string& path, uint64_t from, uint64_t to,
+                      const std::string& copy) {
+  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(path));
+  MAPFILE_ASSIGN_OR_RETURN(
+      os::Fd out, os::Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0644));
+  std::vector<std::byte> buffer(std::min<uint64_t>(kChunk, to - from));
+  for (uint64_t at = from; at < to;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, to - at));
+    MAPFILE_RETURN_IF_ERROR(f.Read(at, buffer.data(), n));
+    MAPFILE_RETURN_IF_ERROR(
+        os::Pwrite(out.get(), copy, buffer.data(), n, at - from));
+    at += n;
+  }
+  MAPFILE_RETURN_IF_ERROR(os::Fsync(out.get(), copy));
+  return out.Close();
+}
+
+// The directory a log PATH names (itself, or a segment's parent).
+absl::StatusOr<std::string> LogDir(const std::string& path) {
+  struct stat st;
+  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, OpenInput(path, &st));
+  if (S_ISDIR(st.st_mode)) return path;
+  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(path));
+  if (f.header().kind != ContainerKind::kLogSegment) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", path, "\" is a ", KindName(f.header().kind),
+        "; this command works on logs (a log directory or a segment)"));
+  }
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+}
+
+// Opens the log in `dir` as its writer (the flock excludes a live writer);
+// the library recovers the tail as AppendLog::Open does.
+absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenWriter(
+    const std::string& dir, const TypeFingerprint& type, int level) {
+  LogOptions options;
+  options.mode = OpenMode::kReadWrite;
+  options.compression_level = level;
+  return internal::LogStore::Open(dir, options, type, /*writer=*/true);
+}
+
+}  // namespace
+
+int RunInfo(const ReadOptions& o) {
+  struct stat st;
+  absl::StatusOr<os::Fd> fd = OpenInput(o.path, &st);
+  if (!fd.ok()) return Fail(o, fd.status());
+  if (S_ISDIR(st.st_mode)) {
+    absl::StatusOr<std::vector<SegmentName>> names = ListSegments(o.path);
+    if (!names.ok()) return Fail(o, names.status());
+    absl::Status damage;
+    const json j = LogInfo(o.path, *names, &damage);
+    o.json ? Print(j) : PrintLogInfo(j);
+    Report(damage);
+    return ExitCodeOf(damage);
+  }
+  absl::StatusOr<FileReader> f = FileReader::Open(o.path);
+  if (!f.ok()) return Fail(o, f.status());
+  const json j = FileInfo(*f);
+  o.json ? Print(j) : PrintFileInfo(j);
+  Report(f->commit().status());
+  return ExitCodeOf(f->commit().status());
+}
+
+int RunVerify(const ReadOptions& o) {
+  std::string kind;
+  Verdict v = Verify(o.path, &kind);
+  const json& findings = v.findings;
+  Report(v.error);
+  if (o.json) {
+    json j = {{"path", o.path},
+              {"ok", findings.empty() && v.error.ok()},
+              {"records_checked", v.records},
+              {"bytes_checked", v.bytes},
+              {"findings", findings}};
+    if (!kind.empty()) j["kind"] = kind;
+    if (!v.error.ok()) {
+      j["error"] = {{"code", absl::StatusCodeToString(v.error.code())},
+                    {"message", std::string(v.error.message())}};
+    }
+    Print(j);
+  } else if (v.error.ok() || !findings.empty()) {
+    if (findings.empty()) {
+      std::cout << absl::StrFormat("%s: OK: %s, %d records (%d bytes) checked\n",
+                                   Escape(o.path), kind, v.records, v.bytes);
+    } else {
+      std::cout << absl::StrFormat("%s: DAMAGED: %d problem%s%s\n",
+                                   Escape(o.path), findings.size(),
+                                   findings.size() == 1 ? "" : "s",
+                                   findings.size() >= kMaxFindings
+                                       ? " (stopped at the limit)"
+                                       : "");
+    }
+    for (const json& f : findings) {
+      std::cout << absl::StrFormat(
+          "  segment %s, offset %d, sequence %s: %s\n",
+          Escape(f["segment"].get<std::string>()), f["offset"].get<uint64_t>(),
+          f["sequence"].is_null() ? "-" : f["sequence"].dump(),
+          Escape(f["problem"].get<std::string>()));
+    }
+  }
+  if (!v.error.ok()) return kExitError;
+  return findings.empty() ? kExitOk : kExitDamage;
+}
+
+int RunDump(const DumpOptions& o) {
+  absl::StatusOr<std::unique_ptr<Records>> records = Records::Open(o.path);
+  if (!records.ok()) return Fail(o, records.status());
+  Records& r = **records;
+  const uint64_t first = r.first(), next = r.next();
+  auto range = Range(o, first, next);
+  if (!range.ok()) return Fail(o, range.status());
+  absl::StatusOr<RawSink> sink =
+      o.raw ? RawSink::Open(o.output) : absl::StatusOr<RawSink>(RawSink());
+  if (!sink.ok()) return Fail(o, sink.status());
+  if (!o.json && !o.raw) {
+    std::cout << absl::StrFormat("%s: %s, records [%d, %d) of [%d, %d)\n",
+                                 Escape(o.path), Escape(r.Describe()),
+                                 range->first, range->second, first, next);
+  }
+  json list = json::array();
+  absl::Status status;
+  for (uint64_t i = range->first; status.ok() && i < range->second; ++i) {
+    status = r.Emit(i, o.json ? &list : nullptr, o.raw ? &*sink : nullptr);
+  }
+  if (status.ok()) status = sink->Close();
+  if (!status.ok()) return Fail(o, status);
+  if (o.json) {
+    Print({{"path", o.path},
+           {"records_of", r.Describe()},
+           {"from", range->first},
+           {"to", range->second},
+           {"records", list}});
+  }
+  return kExitOk;
+}
+
+int RunTail(const TailOptions& o) {
+  absl::StatusOr<std::unique_ptr<Records>> records = Records::Open(o.path);
+  if (!records.ok()) return Fail(o, records.status());
+  Records& r = **records;
+  const uint64_t first = r.first();
+  uint64_t next = std::max(first, r.next() - std::min(o.lines, r.next()));
+  absl::Time idle_since = absl::Now();
+  json line;
+  while (true) {
+    for (const uint64_t end = r.next(); next < end; ++next) {
+      absl::Status s = r.Emit(next, o.json ? &line : nullptr, nullptr);
+      if (!s.ok()) return Fail(o, s);
+      // --json: one object per line (JSON Lines), as records arrive.
+      if (o.json) {
+        std::cout << line.dump(-1, ' ', true, json::error_handler_t::replace)
+                  << '\n';
+      }
+      idle_since = absl::Now();
+    }
+    std::cout << std::flush;
+    if (!o.follow) return kExitOk;
+    absl::Duration wait = absl::Milliseconds(500);
+    if (o.timeout_seconds > 0) {
+      wait = std::min(wait, absl::Seconds(o.timeout_seconds) -
+                                (absl::Now() - idle_since));
+      if (wait <= absl::ZeroDuration()) return kExitOk;
+    }
+    absl::Status s = r.Wait(next, wait);
+    if (!s.ok() && !absl::IsDeadlineExceeded(s)) return Fail(o, s);
+  }
+}
+
+int RunRecover(const RecoverOptions& o) {
+  absl::StatusOr<std::string> dir = LogDir(o.path);
+  if (!dir.ok()) return Fail(o, dir.status());
+  absl::StatusOr<CutPlan> plan = PlanRecovery(*dir);
+  if (!plan.ok()) return Fail(o, plan.status());
+  const std::string copy =
+      o.save.empty() ? absl::StrCat(plan->segment, ".cut") : o.save;
+  json j = {{"path", *dir},
+            {"segment", plan->segment},
+            {"committed", plan->committed},
+            {"kept_after_commit", plan->kept},
+            {"cut_offset", plan->cut},
+            {"bytes_to_cut", plan->end - plan->cut},
+            {"written", false}};
+  const bool cut = plan->end > plan->cut;
+  if (!o.json) {
+    std::cout << absl::StrFormat(
+        "%s: %d committed records in the active segment %s, %d more with "
+        "valid checksums after the commit\n",
+        Escape(*dir), plan->committed, Escape(plan->segment), plan->kept);
+    std::cout << (cut ? absl::StrFormat(
+                            "torn tail: %d bytes from offset %d %s\n",
+                            plan->end - plan->cut, plan->cut,
+                            o.yes ? "are cut" : "would be cut")
+                      : "nothing to cut\n");
+  }
+  if (cut && o.yes) {
+    absl::Status s = SaveCopy(plan->segment, plan->cut, plan->end, copy);
+    absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
+        s.ok() ? OpenWriter(*dir, plan->type, 3)
+               : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
+    if (!log.ok()) return Fail(o, log.status());
+    const RecoveryReport& report = (*log)->recovery();
+    j["written"] = true;
+    j["copy"] = copy;
+    j["records_kept"] = report.records_kept;
+    j["records_cut"] = report.records_cut;
+    j["bytes_cut"] = report.bytes_cut;
+    if (!o.json) {
+      std::cout << absl::StrFormat(
+          "recovered: %d records kept, %d records (%d bytes) cut; the cut "
+          "bytes are in %s\n",
+          report.records_kept, report.records_cut, report.bytes_cut,
+          Escape(copy));
+    }
+  } else if (cut && !o.json) {
+    std::cout << "run again with --yes to cut it (a copy is kept in "
+              << Escape(copy) << ")\n";
+  }
+  if (o.json) Print(j);
+  return kExitOk;
+}
+
+int RunCompress(const CompressOptions& o) {
+  absl::StatusOr<std::string> dir = LogDir(o.path);
+  if (!dir.ok()) return Fail(o, dir.status());
+  absl::StatusOr<CutPlan> plan = PlanRecovery(*dir);
+  if (!plan.ok()) return Fail(o, plan.status());
+  if (plan->end > plan->cut) {
+    return Fail(o, absl::FailedPreconditionError(absl::StrCat(
+                       "\"", *dir, "\" has a torn tail; run `mapfile recover` "
+                       "first")));
+  }
+  absl::StatusOr<std::vector<SegmentName>> names = ListSegments(*dir);
+  if (!names.ok()) return Fail(o, names.status());
+  absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
+      OpenWriter(*dir, plan->type, o.level);
+  if (!log.ok()) return Fail(o, log.status());
+  json done = json::array();
+  Progress progress(absl::StrCat("compress ", *dir), names->size());
+  for (size_t i = 0; i + 1 < names->size(); ++i) {
+    const SegmentName& name = (*names)[i];
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (!f.ok()) return Fail(o, f.status());
+    if (f->header().segment_flags & kSegmentCompressed) continue;
+    if (absl::Status s = (*log)->Compress(name.first); !s.ok()) {
+      return Fail(o, s);
+    }
+    absl::StatusOr<FileReader> after = FileReader::Open(name.path);
+    if (!after.ok()) return Fail(o, after.status());
+    done.push_back({{"segment", name.path},
+                    {"bytes_before", f->size()},
+                    {"bytes_after", after->size()}});
+    if (!o.json) {
+      std::cout << absl::StrFormat("%s: %d -> %d bytes\n", Escape(name.path),
+                                   f->size(), after->size());
+    }
+    progress.Update(i + 1);
+  }
+  if (o.json) Print({{"path", *dir}, {"compressed", done}});
+  if (!o.json && done.empty()) std::cout << "no sealed segment to compress\n";
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace mapfile

@@ -1,0 +1,122 @@
+// Copyright 2026 The mapfile Authors.
+//
+// mapfile: inspect, verify, dump, follow, recover and compress mapfile files.
+//
+//   mapfile <command> [options] PATH
+//
+// This file only parses the command line (CLI11); commands.cc does the
+// work. Help goes to stdout, errors to stderr; exit codes are in
+// commands.h and docs/CLI.md.
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "mapfile/format.h"
+#include "tools/commands.h"
+
+namespace {
+
+// Keep in step with project(VERSION) in CMakeLists.txt and MODULE.bazel
+// (cli_test checks the CMake one).
+constexpr char kVersion[] = "0.1.0";
+
+using mapfile::cli::ReadOptions;
+
+CLI::App* AddRead(CLI::App& app, const char* name, const char* description,
+                  ReadOptions& options) {
+  CLI::App* command = app.add_subcommand(name, description);
+  command->add_option("PATH", options.path,
+                      "a vector file, a log segment or a log directory")
+      ->required();
+  command->add_flag("--json", options.json,
+                    "print one JSON document (fields: docs/CLI.md)");
+  return command;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace cli = mapfile::cli;
+  CLI::App app(
+      "mapfile: inspect, verify, dump and follow mapfile files (vectors, log "
+      "segments, log directories). Exit codes: 0 ok, 1 damage found, 2 usage "
+      "or I/O error.",
+      "mapfile");
+  app.set_version_flag("--version",
+                       absl::StrCat("mapfile ", kVersion, " (file format ",
+                                    mapfile::kFormatMajor, ".",
+                                    mapfile::kFormatMinor, ")"));
+  app.require_subcommand(1, 1);
+
+  ReadOptions info, verify;
+  AddRead(app, "info", "kind, record type, counts, commit slots, sizes",
+          info);
+  AddRead(app, "verify",
+          "check every header and record checksum (read-only); exit 1 if "
+          "damage is found",
+          verify);
+
+  cli::DumpOptions dump;
+  CLI::App* d =
+      AddRead(app, "dump", "records as hex with their boundaries, or raw", dump);
+  d->add_option("--from", dump.from, "first sequence number (vector: index)")
+      ->check(CLI::NonNegativeNumber);
+  CLI::Option* to = d->add_option("--to", dump.to, "stop before this one")
+                        ->check(CLI::NonNegativeNumber);
+  d->add_option("--count", dump.count, "at most this many records")
+      ->check(CLI::NonNegativeNumber)
+      ->excludes(to);
+  CLI::Option* raw =
+      d->add_flag("--raw", dump.raw, "the records' bytes, back to back");
+  d->add_option("-o,--output", dump.output, "write --raw bytes to this file")
+      ->needs(raw);
+
+  cli::TailOptions tail, follow;
+  for (auto [name, options] : {std::pair{"tail", &tail}, {"follow", &follow}}) {
+    CLI::App* t = AddRead(
+        app, name,
+        name == std::string("tail")
+            ? "the last records; with -f, then new ones as they are committed"
+            : "print new records as a writer commits them (tail -f)",
+        *options);
+    t->add_option("-n,--lines", options->lines,
+                  "print the last N records first (default 10; follow: 0)")
+        ->check(CLI::NonNegativeNumber);
+    if (options == &tail) t->add_flag("-f,--follow", tail.follow, "keep going");
+    t->add_option("--timeout", options->timeout_seconds,
+                  "stop after this many seconds without a new record")
+        ->check(CLI::NonNegativeNumber);
+  }
+  follow.lines = 0;
+
+  cli::RecoverOptions recover;
+  CLI::App* r = AddRead(app, "recover",
+                        "show the torn tail of a log that Open would cut; "
+                        "with --yes, cut it (keeping a copy)",
+                        recover);
+  r->add_flag("-y,--yes", recover.yes, "cut (otherwise only show)");
+  r->add_option("--save", recover.save,
+                "where to keep the cut bytes (default: SEGMENT.cut)");
+
+  cli::CompressOptions compress;
+  CLI::App* c = AddRead(app, "compress",
+                        "rewrite the sealed segments of a log as zstd", compress);
+  c->add_option("--level", compress.level, "zstd level (default 3)")
+      ->check(CLI::Range(1, 22));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? cli::kExitOk : cli::kExitError;
+  }
+  const std::string command = app.get_subcommands().front()->get_name();
+  if (command == "info") return cli::RunInfo(info);
+  if (command == "verify") return cli::RunVerify(verify);
+  if (command == "dump") return cli::RunDump(dump);
+  if (command == "tail") return cli::RunTail(tail);
+  if (command == "recover") return cli::RunRecover(recover);
+  if (command == "compress") return cli::RunCompress(compress);
+  follow.follow = true;
+  return cli::RunTail(follow);
+}

@@ -1,0 +1,236 @@
+// Copyright 2026 The mapfile Authors.
+
+#include "tools/records.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "mapfile/status_macros.h"
+#include "tools/terminal.h"
+
+namespace mapfile {
+namespace cli {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kChunk = size_t{1} << 20;
+
+// Where a record's payload lies, and how to read `n` of its bytes from
+// `at` (relative to the payload).
+struct RecordAt {
+  uint64_t sequence;
+  std::string segment;  // "" for a vector
+  uint64_t offset;      // in the file (a compressed segment: in its image)
+  uint64_t size;
+  std::function<absl::Status(uint64_t at, std::byte* out, size_t n)> read;
+};
+
+// The bytes are streamed in chunks, so memory does not grow with the
+// record size a header claims.
+absl::Status EmitRecord(const RecordAt& r, json* records, RawSink* raw) {
+  if (!raw && !records) {
+    std::cout << absl::StrFormat(
+        "record %d  %soffset %d  %d bytes\n", r.sequence,
+        r.segment.empty() ? "" : absl::StrCat("segment ", Escape(r.segment), "  "),
+        r.offset, r.size);
+  }
+  std::string hex;
+  std::vector<std::byte> buffer(std::min<uint64_t>(kChunk, r.size));
+  for (uint64_t done = 0; done < r.size;) {
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(kChunk, r.size - done));
+    MAPFILE_RETURN_IF_ERROR(r.read(done, buffer.data(), n));
+    if (raw) {
+      MAPFILE_RETURN_IF_ERROR(raw->Write(buffer.data(), n));
+    } else if (records) {
+      hex += Hex(buffer.data(), n);
+    } else {
+      HexDump(std::cout, buffer.data(), n, r.offset + done);
+    }
+    done += n;
+  }
+  if (records) {
+    json record = {{"sequence", r.sequence},
+                   {"offset", r.offset},
+                   {"size", r.size},
+                   {"hex", hex}};
+    if (!r.segment.empty()) record["segment"] = r.segment;
+    records->is_array() ? records->push_back(std::move(record))
+                        : void(*records = std::move(record));
+  }
+  return absl::OkStatus();
+}
+
+class VectorRecords final : public Records {
+ public:
+  explicit VectorRecords(FileReader f) : f_(std::move(f)) {}
+  uint64_t first() override { return 0; }
+  uint64_t next() override { return f_.commit()->count; }
+  std::string Describe() const override {
+    return absl::StrCat("vector of ", f_.header().type.ToString());
+  }
+  absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
+    const uint64_t size = f_.header().type.size;
+    const uint64_t offset = f_.header().data_offset + seq * size;
+    return EmitRecord({seq, "", offset, size,
+                       [&](uint64_t at, std::byte* out, size_t n) {
+                         return f_.Read(offset + at, out, n);
+                       }},
+                      records, raw);
+  }
+  // Vectors have no wake-up word: poll the header.
+  absl::Status Wait(uint64_t seq, absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (next() <= seq) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError("no new record");
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+      MAPFILE_RETURN_IF_ERROR(f_.Refresh());
+      MAPFILE_RETURN_IF_ERROR(f_.commit().status());
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  FileReader f_;
+};
+
+class LogRecords final : public Records {
+ public:
+  LogRecords(std::unique_ptr<internal::LogStore> store, TypeFingerprint type,
+             uint64_t lo, uint64_t hi)
+      : store_(std::move(store)), type_(std::move(type)), layout_(type_),
+        lo_(lo), hi_(hi) {}
+  uint64_t first() override { return std::max(lo_, store_->first_seq()); }
+  uint64_t next() override { return std::min(hi_, store_->next_seq()); }
+  std::string Describe() const override {
+    return absl::StrCat("log of ", type_.ToString());
+  }
+  absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
+    MAPFILE_ASSIGN_OR_RETURN(internal::RecordRun run, store_->Run(seq));
+    const std::byte* frame = run.base + (seq - run.first) * layout_.stride;
+    if (!store_->Valid(frame, seq)) {
+      return absl::DataLossError(
+          absl::StrCat("log \"", store_->dir(), "\": record ", seq, " in ",
+                       internal::SegmentFileName(run.first),
+                       " fails its checksum"));
+    }
+    return EmitRecord(
+        {seq, internal::SegmentFileName(run.first),
+         layout_.records_offset() + (seq - run.first) * layout_.stride,
+         layout_.payload,
+         [frame](uint64_t at, std::byte* out, size_t n) {
+           std::memcpy(out, frame + at, n);
+           return absl::OkStatus();
+         }},
+        records, raw);
+  }
+  absl::Status Wait(uint64_t seq, absl::Duration timeout) override {
+    if (seq >= hi_) {  // past this segment: nothing will come
+      absl::SleepFor(timeout);
+      return absl::DeadlineExceededError("the segment is complete");
+    }
+    return store_->WaitFor(seq, timeout);
+  }
+
+ private:
+  std::unique_ptr<internal::LogStore> store_;
+  TypeFingerprint type_;
+  internal::LogLayout layout_;
+  uint64_t lo_, hi_;
+};
+
+std::string Parent(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+absl::StatusOr<RawSink> RawSink::Open(const std::string& path) {
+  RawSink sink;
+  if (path.empty() || path == "-") {
+    if (IsTerminal(STDOUT_FILENO)) {
+      return absl::InvalidArgumentError(
+          "--raw: stdout is a terminal; redirect it or give --output FILE");
+    }
+    return sink;
+  }
+  MAPFILE_ASSIGN_OR_RETURN(sink.fd_,
+                           os::Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  return sink;
+}
+
+absl::Status RawSink::Write(const std::byte* data, size_t size) {
+  if (!fd_.valid()) {
+    std::cout.write(reinterpret_cast<const char*>(data),
+                    static_cast<std::streamsize>(size));
+    return std::cout ? absl::OkStatus()
+                     : absl::DataLossError("--raw: writing to stdout failed");
+  }
+  MAPFILE_RETURN_IF_ERROR(os::Pwrite(fd_.get(), fd_.path(), data, size, at_));
+  at_ += size;
+  return absl::OkStatus();
+}
+
+absl::Status RawSink::Close() {
+  std::cout.flush();
+  return fd_.valid() ? fd_.Close() : absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Records>> Records::Open(
+    const std::string& path) {
+  struct stat st;
+  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, OpenInput(path, &st));
+  std::string dir = path;
+  std::string segment = path;
+  uint64_t lo = 0, hi = std::numeric_limits<uint64_t>::max();
+  if (S_ISDIR(st.st_mode)) {
+    MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> segments,
+                             ListSegments(path));
+    segment = segments.back().path;  // the active one says the type
+  }
+  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(segment));
+  MAPFILE_RETURN_IF_ERROR(f.commit().status());
+  const FileHeader& h = f.header();
+  if (h.kind == ContainerKind::kVector) {
+    return std::unique_ptr<Records>(new VectorRecords(std::move(f)));
+  }
+  if (h.kind != ContainerKind::kLogSegment) {
+    return absl::UnimplementedError(absl::StrCat(
+        "\"", segment, "\" holds a ", KindName(h.kind),
+        ", which this version of the tool cannot read"));
+  }
+  if (!S_ISDIR(st.st_mode)) {  // one segment: its records, via its log
+    dir = Parent(path);
+    lo = h.first_sequence;
+    MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> segments,
+                             ListSegments(dir));
+    for (const SegmentName& s : segments) {
+      if (s.first > lo) {
+        hi = s.first;
+        break;
+      }
+    }
+  }
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<internal::LogStore> store,
+                           OpenLog(dir, h.type));
+  return std::unique_ptr<Records>(
+      new LogRecords(std::move(store), h.type, lo, hi));
+}
+
+}  // namespace cli
+}  // namespace mapfile
