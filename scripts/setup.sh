@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything mapfile needs on Debian 12 / Ubuntu 22.04+ (idempotent),
 # then builds and runs the demo: a typed vector in a file, written, synced,
-# reopened and printed.
+# reopened and printed, and `mapfile info` on that file.
 #
 #   sudo bash scripts/setup.sh
 set -euo pipefail
@@ -31,4 +31,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
 
-bazel run //examples:vector_demo -- "${TMPDIR:-/tmp}/mapfile-demo.vec"
+# The demo: three typed records written, synced, reopened and printed; then
+# the mapfile tool describes the file it made.
+demo="${TMPDIR:-/tmp}/mapfile-demo.vec"
+rm -f "$demo"  # a fresh file each run, so the output is the same
+quiet=(--noshow_progress --ui_event_filters=-info,-stdout,-stderr)
+bazel build "${quiet[@]}" //examples:vector_demo //tools:mapfile
+bazel-bin/examples/vector_demo "$demo"
+bazel-bin/tools/mapfile info "$demo"
