@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -168,6 +169,75 @@ void BM_LmdbPut(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * N);
 }
 
+// ------------------------------------------------------------ pretouch
+
+// Append of N-byte records into a new log; arg: LogOptions::pretouch bytes
+// (0: off). Each run starts a fresh directory, so every page is a first
+// touch. docs/PERFORMANCE.md.
+template <size_t N>
+void BM_LogAppendPretouch(benchmark::State& state) {
+  BenchDir dir;
+  LogOptions o;
+  o.pretouch = static_cast<uint64_t>(state.range(0));
+  auto log = OpenLog<Record<N>>(dir.File("log"), state, o);
+  Record<N> r{};
+  std::memset(r.bytes, 'x', sizeof(r.bytes));
+  for (auto _ : state) {
+    absl::StatusOr<uint64_t> seq = log.Append(r);
+    benchmark::DoNotOptimize(seq);
+    ++r.seq;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * N);
+}
+
+// Latency of single 64 B appends across segment rolls (1 MiB segments, a
+// roll every ~14500 records), with a Sync every 1000 records (not timed).
+// Arg: pretouch bytes. Counters: p50/p99/p999/max in ns over all appends,
+// roll_p50: median of the appends that rolled, and p99/p50.
+void BM_LogAppendLatency(benchmark::State& state) {
+  BenchDir dir;
+  LogOptions o;
+  o.segment_size = 1 << 20;
+  o.pretouch = static_cast<uint64_t>(state.range(0));
+  auto log = OpenLog<Record<64>>(dir.File("log"), state, o);
+  Record<64> r{};
+  std::vector<int64_t> all, rolls;
+  const uint64_t per =
+      internal::LogLayout(FingerprintOf<Record<64>>()).Capacity(o.segment_size);
+  uint64_t segments = 1;
+  for (auto _ : state) {
+    const int64_t start = NowNs();
+    absl::StatusOr<uint64_t> seq = log.Append(r);
+    const int64_t took = NowNs() - start;
+    if (!seq.ok()) return state.SkipWithError("append");
+    all.push_back(took);
+    if (*seq / per + 1 > segments) {
+      segments = *seq / per + 1;
+      rolls.push_back(took);
+    }
+    if (*seq % 1000 == 999) {
+      state.PauseTiming();
+      if (!log.Sync().ok()) return state.SkipWithError("sync");
+      state.ResumeTiming();
+    }
+    ++r.seq;
+  }
+  auto at = [](std::vector<int64_t>& v, double q) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return static_cast<double>(v[static_cast<size_t>(q * (v.size() - 1))]);
+  };
+  const double p50 = at(all, 0.5);
+  state.counters["p50"] = p50;
+  state.counters["p99"] = at(all, 0.99);
+  state.counters["p999"] = at(all, 0.999);
+  state.counters["max"] = at(all, 1.0);
+  state.counters["rolls"] = static_cast<double>(rolls.size());
+  state.counters["roll_p50"] = at(rolls, 0.5);
+  state.counters["p99/p50"] = p50 > 0 ? at(all, 0.99) / p50 : 0;
+}
+
 // ------------------------------------------------------------ durability
 
 // One 64 B record appended and made durable per iteration.
@@ -177,6 +247,43 @@ void BM_LogAppendSync(benchmark::State& state) {
   Record<64> r{};
   for (auto _ : state) {
     if (!log.Append(r).ok() || !log.Sync().ok()) return state.SkipWithError("sync");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same bytes a Sync of one 64 B append writes (its frame and its commit
+// slot), into a preallocated segment file, without a mapping. Arg: 0 =
+// pwrite frame + fdatasync (one flush, commits nothing), 1 = pwrite frame +
+// fdatasync + pwrite slot + fdatasync (Sync's order: two flushes), 2 =
+// pwrite frame + sync_file_range(WAIT|WRITE|WAIT) + fdatasync.
+void BM_PwriteSync(benchmark::State& state) {
+  BenchDir dir;
+  const std::string path = dir.File("seg");
+  absl::StatusOr<os::Fd> fd = os::Open(path, O_RDWR | O_CREAT | O_TRUNC);
+  if (!fd.ok() || !os::Fallocate(fd->get(), path, 0, 64 << 20).ok() ||
+      !os::Fdatasync(fd->get(), path).ok()) {
+    return state.SkipWithError("open");
+  }
+  const internal::LogLayout layout(FingerprintOf<Record<64>>());
+  Record<64> r{};
+  char slot[64] = {};
+  uint64_t at = layout.records_offset();
+  for (auto _ : state) {
+    absl::Status s = os::Pwrite(fd->get(), path, &r, sizeof(r), at);
+    if (s.ok() && state.range(0) == 2) {
+      s = os::SyncFileRange(fd->get(), path, at, sizeof(r),
+                            SYNC_FILE_RANGE_WAIT_BEFORE |
+                                SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    if (s.ok()) s = os::Fdatasync(fd->get(), path);
+    if (s.ok() && state.range(0) == 1) {
+      s = os::Pwrite(fd->get(), path, slot, sizeof(slot), 3968);
+      if (s.ok()) s = os::Fdatasync(fd->get(), path);
+    }
+    if (!s.ok()) return state.SkipWithError(std::string(s.message()).c_str());
+    at += layout.stride;
+    ++r.seq;
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -351,7 +458,13 @@ BENCHMARK_TEMPLATE(BM_LogAppend, 1024);
 BENCHMARK_TEMPLATE(BM_LogAppendBatch, 1024);
 BENCHMARK_TEMPLATE(BM_Write2Buffered, 1024);
 BENCHMARK_TEMPLATE(BM_LmdbPut, 1024);
+BENCHMARK_TEMPLATE(BM_LogAppendPretouch, 64)
+    ->ArgName("pretouch")->Arg(0)->Arg(4 << 20);
+BENCHMARK(BM_LogAppendLatency)
+    ->ArgName("pretouch")->Arg(0)->Arg(256 << 10)->Iterations(300000);
 BENCHMARK(BM_LogAppendSync)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PwriteSync)->ArgName("how")->Arg(0)->Arg(1)->Arg(2)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Write2Fdatasync)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WaitForWakeup)->UseManualTime()->Iterations(2000)
     ->Unit(benchmark::kMicrosecond);

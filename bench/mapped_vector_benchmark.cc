@@ -1,101 +1,184 @@
 // Copyright 2026 The mapfile Authors.
 //
-// MappedVector<T> beside std::vector<T>, in the same binary:
-//   * push_back of 8 MiB worth of 8 B, 64 B and 4 KiB records into a fresh
-//     container: std::vector without and with reserve(), MappedVector on a
-//     file (growing it; reserved; refilling one whose pages are resident),
-//     and on scratch memory. Opening, closing and removing the file are
-//     outside the timing; growth and first-touch page faults are inside.
+// MappedVector<T> beside its baselines, in the same binary:
+//   * push_back of 8 MiB worth of 8 B, 64 B and 4 KiB records (BM_PushBack,
+//     one Backend per line below): the memcpy ceiling of the same bytes,
+//     std::vector growing, reserve()d anew, and one reserve()d vector
+//     refilled (pages resident), MappedVector on a fresh file
+//     (growing; reserve(n) first; reserve(n) with populate), on a file whose
+//     pages are resident (push_back, and append() of 256 records at a time),
+//     on scratch memory, and a Boost.Interprocess vector in a fresh
+//     managed_mapped_file and in one whose pages are resident. Opening, closing and removing files are outside
+//     the timing; growth and first-touch page faults are inside. Records are
+//     copied from a ring of 256 whose contents the compiler cannot see, so
+//     no backend gets to store constants.
 //   * operator[] at random indices over 64 MiB of uint64_t, resident.
-// Files live in $MAPFILE_BENCH_DIR (default /tmp). No Sync() is timed: it
-// costs what the disk costs (see mapped_file_benchmark).
+//   * Sync() after 1 and after 1000 pushed 64 B records, beside raw msync
+//     (MS_SYNC) + fdatasync of the same pages and pwrite + fdatasync of the
+//     same bytes.
+//   * Open (and close) of a 1 MiB and a 1 GiB vector: O(1) in the size.
+// Files live in $MAPFILE_BENCH_DIR (default /tmp).
 //
-//   bench/mapped_vector_benchmark --benchmark_min_time=1
+//   bench/run                      # all of bench/, with RESULTS.md
+//   build-bench/mapped_vector_benchmark --benchmark_filter=PushBack
 
 #include <stdio.h>
-#include <stdlib.h>
+#include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "absl/types/span.h"
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
+#include "boost/interprocess/allocators/allocator.hpp"
+#include "boost/interprocess/containers/vector.hpp"
+#include "boost/interprocess/managed_mapped_file.hpp"
+#include "mapfile/internal/os.h"
 #include "mapfile/mapped_vector.h"
 
 namespace mapfile {
 namespace {
 
+using bench::BenchFile;
+using bench::OrDie;
+using bench::Record;
+namespace bip = boost::interprocess;
+
 constexpr size_t kPushBytes = 8 << 20;
+constexpr size_t kInput = 256;
 constexpr size_t kReadElements = (64 << 20) / sizeof(uint64_t);
 
+// kInput records with distinct contents, made at run time.
 template <size_t kSize>
-struct Record {
-  uint64_t values[kSize / 8];
-};
-
-std::string BenchFile() {
-  const char* dir = getenv("MAPFILE_BENCH_DIR");
-  return std::string(dir != nullptr ? dir : "/tmp") +
-         "/mapped_vector_benchmark.vec";
+const std::vector<Record<kSize>>& Input() {
+  static const auto* input = [] {
+    auto* v = new std::vector<Record<kSize>>(kInput);
+    std::mt19937_64 random(kSize);
+    for (Record<kSize>& r : *v) {
+      for (uint64_t& x : r.values) x = random();
+    }
+    return v;
+  }();
+  return *input;
 }
 
-template <typename V>
-V OrDie(absl::StatusOr<V> v) {
-  if (!v.ok()) {
-    fprintf(stderr, "%s\n", v.status().ToString().c_str());
-    abort();
+// n push_backs from the input ring.
+template <typename V, typename R>
+void PushAll(V& v, const std::vector<R>& input, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if constexpr (std::is_void_v<decltype(v.push_back(input[0]))>) {
+      v.push_back(input[i % kInput]);
+    } else {
+      OrDie(v.push_back(input[i % kInput]));
+    }
   }
-  return *std::move(v);
+  benchmark::DoNotOptimize(v.data());
+  benchmark::ClobberMemory();
 }
 
-// kFileWarm: one file, clear() and refill: its pages are mapped and
-// resident, as a reserved std::vector's reused heap memory is.
-enum Backend { kStd, kStdReserved, kFile, kFileReserved, kFileWarm, kScratch };
+template <typename R>
+using BoostVector = bip::vector<
+    R, bip::allocator<R, bip::managed_mapped_file::segment_manager>>;
+
+enum Backend {
+  kMemcpy,          // memcpy of the same bytes into resident memory: ceiling
+  kStd,             // std::vector, growing
+  kStdReserved,     // std::vector, reserve(n) (timed), a new one each time
+  kStdReused,       // one std::vector, reserve(n)d, clear() and refill
+  kFile,            // MappedVector, fresh file, growing
+  kFileReserved,    // ... reserve(n) first (timed)
+  kFilePopulate,    // ... with VectorOptions::populate: reserve pre-faults
+  kFileWarm,        // one file, clear() and refill: pages resident
+  kFileWarmAppend,  // the same, append() of kInput records at a time
+  kScratch,         // MappedVector::CreateScratch, growing
+  kBoost,           // Boost.Interprocess vector, fresh managed_mapped_file
+  kBoostWarm,       // one such vector, clear() and refill: pages resident
+};
 
 template <size_t kSize, Backend kBackend>
 void BM_PushBack(benchmark::State& state) {
   using R = Record<kSize>;
+  const std::vector<R>& input = Input<kSize>();
   const size_t n = kPushBytes / kSize;
-  R record{};
+  const std::string path = BenchFile("mapped_vector_benchmark.vec");
+  std::vector<R> target(kBackend == kMemcpy ? n : 0);  // resident
+  std::vector<R> reserved;
+  reserved.reserve(kBackend == kStdReused ? n : 0);
+  PushAll(reserved, input, reserved.capacity());  // makes its pages resident
   std::optional<MappedVector<R>> warm;
-  if (kBackend == kFileWarm) {
-    remove(BenchFile().c_str());
-    warm.emplace(OrDie(MappedVector<R>::Open(BenchFile())));
+  if (kBackend == kFileWarm || kBackend == kFileWarmAppend) {
+    warm.emplace(OrDie(MappedVector<R>::Open(path)));
+    OrDie(warm->resize(n));  // makes every page resident
+  }
+  std::optional<bip::managed_mapped_file> segment;
+  BoostVector<R>* boost_warm = nullptr;
+  if (kBackend == kBoostWarm) {
+    segment.emplace(bip::create_only, path.c_str(), 4 * kPushBytes);
+    boost_warm = segment->construct<BoostVector<R>>("v")(
+        segment->get_segment_manager());
+    boost_warm->resize(n);  // makes every page resident
   }
   for (auto _ : state) {
-    if constexpr (kBackend == kFileWarm) {
+    if constexpr (kBackend == kMemcpy) {
+      for (size_t i = 0; i < n; i += kInput) {
+        memcpy(&target[i], input.data(), std::min(kInput, n - i) * kSize);
+      }
+      benchmark::DoNotOptimize(target.data());
+      benchmark::ClobberMemory();
+    } else if constexpr (kBackend == kFileWarm) {
       warm->clear();
-      for (size_t i = 0; i < n; ++i) {
-        record.values[0] = i;
-        if (!warm->push_back(record).ok()) abort();
+      PushAll(*warm, input, n);
+    } else if constexpr (kBackend == kBoostWarm) {
+      boost_warm->clear();
+      PushAll(*boost_warm, input, n);
+    } else if constexpr (kBackend == kFileWarmAppend) {
+      warm->clear();
+      for (size_t i = 0; i < n; i += kInput) {
+        OrDie(warm->append(absl::MakeConstSpan(input).first(
+            std::min(kInput, n - i))));
       }
       benchmark::DoNotOptimize(warm->data());
+    } else if constexpr (kBackend == kStdReused) {
+      reserved.clear();
+      PushAll(reserved, input, n);
     } else if constexpr (kBackend == kStd || kBackend == kStdReserved) {
       std::vector<R> v;
       if (kBackend == kStdReserved) v.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        record.values[0] = i;
-        v.push_back(record);
-      }
-      benchmark::DoNotOptimize(v.data());
+      PushAll(v, input, n);
       state.PauseTiming();  // the free is not the push_back's
       v = std::vector<R>();
       state.ResumeTiming();
+    } else if constexpr (kBackend == kBoost) {
+      state.PauseTiming();
+      remove(path.c_str());
+      segment.emplace(bip::create_only, path.c_str(), 4 * kPushBytes);
+      auto* v = segment->construct<BoostVector<R>>("v")(
+          segment->get_segment_manager());
+      state.ResumeTiming();
+      PushAll(*v, input, n);
+      state.PauseTiming();
+      segment.reset();
+      state.ResumeTiming();
     } else {
       state.PauseTiming();
-      remove(BenchFile().c_str());
+      remove(path.c_str());
+      VectorOptions options;
+      options.populate = kBackend == kFilePopulate;
       MappedVector<R> v =
           OrDie(kBackend == kScratch ? MappedVector<R>::CreateScratch()
-                                     : MappedVector<R>::Open(BenchFile()));
-      if (kBackend == kFileReserved && !v.reserve(n).ok()) abort();
+                                     : MappedVector<R>::Open(path, options));
       state.ResumeTiming();
-      for (size_t i = 0; i < n; ++i) {
-        record.values[0] = i;
-        if (!v.push_back(record).ok()) abort();
+      if (kBackend == kFileReserved || kBackend == kFilePopulate) {
+        OrDie(v.reserve(n));
       }
-      benchmark::DoNotOptimize(v.data());
+      PushAll(v, input, n);
       state.PauseTiming();
       v = OrDie(MappedVector<R>::CreateScratch());  // closes the file
       state.ResumeTiming();
@@ -103,15 +186,22 @@ void BM_PushBack(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * kSize);
+  remove(path.c_str());
 }
 
-#define MAPFILE_PUSH_BACK(size)                         \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kStd);          \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kStdReserved);  \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kFile);         \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kFileReserved); \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kFileWarm);     \
-  BENCHMARK_TEMPLATE(BM_PushBack, size, kScratch)
+#define MAPFILE_PUSH_BACK(size)                           \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kMemcpy);         \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kStd);            \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kStdReserved);    \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kStdReused);      \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kFile);           \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kFileReserved);   \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kFilePopulate);   \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kFileWarm);       \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kFileWarmAppend); \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kScratch);        \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kBoost);          \
+  BENCHMARK_TEMPLATE(BM_PushBack, size, kBoostWarm)
 MAPFILE_PUSH_BACK(8);
 MAPFILE_PUSH_BACK(64);
 MAPFILE_PUSH_BACK(4096);
@@ -145,14 +235,113 @@ void BM_RandomRead_StdVector(benchmark::State& state) {
 BENCHMARK(BM_RandomRead_StdVector);
 
 void BM_RandomRead_MappedVector(benchmark::State& state) {
-  remove(BenchFile().c_str());
-  MappedVector<uint64_t> v = OrDie(MappedVector<uint64_t>::Open(BenchFile()));
-  if (!v.resize(kReadElements).ok()) abort();
+  const std::string path = BenchFile("mapped_vector_benchmark.read");
+  MappedVector<uint64_t> v = OrDie(MappedVector<uint64_t>::Open(path));
+  OrDie(v.resize(kReadElements));
   for (size_t i = 0; i < v.size(); ++i) v[i] = i;
   RandomReads(state, v);
-  remove(BenchFile().c_str());
+  remove(path.c_str());
 }
 BENCHMARK(BM_RandomRead_MappedVector);
+
+// Making `records` new 64 B records durable. how: 0 = push_back each, then
+// MappedVector::Sync(); 1 = the same records stored into the mapping, then
+// msync(MS_SYNC) of their pages + fdatasync (the least a Sync can do);
+// 2 = pwrite of the same bytes at the same offset + fdatasync.
+void BM_Sync(benchmark::State& state) {
+  using R = Record<64>;
+  const size_t records = static_cast<size_t>(state.range(0));
+  const int64_t how = state.range(1);
+  constexpr size_t kMax = (16 << 20) / sizeof(R);  // then start over at 0
+  const std::vector<R>& input = Input<64>();
+  std::vector<R> batch(records);
+  for (size_t i = 0; i < records; ++i) batch[i] = input[i % kInput];
+  const std::string path = BenchFile("mapped_vector_benchmark.sync");
+  MappedVector<R> v = OrDie(MappedVector<R>::Open(path));
+  if (how != 0) OrDie(v.resize(kMax));
+  OrDie(v.Sync());
+  const uintptr_t page = os::PageSize();
+  size_t at = 0;
+  for (auto _ : state) {
+    if (at + records > kMax) {
+      at = 0;
+      if (how == 0) v.clear();
+    }
+    if (how == 0) {
+      PushAll(v, batch, records);
+      OrDie(v.Sync());
+    } else if (how == 1) {
+      std::copy(batch.begin(), batch.end(), &v[at]);
+      const uintptr_t begin = reinterpret_cast<uintptr_t>(&v[at]) & ~(page - 1);
+      const uintptr_t end = reinterpret_cast<uintptr_t>(&v[at] + records);
+      OrDie(os::Msync(reinterpret_cast<void*>(begin), end - begin, MS_SYNC,
+                      path));
+      OrDie(os::Fdatasync(v.file()->fd(), path));
+    } else {
+      const auto* base = reinterpret_cast<const std::byte*>(v.file()->data());
+      OrDie(os::Pwrite(v.file()->fd(), path, batch.data(),
+                       records * sizeof(R),
+                       reinterpret_cast<const std::byte*>(&v[at]) - base));
+      OrDie(os::Fdatasync(v.file()->fd(), path));
+    }
+    at += records;
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+  remove(path.c_str());
+}
+BENCHMARK(BM_Sync)
+    ->ArgNames({"records", "how"})  // how: 0 Sync, 1 msync+fdatasync, 2 pwrite
+    ->ArgsProduct({{1, 1000}, {0, 1, 2}})
+    ->UseRealTime();
+
+// Trivially copyable, and value-initialisation leaves its bytes alone: a
+// resize() to 1 GiB costs the growth (fallocate), not writing 1 GiB.
+struct Untouched {
+  Untouched() {}
+  uint64_t value;
+};
+
+// Open and close of a vector of range(0) bytes, made outside the timing.
+void BM_Open(benchmark::State& state) {
+  const std::string path = BenchFile("mapped_vector_benchmark.open");
+  {
+    auto v = OrDie(MappedVector<Untouched>::Open(path));
+    OrDie(v.resize(static_cast<size_t>(state.range(0)) / sizeof(Untouched)));
+    OrDie(v.Sync());
+  }
+  for (auto _ : state) {
+    auto v = OrDie(MappedVector<Untouched>::Open(path));
+    benchmark::DoNotOptimize(v.data());
+  }
+  remove(path.c_str());
+}
+BENCHMARK(BM_Open)->ArgName("bytes")->Arg(1 << 20)->Arg(1 << 30);
+
+// push_back of 64 B records into a new file, kPushBytes per iteration (the
+// file made and removed outside the timing). Arg: VectorOptions::pretouch
+// bytes (0: off; docs/PERFORMANCE.md). Every page is a first touch.
+void BM_PushBackPretouch(benchmark::State& state) {
+  using R = Record<64>;
+  const std::vector<R>& input = Input<64>();
+  const std::string path = BenchFile("mapped_vector_benchmark.pretouch");
+  VectorOptions o;
+  o.pretouch = static_cast<uint64_t>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    remove(path.c_str());
+    std::optional<MappedVector<R>> v(OrDie(MappedVector<R>::Open(path, o)));
+    state.ResumeTiming();
+    for (size_t i = 0; i < kPushBytes / sizeof(R); ++i) {
+      OrDie(v->push_back(input[i % kInput]));
+    }
+    state.PauseTiming();
+    v.reset();
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(state.iterations() * kPushBytes);
+  remove(path.c_str());
+}
+BENCHMARK(BM_PushBackPretouch)->ArgName("pretouch")->Arg(0)->Arg(4 << 20);
 
 }  // namespace
 }  // namespace mapfile

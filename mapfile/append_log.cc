@@ -12,7 +12,10 @@
 //   Roll     Sync; create the next segment (temporary name, header synced,
 //            rename, directory fsync); mark the old one sealed, trim it,
 //            optionally compress it. Every segment but the last is thus
-//            complete and durable before the next one exists.
+//            complete and durable before the next one exists. With
+//            pretouch the next segment was prepared (still a temporary)
+//            off the writer's path; the roll switches to it and the next
+//            Sync does the rest, in the same order.
 //   Open     the last segment's newest valid slot gives the committed count;
 //            frames after it are kept while their checksums hold; the file
 //            is cut after the last kept frame and re-extended with zeros.
@@ -20,6 +23,7 @@
 #include "mapfile/append_log.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -28,8 +32,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/checksum.h"
+#include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/os.h"
+#include "mapfile/internal/pretouch.h"
 #include "mapfile/scratch.h"
 #include "mapfile/status_macros.h"
 
@@ -69,6 +75,7 @@ struct LogStore::Segment {
   std::shared_ptr<ScratchBlock> block;  // decompressed data region
   std::byte* data = nullptr;            // data region in `file` or `block`
   uint64_t capacity = 0;                // frames that fit
+  uint64_t limit = 0;  // writer: Append calls Ahead() at this count
 
   std::shared_ptr<const void> pin() const {
     if (block) return block;
@@ -76,7 +83,16 @@ struct LogStore::Segment {
   }
 };
 
-LogStore::~LogStore() = default;
+LogStore::~LogStore() {
+  pretouch_.reset();  // waits for a task using this object
+  if (prepared_ && prepared_->ok()) {
+    os::Unlink((**prepared_)->file->path()).IgnoreError();
+  }
+}
+
+void LogStore::Pretouch() {
+  if (pretouch_) pretouch_->Run();
+}
 
 std::string LogStore::Context(absl::string_view call) const {
   return absl::StrCat(writer_ ? "AppendLog::" : "LogReader::", call, "(\"",
@@ -109,6 +125,10 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
                       RoundUpTo(layout.records_offset() + s->stride_, page));
   if (writer) {
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
+    if (options.pretouch > 0) {
+      s->pretouch_ = std::make_unique<Pretoucher>(
+          RoundUpTo(options.pretouch, page), options.pretouch_in_background);
+    }
   } else {
     MAPFILE_RETURN_IF_ERROR(s->Rescan());
   }
@@ -390,14 +410,22 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   // segment.
   const uint64_t size = std::max(f.size(), size_);
   MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
+  MAPFILE_CRASH_POINT("log.recover.cut", &s.path);
   MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
+  // The cut must be durable before a record is appended over it: else a
+  // power loss can bring back the old tail behind the new records, whole
+  // frames of a dead run that pass their checksums (power_loss_test).
+  MAPFILE_RETURN_IF_ERROR(f.Sync(0, 0));  // fdatasync: the size changed
   s.data = f.data() + data_offset_;
   s.capacity = (size - data_offset_ - control_) / stride_;
   s.count = kept;
   return kept > c.count ? Sync() : Publish(s, false);
 }
 
-absl::Status LogStore::CreateSegment(uint64_t first) {
+// A segment for records from `first` under its temporary name, header
+// synced, mapped. Uses only what Open set: safe on the pretouch thread.
+absl::StatusOr<std::shared_ptr<LogStore::Segment>> LogStore::Prepare(
+    uint64_t first) const {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
   const std::string temp = absl::StrCat(path, kTempSuffix);
   MappedFile::Options o;
@@ -415,7 +443,6 @@ absl::Status LogStore::CreateSegment(uint64_t first) {
     EncodeSlot({1, 0, 0}, page);
     status = file->Sync(0, data_offset_ + control_);
   }
-  if (status.ok()) status = os::Rename(temp, path);
   if (!status.ok()) {
     os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
     return Prefix(status, absl::StrCat(Context("Append"),
@@ -423,10 +450,80 @@ absl::Status LogStore::CreateSegment(uint64_t first) {
   }
   auto s = std::make_shared<Segment>(first, path);
   s->live = true;
-  MAPFILE_RETURN_IF_ERROR(Map(*s, true).status());
-  segments_.push_back(std::move(s));
+  s->file = std::make_shared<MappedFile>(*std::move(file));
+  s->data = s->file->data() + data_offset_;
+  s->capacity = (size_ - data_offset_ - control_) / stride_;
+  return s;
+}
+
+// Gives a prepared segment its name: from here on it is the log's last.
+absl::Status LogStore::Name(const Segment& s) {
+  absl::Status status = os::Rename(s.file->path(), s.path);
+  if (!status.ok()) {
+    return Prefix(status, absl::StrCat(Context("Append"),
+                                       ": creating segment \"", s.path, "\""));
+  }
+  MAPFILE_CRASH_POINT("log.renamed", &s.path);
   synced_ = 0;
   slot_sequence_ = 1;
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::CreateSegment(uint64_t first) {
+  MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> s, Prepare(first));
+  absl::Status status = Name(*s);
+  if (!status.ok()) {
+    os::Unlink(s->file->path()).IgnoreError();
+    return status;
+  }
+  segments_.push_back(std::move(s));
+  return absl::OkStatus();
+}
+
+// The segment a pretouch task prepared, if it is the one for `first`.
+std::shared_ptr<LogStore::Segment> LogStore::TakePrepared(uint64_t first) {
+  if (!preparing_) return nullptr;
+  pretouch_->FinishTasks();
+  preparing_ = false;
+  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> got;
+  got.swap(prepared_);
+  // A failed preparation is retried, and reported, by the caller.
+  if (!got || !got->ok()) return nullptr;
+  if ((**got)->first == first) return **got;
+  os::Unlink((**got)->file->path()).IgnoreError();  // Seal() came first
+  return nullptr;
+}
+
+// Append reached the active segment's limit: rolls a full segment; with
+// pretouch, asks for the frames ahead and, past half the segment, for the
+// next segment.
+absl::Status LogStore::Ahead() {
+  if (segments_.back()->count == segments_.back()->capacity) {
+    MAPFILE_RETURN_IF_ERROR(Roll());
+  }
+  Segment& a = *segments_.back();
+  if (!pretouch_) {
+    a.limit = a.capacity;
+    return absl::OkStatus();
+  }
+  const uint64_t window = pretouch_->window();
+  const uint64_t ahead = std::max<uint64_t>(2, window / stride_);
+  std::byte* const records = a.data + control_;
+  pretouch_->Touch(records + a.count * stride_,
+                   records + std::min(a.capacity, a.count + ahead) * stride_);
+  a.limit = std::min(a.capacity, a.count + ahead / 2);
+  if (!preparing_ && a.count >= a.capacity / 2) {
+    preparing_ = true;
+    const uint64_t first = a.first + a.capacity;
+    pretouch_->Post([this, first, window] {
+      prepared_ = Prepare(first);
+      if (!prepared_->ok()) return;
+      const Segment& s = ***prepared_;
+      os::Madvise(s.data, std::min(control_ + window, size_ - data_offset_),
+                  MADV_POPULATE_WRITE, s.path)
+          .IgnoreError();  // as Pretoucher: a hint
+    });
+  }
   return absl::OkStatus();
 }
 
@@ -443,11 +540,11 @@ absl::StatusOr<uint64_t> LogStore::Append(const void* records, size_t n) {
   const auto* from = static_cast<const std::byte*>(records);
   for (size_t left = n; left > 0;) {
     Segment* a = segments_.back().get();
-    if (a->count == a->capacity) {
-      MAPFILE_RETURN_IF_ERROR(Roll());
+    if (a->count >= a->limit) {
+      MAPFILE_RETURN_IF_ERROR(Ahead());
       a = segments_.back().get();
     }
-    const uint64_t m = std::min<uint64_t>(left, a->capacity - a->count);
+    const uint64_t m = std::min<uint64_t>(left, a->limit - a->count);
     std::byte* to = a->data + control_ + a->count * stride_;
     for (uint64_t i = 0; i < m; ++i, to += stride_, from += payload_) {
       std::memcpy(to, from, payload_);
@@ -468,13 +565,21 @@ absl::StatusOr<uint64_t> LogStore::Append(const void* records, size_t n) {
 }
 
 absl::Status LogStore::Sync() {
-  Segment& a = *segments_.back();
+  if (roll_pending_) MAPFILE_RETURN_IF_ERROR(FinishRoll());
+  return Commit(*segments_.back());
+}
+
+// Commits `a`'s records: frames durable first, then the slot that counts
+// them (two flushes; docs/PERFORMANCE.md says why not one).
+absl::Status LogStore::Commit(Segment& a) {
   if (a.count == synced_) return absl::OkStatus();
   const uint64_t records = data_offset_ + control_;
   MAPFILE_RETURN_IF_ERROR(a.file->Sync(records + synced_ * stride_,
                                        (a.count - synced_) * stride_));
+  MAPFILE_CRASH_POINT("log.sync.data_synced", &a.path);
   EncodeSlot({slot_sequence_ + 1, a.count, a.count * stride_},
              absl::MakeSpan(a.file->data(), kHeaderSize));
+  MAPFILE_CRASH_POINT("log.sync.slot_written", &a.path);
   MAPFILE_RETURN_IF_ERROR(a.file->Sync(0, kHeaderSize));
   ++slot_sequence_;
   synced_ = a.count;
@@ -483,29 +588,61 @@ absl::Status LogStore::Sync() {
 }
 
 absl::Status LogStore::Roll() {
-  MAPFILE_RETURN_IF_ERROR(Sync());
+  if (roll_pending_) MAPFILE_RETURN_IF_ERROR(FinishRoll());
   std::shared_ptr<Segment> old = segments_.back();
-  MAPFILE_RETURN_IF_ERROR(CreateSegment(old->first + old->count));
-  old->live = false;
-  old->sealed = true;
+  const uint64_t first = old->first + old->count;
+  if (std::shared_ptr<Segment> next = TakePrepared(first)) {
+    segments_.push_back(std::move(next));  // FinishRoll does the rest
+    roll_pending_ = true;
+    return absl::OkStatus();
+  }
+  MAPFILE_RETURN_IF_ERROR(Commit(*old));
+  MAPFILE_RETURN_IF_ERROR(CreateSegment(first));
+  return SealOld(*old);
+}
+
+// The durable half of a roll to a prepared segment, in Roll's order: the
+// full segment committed, then the next one named, then the old one sealed.
+absl::Status LogStore::FinishRoll() {
+  Segment& old = *segments_[segments_.size() - 2];
+  MAPFILE_RETURN_IF_ERROR(Commit(old));
+  MAPFILE_RETURN_IF_ERROR(Name(*segments_.back()));
+  roll_pending_ = false;
+  return SealOld(old);
+}
+
+absl::Status LogStore::SealOld(Segment& old) {
+  MAPFILE_CRASH_POINT("log.segment.created", &old.path);
+  old.live = false;
+  old.sealed = true;
   // The sealed flag is a hint for readers (a segment with a successor is
   // sealed anyway), so it is made durable but not waited for by recovery.
-  MAPFILE_RETURN_IF_ERROR(Publish(*old, true));
-  MAPFILE_RETURN_IF_ERROR(old->file->Sync(data_offset_, control_));
+  MAPFILE_RETURN_IF_ERROR(Publish(old, true));
+  MAPFILE_RETURN_IF_ERROR(old.file->Sync(data_offset_, control_));
+  MAPFILE_CRASH_POINT("log.roll.sealed", &old.path);
+  if (pretouch_) {
+    pretouch_->Stop();  // it may be populating the tail cut below
+    Segment& a = *segments_.back();
+    a.limit = std::min(a.limit, a.count);  // ask again at the next append
+  }
   MAPFILE_RETURN_IF_ERROR(
-      old->file->Truncate(data_offset_ + control_ + old->count * stride_));
-  old->capacity = old->count;
-  return options_.compress_sealed ? Compress(old->first) : absl::OkStatus();
+      old.file->Truncate(data_offset_ + control_ + old.count * stride_));
+  old.capacity = old.count;
+  return options_.compress_sealed ? Compress(old.first) : absl::OkStatus();
 }
 
 absl::Status LogStore::Seal() {
-  return segments_.back()->count == 0 ? absl::OkStatus() : Roll();
+  if (segments_.back()->count > 0) MAPFILE_RETURN_IF_ERROR(Roll());
+  return roll_pending_ ? FinishRoll() : absl::OkStatus();
 }
 
 absl::Status LogStore::TruncateBefore(uint64_t seq) {
-  while (segments_.size() > 1 && segments_[1]->first <= seq) {
+  // A pending roll's full segment stays until its successor has a name.
+  while (segments_.size() > (roll_pending_ ? 2u : 1u) &&
+         segments_[1]->first <= seq) {
     MAPFILE_RETURN_IF_ERROR(Prefix(os::Unlink(segments_.front()->path),
                                    Context("TruncateBefore")));
+    MAPFILE_CRASH_POINT("log.truncate.unlinked", &segments_.front()->path);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), segments_.front()),
                  cache_.end());
     segments_.erase(segments_.begin());
@@ -565,8 +702,12 @@ absl::Status LogStore::Compress(uint64_t seq) {
     MAPFILE_RETURN_IF_ERROR(
         os::Pwrite(fd.get(), temp, page, data_offset_ + n, 0));
     MAPFILE_RETURN_IF_ERROR(os::Fdatasync(fd.get(), temp));
+    MAPFILE_CRASH_POINT("file.datasynced", &temp, 0, data_offset_ + n);
     MAPFILE_RETURN_IF_ERROR(fd.Close());
-    return os::Rename(temp, s.path);
+    MAPFILE_CRASH_POINT("log.compress.written", &s.path);
+    MAPFILE_RETURN_IF_ERROR(os::Rename(temp, s.path));
+    MAPFILE_CRASH_POINT("log.renamed", &s.path);
+    return absl::OkStatus();
   }();
   if (!status.ok()) {
     os::Unlink(temp).IgnoreError();  // best effort; Open removes it too

@@ -58,8 +58,16 @@ absl::Status Corrupt(absl::string_view path, absl::string_view what) {
       absl::StrCat("mapfile header of ", Q(path), ": ", what));
 }
 
+// Larger records are no use in a mapped file, and a hostile header's size
+// must not overflow layout arithmetic (or size a buffer) in any reader.
+constexpr uint64_t kMaxTypeSize = uint64_t{1} << 24;
+
 absl::Status ValidateType(const TypeFingerprint& t, uint64_t record_alignment) {
   if (t.size == 0) return absl::InvalidArgumentError("type size is 0");
+  if (t.size > kMaxTypeSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "type size ", t.size, " is larger than ", kMaxTypeSize, " bytes"));
+  }
   if (t.name.size() > kMaxTypeNameLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "type name \"", t.name, "\" is longer than ", kMaxTypeNameLength));

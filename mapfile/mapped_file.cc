@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
 
@@ -100,11 +101,20 @@ absl::StatusOr<MappedFile::Reservation> MappedFile::Reserve(
   needed = std::max(RoundUp(needed), Page());
   // Halve on ENOMEM (RLIMIT_AS, vm.max_map_count, a crowded address space)
   // down to what the file needs now.
+  bool limited = false;
   for (uint64_t length = RoundUp(std::min(std::max(desired, needed), kMaxSize));
        ; length = std::max(needed, RoundUp(length / 2))) {
     absl::StatusOr<void*> p =
         os::Mmap(nullptr, length, PROT_NONE, kReservedFlags, -1, 0, path);
-    if (p.ok()) return Reservation(static_cast<std::byte*>(*p), length);
+    if (p.ok()) {
+      Reservation reservation(static_cast<std::byte*>(*p), length);
+      // Under a limit the most that fits would leave the rest of the process
+      // (malloc, other files) nothing: give half of it back.
+      if (!limited || length == needed) return reservation;
+      limited = false;
+      continue;
+    }
+    limited = true;
     if (length == needed ||
         p.status().code() != absl::StatusCode::kResourceExhausted) {
       return Annotate(
@@ -334,11 +344,15 @@ absl::Status MappedFile::Sync(uint64_t offset, uint64_t length, SyncMode mode) {
         os::Msync(map_.base + begin, end - begin,
                   mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC, path_);
     if (!status.ok()) return SyncFailed(status);
+    if (mode == SyncMode::kSync) {
+      MAPFILE_CRASH_POINT("file.synced", &path_, begin, end - begin);
+    }
   }
   if (mode == SyncMode::kSync && size_changed_) {
     absl::Status status = os::Fdatasync(fd_, path_);
     if (!status.ok()) return SyncFailed(status);
     size_changed_ = false;
+    MAPFILE_CRASH_POINT("file.datasynced", &path_, 0, size_);
   }
   return absl::OkStatus();
 }

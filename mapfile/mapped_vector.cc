@@ -10,7 +10,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
+#include "mapfile/internal/pretouch.h"
 #include "mapfile/status_macros.h"
 
 namespace mapfile {
@@ -21,13 +23,22 @@ absl::Span<std::byte> HeaderPage(MappedFile& file) {
   return absl::MakeSpan(file.data(), kHeaderSize);
 }
 
-// A header page of zeros is a file whose creation did not finish (the crash
-// came between growing it and syncing the header): kCreate starts it again.
-bool IsBlank(const MappedFile& file) {
+// A file whose creation did not finish: the crash came between growing it
+// and syncing its header, so a power loss may have left any of the header
+// page's 512-byte sectors unwritten. Every sector is zeros or the one
+// creation writes (`fresh`): kCreate starts it again.
+bool IsUnfinished(const MappedFile& file, const std::byte* fresh) {
   if (file.size() == 0) return true;
-  return file.size() >= kHeaderSize &&
-         std::all_of(file.data(), file.data() + kHeaderSize,
-                     [](std::byte b) { return b == std::byte{0}; });
+  if (file.size() < kHeaderSize) return false;
+  for (uint64_t at = 0; at < kHeaderSize; at += 512) {
+    const std::byte* sector = file.data() + at;
+    if (std::memcmp(sector, fresh + at, 512) != 0 &&
+        !std::all_of(sector, sector + 512,
+                     [](std::byte b) { return b == std::byte{0}; })) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::Status CheckAlignment(size_t alignment) {
@@ -41,6 +52,15 @@ absl::Status CheckAlignment(size_t alignment) {
 }
 
 }  // namespace
+
+VectorStore::VectorStore() = default;
+VectorStore::VectorStore(VectorStore&&) noexcept = default;
+VectorStore& VectorStore::operator=(VectorStore&&) noexcept = default;
+VectorStore::~VectorStore() { pretouch_.reset(); }
+
+void VectorStore::Pretouch() {
+  if (pretouch_) pretouch_->Run();
+}
 
 const std::string& VectorStore::path() const {
   static const std::string* const kNone = new std::string();
@@ -66,27 +86,41 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   store.read_only_ = read_only;
   MAPFILE_ASSIGN_OR_RETURN(store.file_, MappedFile::Open(path, file_options));
   MappedFile& file = *store.file_;
-  if (creating && IsBlank(file)) {
+  FileHeader header;
+  std::byte fresh[kHeaderSize] = {};
+  if (creating) {
     MAPFILE_ASSIGN_OR_RETURN(
-        FileHeader header,
-        NewHeader(ContainerKind::kVector, type, options.alignment));
+        header, NewHeader(ContainerKind::kVector, type, options.alignment));
+    EncodeHeader(header, absl::MakeSpan(fresh));
+    EncodeSlot({1, 0, 0}, absl::MakeSpan(fresh));
+  }
+  if (creating && IsUnfinished(file, fresh)) {
     MAPFILE_RETURN_IF_ERROR(file.Grow(header.data_offset));
-    EncodeHeader(header, HeaderPage(file));
-    EncodeSlot({1, 0, 0}, HeaderPage(file));
+    std::memcpy(file.data(), fresh, kHeaderSize);
     MAPFILE_RETURN_IF_ERROR(file.Sync());
     store.data_offset_ = header.data_offset;
     store.sequence_ = 1;
   } else {
     MAPFILE_RETURN_IF_ERROR(store.Load());
   }
+  if (options.pretouch > 0 && !read_only) {
+    store.pretouch_ = std::make_unique<Pretoucher>(
+        (options.pretouch + os::PageSize() - 1) / os::PageSize() *
+            os::PageSize(),
+        options.pretouch_in_background);
+  }
   store.Update();
   return store;
 }
 
-absl::Status VectorStore::Load() {
+absl::Status VectorStore::Load(bool refresh) {
   MAPFILE_ASSIGN_OR_RETURN(
       FileHeader header,
       DecodeHeader(absl::MakeConstSpan(file_->data(), file_->size()), path()));
+  // A writer grows the file before it commits into the growth: with the
+  // slots read first, the size read now covers what they count (read the
+  // other way round, a commit made between them looks truncated).
+  if (refresh) MAPFILE_RETURN_IF_ERROR(file_->Refresh());
   MAPFILE_RETURN_IF_ERROR(
       CheckCompatible(header, ContainerKind::kVector, type_, path()));
   MAPFILE_ASSIGN_OR_RETURN(CommitSlot commit,
@@ -106,8 +140,7 @@ absl::Status VectorStore::Refresh() {
         "MappedVector::Refresh(\"", path(),
         "\"): only a read-only vector follows a writer"));
   }
-  absl::Status status = file_->Refresh();
-  if (status.ok()) status = Load();
+  absl::Status status = Load(/*refresh=*/true);
   Update();
   return status;
 }
@@ -160,11 +193,30 @@ absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
 }
 
 absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
-  if (bytes <= capacity_) return absl::OkStatus();
-  if (!file_) return Reallocate(std::max(bytes, 2 * capacity_), used);
-  absl::Status status = file_->Grow(data_offset_ + bytes);
-  Update();
-  return status;
+  if (bytes > capacity_) {
+    if (!file_) return Reallocate(std::max(bytes, 2 * capacity_), used);
+    const std::byte* const old = data_;
+    // Growth past the reservation moves the mapping.
+    if (pretouch_ && data_offset_ + bytes > file_->capacity()) {
+      pretouch_->Stop();
+    }
+    absl::Status status = file_->Grow(data_offset_ + bytes);
+    Update();
+    MAPFILE_RETURN_IF_ERROR(status);
+    if (data_ != old) touched_ = 0;
+  }
+  if (pretouch_ && bytes > mark_) {
+    // Top up the populated pages ahead of the writer, and come back when
+    // half of them are used.
+    const uint64_t window = pretouch_->window();
+    const uint64_t to = std::min(capacity_, used + window);
+    if (to > std::max(used, touched_)) {
+      pretouch_->Touch(data_ + std::max(used, touched_), data_ + to);
+    }
+    touched_ = to;
+    mark_ = std::max(bytes, used + window / 2);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status VectorStore::Shrink(uint64_t used) {
@@ -173,6 +225,10 @@ absl::Status VectorStore::Shrink(uint64_t used) {
   // Never below what the header commits: a crash must find those bytes.
   const uint64_t size = data_offset_ + std::max(used, committed_ * type_.size);
   if (size >= file_->size()) return absl::OkStatus();
+  if (pretouch_) {
+    pretouch_->Stop();  // the tail is unmapped
+    touched_ = std::min(touched_, size - data_offset_);
+  }
   absl::Status status = file_->Truncate(size);
   Update();
   return status;
@@ -188,8 +244,10 @@ absl::Status VectorStore::Commit(uint64_t count) {
   }
   const uint64_t length = count * type_.size;
   MAPFILE_RETURN_IF_ERROR(file_->Sync(data_offset_, length));
+  MAPFILE_CRASH_POINT("vector.commit.data_synced", &path());
   std::atomic_thread_fence(std::memory_order_release);  // pairs with Load
   EncodeSlot({sequence_ + 1, count, length}, HeaderPage(*file_));
+  MAPFILE_CRASH_POINT("vector.commit.slot_written", &path());
   MAPFILE_RETURN_IF_ERROR(file_->Sync(0, kHeaderSize));
   ++sequence_;
   committed_ = count;

@@ -99,7 +99,8 @@ absl::string_view OpName(Op op) {
                 "flock",    "rename",        "unlink",   "mkdir",
                 "readdir",  "pread",         "pwrite",   "memfd_create",
                 "mmap",     "munmap",        "mremap",   "msync",
-                "madvise",  "mincore",       "aligned_alloc", "futex"};
+                "madvise",  "mincore",       "aligned_alloc", "futex",
+                "sync_file_range"};
   size_t i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -224,7 +225,12 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
   Fd owned(fd, path);
   if (made) {
     absl::Status synced = FsyncParentDirectory(path);
-    if (!synced.ok()) return synced;
+    if (!synced.ok()) {  // name the file the caller asked for, too
+      return absl::Status(
+          synced.code(), absl::StrCat("open(", Quote(path),
+                                      "): created, but syncing its directory "
+                                      "failed: ", synced.message()));
+    }
   }
   if (created != nullptr) *created = made;
   return owned;
@@ -295,6 +301,18 @@ absl::Status Fdatasync(int fd, absl::string_view path) {
   return absl::OkStatus();
 }
 
+absl::Status SyncFileRange(int fd, absl::string_view path, uint64_t offset,
+                           uint64_t length, unsigned flags) {
+  if (Retry(Op::kSyncFileRange, [&] {
+        return ::sync_file_range(fd, static_cast<off64_t>(offset),
+                                 static_cast<off64_t>(length), flags);
+      }) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("sync_file_range(%s, %d, %d)",
+                                              Quote(path), offset, length));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Fsync(int fd, absl::string_view path) {
   if (Retry(Op::kFsync, [&] { return ::fsync(fd); }) != 0) {
     return ErrnoStatus(errno, absl::StrFormat("fsync(%s)", Quote(path)));
@@ -357,10 +375,15 @@ absl::Status Mkdir(const std::string& path, mode_t mode) {
 }
 
 absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
-  if (int injected = Check(Op::kReadDir)) {
-    return ErrnoStatus(injected, absl::StrFormat("opendir(%s)", Quote(dir)));
+  DIR* d = nullptr;
+  while (d == nullptr) {  // EINTR is retried, as in every other wrapper
+    if (int injected = Check(Op::kReadDir)) {
+      errno = injected;
+    } else {
+      d = ::opendir(dir.c_str());
+    }
+    if (d == nullptr && errno != EINTR) break;
   }
-  DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     return ErrnoStatus(errno, absl::StrFormat("opendir(%s)", Quote(dir)));
   }

@@ -408,10 +408,12 @@ TEST_F(AppendLogTest, AutomaticSyncEveryNRecordsCommits) {
 // A child appends and syncs, reporting every synced sequence number through
 // a pipe; it is SIGKILLed at a random instant. Every reopen must hold every
 // reported record, equal to what was written, without gaps.
-TEST_F(AppendLogTest, CrashLoopKeepsEverySyncedRecord) {
+void CrashLoop(LogOptions options, int rounds) {
   const char* env = std::getenv("MAPFILE_CRASH_ROUNDS");
-  const int rounds = env != nullptr ? std::atoi(env) : 200;
-  options_.segment_size = 64 << 10;
+  if (env != nullptr) rounds = std::atoi(env);
+  testing::TempDir dir;
+  const std::string path = dir.File("log");
+  auto Open = [&] { return AppendLog<Rec>::Open(path, options); };
   std::mt19937_64 rng(20260101);
   uint64_t verified = 0;
   for (int round = 0; round < rounds; ++round) {
@@ -462,6 +464,18 @@ TEST_F(AppendLogTest, CrashLoopKeepsEverySyncedRecord) {
     verified = seq;
   }
   EXPECT_GT(verified, 0u);
+}
+
+TEST_F(AppendLogTest, CrashLoopKeepsEverySyncedRecord) {
+  options_.segment_size = 64 << 10;
+  CrashLoop(options_, 200);
+}
+
+// The same with prepared segments: rolls finished by the next Sync.
+TEST_F(AppendLogTest, CrashLoopWithPretouchKeepsEverySyncedRecord) {
+  options_.segment_size = 16 << 10;
+  options_.pretouch = 8 << 10;
+  CrashLoop(options_, 100);
 }
 
 // A real tiny file system: the roll that finds no space fails cleanly, and

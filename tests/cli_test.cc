@@ -693,7 +693,7 @@ TEST_F(CliTest, BadInputTable) {
                  CommitSlot{9, 4, 0});
          return p;
        },
-       1, "records in 0 bytes"},
+       1, "is larger than 16777216 bytes"},
       {"a directory (no segments)",
        [&]() {
          ::mkdir(d.File("dir").c_str(), 0755);

@@ -106,6 +106,11 @@ TEST_F(OsTest, EveryWrapperReportsInjectedErrors) {
       {Op::kFallocate, "fallocate",
        [&] { return Fallocate(fd->get(), file, 0, 4096); }},
       {Op::kFdatasync, "fdatasync", [&] { return Fdatasync(fd->get(), file); }},
+      {Op::kSyncFileRange, "sync_file_range",
+       [&] {
+         return SyncFileRange(fd->get(), file, 0, 4096,
+                              SYNC_FILE_RANGE_WRITE);
+       }},
       {Op::kFsync, "fsync", [&] { return Fsync(fd->get(), file); }},
       {Op::kFlock, "flock", [&] { return Flock(fd->get(), file, LOCK_SH); }},
       {Op::kRename, "rename", [&] { return Rename(file, file + ".2"); }},

@@ -228,6 +228,13 @@ json LogInfo(const std::string& dir, const std::vector<SegmentName>& names,
   uint64_t committed = 0, present = 0, bytes = 0, allocated = 0;
   for (const SegmentName& name : names) {
     absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (f.ok() && f->header().kind != ContainerKind::kLogSegment) {
+      // A file named like a segment that holds another kind: its info has
+      // no segment fields to add up (hostile_files_test).
+      f = absl::FailedPreconditionError(
+          absl::StrCat("\"", name.path, "\" holds a ",
+                       KindName(f->header().kind), ", not a log segment"));
+    }
     if (!f.ok() || !f->commit().ok()) {
       const absl::Status s = f.ok() ? f->commit().status() : f.status();
       if (damage->ok()) *damage = s;

@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -83,6 +84,19 @@ struct LogOptions {
   // Decompressed segments kept in scratch memory, in bytes (at least the one
   // being read is always kept).
   uint64_t cache_bytes = uint64_t{256} << 20;
+  // Keep this many bytes ahead of the last record populated and writable
+  // (MADV_POPULATE_WRITE), as VectorOptions::pretouch, and prepare the next
+  // segment (create, preallocate, map, populate) while the active one is
+  // past half full, so that neither an append nor a roll page faults or
+  // makes a system call. 0: off (no cost). The work runs on the process's
+  // pretouch thread or, with pretouch_in_background = false, in Pretouch().
+  // With pretouch a roll only switches to the prepared segment; the next
+  // Sync() (or roll, Seal, TruncateBefore) finishes it: syncs the full
+  // segment, then names the new one. Records appended in between live in a
+  // file that a crash, or closing without Sync, drops, as unsynced records
+  // may be dropped (DESIGN.md's durability contract).
+  uint64_t pretouch = 0;
+  bool pretouch_in_background = true;
 };
 
 struct RecoveryReport {
@@ -93,6 +107,8 @@ struct RecoveryReport {
 };
 
 namespace internal {
+
+class Pretoucher;  // mapfile/internal/pretouch.h
 
 // Records [first, end) of one segment at base + (seq - first) * stride;
 // `pin` keeps their memory alive.
@@ -117,6 +133,7 @@ class LogStore {
   absl::Status TruncateBefore(uint64_t seq);
   absl::Status Seal();
   absl::Status Compress(uint64_t seq);
+  void Pretouch();
   const RecoveryReport& recovery() const { return recovery_; }
 
   // Both. A reader's next_seq() and first_seq() look for news first.
@@ -141,7 +158,14 @@ class LogStore {
   absl::Status Decompress(Segment& s, const FileHeader& h, const CommitSlot& c);
   absl::Status Recover(Segment& s, const FileHeader& header);
   absl::Status CreateSegment(uint64_t first);
+  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
+  absl::Status Name(const Segment& s);
+  std::shared_ptr<Segment> TakePrepared(uint64_t first);
+  absl::Status Ahead();
+  absl::Status Commit(Segment& a);
   absl::Status Roll();
+  absl::Status FinishRoll();
+  absl::Status SealOld(Segment& old);
   absl::Status Publish(Segment& s, bool seal);
   const std::shared_ptr<Segment>& Find(uint64_t seq);
   std::string Context(absl::string_view call) const;
@@ -164,6 +188,13 @@ class LogStore {
   uint64_t synced_ = 0;
   uint64_t slot_sequence_ = 0;
   uint64_t unsynced_records_ = 0;
+  // Pretouch (LogOptions::pretouch): the next segment, prepared by a task
+  // (read only after Pretoucher::FinishTasks), and whether segments_.back()
+  // is such a segment not yet named and its predecessor not yet synced.
+  std::unique_ptr<Pretoucher> pretouch_;
+  bool preparing_ = false;
+  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> prepared_;
+  bool roll_pending_ = false;
   // Decompressed segments, most recently used first.
   std::vector<std::shared_ptr<Segment>> cache_;
   RecoveryReport recovery_;
@@ -315,6 +346,10 @@ class AppendLog : internal::LogRecordCheck<T> {
   [[nodiscard]] absl::Status Compress(uint64_t seq) {
     return store_->Compress(seq);
   }
+  // With LogOptions::pretouch: does the pretouch work (populating pages
+  // ahead, preparing the next segment) in the calling thread. May be called
+  // from any thread, concurrently with the writer.
+  void Pretouch() { store_->Pretouch(); }
 
   const RecoveryReport& recovery() const { return store_->recovery(); }
   const std::string& dir() const { return store_->dir(); }

@@ -86,6 +86,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -120,17 +121,29 @@ struct VectorOptions {
   // size; raised to alignof(T). An existing file keeps its own.
   size_t alignment = 64;
   ScratchPolicy scratch;  // CreateScratch only
+  // Writers of files: keep this many bytes ahead of the last element
+  // populated and writable (MADV_POPULATE_WRITE), so that push_back into a
+  // new file does not page fault; 0: off (no cost). Rounded up to pages.
+  // The work runs on the process's pretouch thread (shared by all
+  // containers) or, with pretouch_in_background = false, only in
+  // Pretouch(). It never changes a byte. Where the kernel lacks
+  // MADV_POPULATE_WRITE (before Linux 5.14) it does nothing.
+  uint64_t pretouch = 0;
+  bool pretouch_in_background = true;
 };
 
 namespace internal {
+
+class Pretoucher;  // mapfile/internal/pretouch.h
 
 // The untyped part of MappedVector: the bytes behind the elements, the
 // header and the commits. Sizes are in bytes, counts in elements.
 class VectorStore {
  public:
-  VectorStore() = default;
-  VectorStore(VectorStore&&) = default;
-  VectorStore& operator=(VectorStore&&) = default;
+  VectorStore();
+  VectorStore(VectorStore&&) noexcept;
+  VectorStore& operator=(VectorStore&&) noexcept;
+  ~VectorStore();  // stops the pretoucher before the mapping goes
 
   static absl::StatusOr<VectorStore> Open(const std::string& path,
                                           const VectorOptions& options,
@@ -145,6 +158,13 @@ class VectorStore {
 
   std::byte* data() const { return data_; }
   uint64_t capacity_bytes() const { return capacity_; }
+  // Bytes the writer may fill before it calls Reserve again: capacity_bytes(),
+  // or, with pretouch, the point where the pretouched pages need topping up.
+  uint64_t limit_bytes() const {
+    return pretouch_ ? std::min(mark_, capacity_) : capacity_;
+  }
+  // VectorOptions::pretouch_in_background = false: populates now.
+  void Pretouch();
   uint64_t committed() const { return committed_; }
   MappedFile* file() { return file_ ? &*file_ : nullptr; }
   const MappedFile* file() const { return file_ ? &*file_ : nullptr; }
@@ -161,11 +181,17 @@ class VectorStore {
   absl::Status Refresh();
 
  private:
-  // Checks the header against type_ and loads the newest commit.
-  absl::Status Load();
+  // Checks the header against type_ and loads the newest commit; with
+  // `refresh`, maps the file's current size after reading the slots.
+  absl::Status Load(bool refresh = false);
   void Update();
   absl::Status Reallocate(uint64_t bytes, uint64_t used);  // scratch
 
+  // Declared before file_: a move-assignment stops it before the old
+  // mapping is unmapped.
+  std::unique_ptr<Pretoucher> pretouch_;
+  uint64_t mark_ = 0;     // pretouch: Reserve is called again at this size
+  uint64_t touched_ = 0;  // pretouch: bytes asked for so far
   std::optional<MappedFile> file_;
   ScratchBlock block_;
   ScratchPolicy policy_;
@@ -282,23 +308,21 @@ class MappedVector {
     --size_;
   }
 
+  // The fast path is a few inlined instructions; the element is stored
+  // typed (not memcpy), so the compiler knows it leaves size_ unchanged.
   [[nodiscard]] absl::Status push_back(const T& value) {
-    MAPFILE_RETURN_IF_ERROR(Writable("push_back"));
-    if (ABSL_PREDICT_FALSE(size_ == capacity_)) {
-      const value_type copy = value;  // `value` may live in this vector
-      absl::Status s = reserve(size_ + 1);
-      if (!s.ok()) return s;
-      std::memcpy(static_cast<void*>(base_ + size_++), &copy, sizeof(T));
+    if (ABSL_PREDICT_TRUE(size_ < limit_ && !store_.read_only())) {
+      ::new (static_cast<void*>(base_ + size_)) value_type(value);
+      ++size_;
       return absl::OkStatus();
     }
-    std::memcpy(static_cast<void*>(base_ + size_++), &value, sizeof(T));
-    return absl::OkStatus();
+    return GrowAndPushBack(value);  // a copy: `value` may live in this vector
   }
 
   template <typename... Args>
   [[nodiscard]] absl::Status emplace_back(Args&&... args) {
     MAPFILE_RETURN_IF_ERROR(Writable("emplace_back"));
-    if (size_ == capacity_) {
+    if (size_ >= limit_) {
       // Constructed first: the arguments may refer to elements.
       const value_type value = Make(std::forward<Args>(args)...);
       return push_back(value);
@@ -313,7 +337,7 @@ class MappedVector {
   [[nodiscard]] absl::Status append(absl::Span<const value_type> values) {
     MAPFILE_RETURN_IF_ERROR(Writable("append"));
     const value_type* from = values.data();
-    if (values.size() > capacity_ - size_) {
+    if (values.size() > limit_ - size_) {
       const bool inside = from >= base_ && from < base_ + capacity_;
       const ptrdiff_t index = inside ? from - base_ : 0;
       absl::Status s = reserve(size_ + values.size());
@@ -352,7 +376,7 @@ class MappedVector {
   // scratch memory at least doubles (or fits in its reservation).
   [[nodiscard]] absl::Status reserve(size_t n) {
     MAPFILE_RETURN_IF_ERROR(Writable("reserve"));
-    if (n <= capacity_) return absl::OkStatus();
+    if (n <= limit_) return absl::OkStatus();
     if (n > max_size()) {
       return absl::ResourceExhaustedError(
           absl::StrCat("MappedVector::reserve(", n, "): more than max_size() ",
@@ -395,6 +419,11 @@ class MappedVector {
     return s;
   }
 
+  // With VectorOptions::pretouch: populates the pages ahead of the last
+  // element in the calling thread (the work the pretouch thread would do).
+  // May be called from any thread, concurrently with the writer.
+  void Pretouch() { store_.Pretouch(); }
+
   // The size as of the last successful Sync() (or open): what a reopen
   // after a crash would see.
   size_t committed_size() const { return store_.committed(); }
@@ -428,6 +457,15 @@ class MappedVector {
     return absl::OkStatus();
   }
 
+  ABSL_ATTRIBUTE_NOINLINE absl::Status GrowAndPushBack(
+      const value_type value) {
+    MAPFILE_RETURN_IF_ERROR(Writable("push_back"));
+    MAPFILE_RETURN_IF_ERROR(reserve(size_ + 1));
+    ::new (static_cast<void*>(base_ + size_)) value_type(value);
+    ++size_;
+    return absl::OkStatus();
+  }
+
   template <typename... Args>
   static value_type Make(Args&&... args) {
     if constexpr (std::is_constructible_v<value_type, Args&&...>) {
@@ -440,12 +478,14 @@ class MappedVector {
   void Update() {
     base_ = reinterpret_cast<T*>(store_.data());
     capacity_ = static_cast<size_t>(store_.capacity_bytes() / sizeof(T));
+    limit_ = static_cast<size_t>(store_.limit_bytes() / sizeof(T));
   }
 
   internal::VectorStore store_;
   T* base_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  size_t limit_ = 0;  // push_back's fast path up to here (<= capacity_)
 };
 
 }  // namespace mapfile

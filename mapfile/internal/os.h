@@ -68,6 +68,7 @@ enum class Op : int {
   kMincore,
   kAlignedAlloc,
   kFutex,
+  kSyncFileRange,
   kCount,  // not an operation: the number of them
 };
 
@@ -150,6 +151,13 @@ absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
                        uint64_t length);
 
 absl::Status Fdatasync(int fd, absl::string_view path);
+// sync_file_range(2) of [offset, offset + length) with `flags`
+// (SYNC_FILE_RANGE_WAIT_BEFORE | _WRITE | _WAIT_AFTER): writes the range's
+// dirty pages (mapped or not) to the device and waits for them, without a
+// device cache flush or any metadata: NOT durable on its own. A later
+// fdatasync/msync(MS_SYNC) of the same file makes it durable.
+absl::Status SyncFileRange(int fd, absl::string_view path, uint64_t offset,
+                           uint64_t length, unsigned flags);
 absl::Status Fsync(int fd, absl::string_view path);
 
 // Opens the directory read-only and fsyncs it: makes entries created,

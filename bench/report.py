@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+# Copyright 2026 The mapfile Authors.
+"""Turns Google Benchmark JSON (bench/run) into bench/RESULTS.md and plots.
+
+  bench/report.py RESULTS_DIR OUT_MD PLOTS_DIR
+
+RESULTS_DIR holds <binary>.json (--benchmark_out_format=json, with
+repetitions) and machine.txt ("key: value" lines). Every figure is the
+median over the repetitions; ratios compare benchmarks of the same run.
+"""
+
+import glob
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
+PUSH = "BM_PushBack<{}, k{}>"
+SIZES = (8, 64, 4096)
+BACKENDS = ("Memcpy", "StdReused", "StdReserved", "Std", "FileWarm", "FileWarmAppend",
+            "FilePopulate", "FileReserved", "File", "Scratch", "BoostWarm",
+            "Boost")
+
+
+def load(results_dir):
+    """{binary: {name: median row}}, {name: [per-repetition ns]}."""
+    medians, reps = {}, {}
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+        rows = json.load(open(path)).get("benchmarks", [])
+        binary = os.path.basename(path)[:-len(".json")]
+        table = medians.setdefault(binary, {})
+        for row in rows:
+            name = row.get("run_name", row["name"])
+            if row.get("error_occurred"):
+                continue
+            if row.get("run_type") == "aggregate":
+                if row.get("aggregate_name") == "median":
+                    table[name] = row
+            else:
+                table.setdefault(name, row)  # used when there is no median
+                reps.setdefault(name, []).append(ns(row))
+    return medians, reps
+
+
+def ns(row):
+    return row["real_time"] * UNIT_NS[row.get("time_unit", "ns")]
+
+
+def find(medians, name):
+    for table in medians.values():
+        if name in table:
+            return table[name]
+    return None
+
+
+def human(x, unit):
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {prefix}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def human_time(t):
+    for scale, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1, "ns")):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t:.3g} ns"
+
+
+# (what, numerator, denominator, metric, target, higher_is_better)
+# metric: "items" or "bytes" per second, or "time". The ratio is
+# numerator/denominator of that metric.
+def checks():
+    rows = []
+    for size in SIZES:
+        for std, what in (("StdReserved", "reserved, new"),
+                          ("StdReused", "reserved, refilled")):
+            rows.append((f"push_back {size} B, resident pages: MappedVector / "
+                         f"std::vector ({what})", PUSH.format(size, "FileWarm"),
+                         PUSH.format(size, std), "items",
+                         0.8 if size == 64 else None, True))
+    for kind in ("Warm", ""):
+        rows.append((f"push_back 64 B, {'resident' if kind else 'fresh'} "
+                     "file: MappedVector / Boost.Interprocess",
+                     PUSH.format(64, "File" + kind),
+                     PUSH.format(64, "Boost" + kind), "items", 3.0, True))
+    for size in SIZES:
+        for backend, what in (("FileWarm", "push_back"),
+                              ("FileWarmAppend", "append")):
+            rows.append((f"{what} {size} B into resident pages / memcpy",
+                         PUSH.format(size, backend),
+                         PUSH.format(size, "Memcpy"), "bytes", 0.5, True))
+    for backend, what in (("File", "growing"), ("FileReserved", "reserve(n)"),
+                          ("FilePopulate", "reserve(n) + populate")):
+        rows.append((f"push_back 64 B, fresh file ({what}) / memcpy",
+                     PUSH.format(64, backend), PUSH.format(64, "Memcpy"),
+                     "bytes", None, True))
+    rows.append(("random read operator[]: MappedVector / std::vector (time)",
+                 "BM_RandomRead_MappedVector", "BM_RandomRead_StdVector",
+                 "time", 1.1, False))
+    for n in (1, 1000):
+        rows.append((f"Sync after {n} record(s) / msync+fdatasync (time)",
+                     f"BM_Sync/records:{n}/how:0/real_time",
+                     f"BM_Sync/records:{n}/how:1/real_time", "time", 1.2,
+                     False))
+        rows.append((f"Sync after {n} record(s) / pwrite+fdatasync (time)",
+                     f"BM_Sync/records:{n}/how:0/real_time",
+                     f"BM_Sync/records:{n}/how:2/real_time", "time", None,
+                     False))
+    rows.append(("group commit: Sync after 1000 / after 1 record (time)",
+                 "BM_Sync/records:1000/how:0/real_time",
+                 "BM_Sync/records:1/how:0/real_time", "time", None, False))
+    rows.append(("MappedFile::Sync one page / msync+fdatasync (time)",
+                 "BM_SyncOnePage/how:0/real_time",
+                 "BM_SyncOnePage/how:1/real_time", "time", 1.2, False))
+    rows.append(("Open 1 GiB / Open 1 MiB (time)", "BM_Open/bytes:1073741824",
+                 "BM_Open/bytes:1048576", "time", 2.0, False))
+    rows.append(("AppendLog::Append 64 B / LMDB put", "BM_LogAppend<64>",
+                 "BM_LmdbPut<64>", "items", 5.0, True))
+    rows.append(("AppendLog::Append 64 B / write(2), 1 MiB buffer",
+                 "BM_LogAppend<64>", "BM_Write2Buffered<64>", "items", 1.0,
+                 True))
+    rows.append(("AppendLog::AppendBatch 64 B / memcpy", "BM_LogAppendBatch<64>",
+                 PUSH.format(64, "Memcpy"), "bytes", None, True))
+    return rows
+
+
+def metric(row, kind):
+    if kind == "time":
+        return ns(row)
+    return row.get(f"{kind}_per_second")
+
+
+def ratio_table(medians):
+    out = ["| what | ratio | target | numerator | denominator |",
+           "|---|---|---|---|---|"]
+    for what, num, den, kind, target, higher in checks():
+        a, b = find(medians, num), find(medians, den)
+        if a is None or b is None or not metric(a, kind) or not metric(b, kind):
+            continue
+        r = metric(a, kind) / metric(b, kind)
+        goal = "-"
+        if target is not None:
+            met = r >= target if higher else r <= target
+            goal = f"{'>=' if higher else '<='} {target:g}: " + (
+                "met" if met else "**missed**")
+        show = human_time if kind == "time" else (
+            lambda x: human(x, "B/s" if kind == "bytes" else "/s"))
+        out.append(f"| {what} | {r:.2f}x | {goal} | {show(metric(a, kind))} "
+                   f"`{num}` | {show(metric(b, kind))} `{den}` |")
+    return out
+
+
+def absolute_tables(medians):
+    out = []
+    for binary, table in medians.items():
+        out += ["", f"### {binary}", "",
+                "| benchmark | time (median) | CPU | items/s | bytes/s |",
+                "|---|---|---|---|---|"]
+        for name, row in table.items():
+            cpu = row["cpu_time"] * UNIT_NS[row.get("time_unit", "ns")]
+            items, by = row.get("items_per_second"), row.get("bytes_per_second")
+            out.append(f"| `{name}` | {human_time(ns(row))} | {human_time(cpu)} "
+                       f"| {human(items, '/s') if items else ''} "
+                       f"| {human(by, 'B/s') if by else ''} |")
+    return out
+
+
+def plot_throughput(medians, path):
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colors = plt.get_cmap("tab20").colors
+    for i, backend in enumerate(BACKENDS):
+        points = [(s, find(medians, PUSH.format(s, backend))) for s in SIZES]
+        points = [(s, r["bytes_per_second"] / 1e9) for s, r in points if r]
+        mapfile = backend.startswith(("File", "Scratch"))  # others: peers
+        if points:
+            ax.plot(*zip(*points), marker="o", label=backend, color=colors[i],
+                    linestyle="-" if mapfile else "--")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(SIZES, [f"{s} B" for s in SIZES])
+    ax.set_xlabel("record size")
+    ax.set_ylabel("GB/s (median)")
+    ax.set_title("push_back of 8 MiB: MappedVector (solid) vs peers (dashed)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_latency(reps, path):
+    labels = {"BM_Sync/records:{}/how:0/real_time": "MappedVector::Sync",
+              "BM_Sync/records:{}/how:1/real_time": "msync+fdatasync",
+              "BM_Sync/records:{}/how:2/real_time": "pwrite+fdatasync"}
+    data, names = [], []
+    for n in (1, 1000):
+        for pattern, label in labels.items():
+            if pattern.format(n) in reps:
+                data.append([t / 1e3 for t in reps[pattern.format(n)]])
+                names.append(f"{label}\n{n} record{'s' if n > 1 else ''}")
+    for name, label in (("BM_LogAppendSync", "AppendLog\nAppend+Sync"),
+                        ("BM_Write2Fdatasync", "write+\nfdatasync")):
+        if name in reps:
+            data.append([t / 1e3 for t in reps[name]])
+            names.append(label)
+    if not data:
+        return False
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.boxplot(data)
+    ax.set_xticks(range(1, len(names) + 1), names, fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("µs per durable write (repetitions)")
+    ax.set_title("Durability latency, 64 B records")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main():
+    results_dir, out_md, plots_dir = sys.argv[1:4]
+    medians, reps = load(results_dir)
+    os.makedirs(plots_dir, exist_ok=True)
+    rel = os.path.relpath(plots_dir, os.path.dirname(os.path.abspath(out_md)))
+    plot_throughput(medians, os.path.join(plots_dir, "push_back.png"))
+    has_latency = plot_latency(reps, os.path.join(plots_dir, "sync_latency.png"))
+    machine = open(os.path.join(results_dir, "machine.txt")).read().strip()
+    lines = ["# Benchmark results", "",
+             "Written by `bench/run` (bench/report.py); do not edit by hand. "
+             "Every figure is the median of the repetitions; each ratio "
+             "compares two benchmarks of the same run.", "", "## Machine", "",
+             "```", machine, "```", "", "## Ratios (targets of issue 9)", ""]
+    lines += ratio_table(medians)
+    lines += ["", "## Plots", "", f"![push_back throughput]({rel}/push_back.png)"]
+    if has_latency:
+        lines += ["", f"![durability latency]({rel}/sync_latency.png)"]
+    lines += ["", "## Absolute figures"] + absolute_tables(medians)
+    open(out_md, "w").write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

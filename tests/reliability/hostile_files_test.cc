@@ -1,0 +1,264 @@
+// Copyright 2026 The mapfile Authors.
+//
+// Hostile files: a directory of crafted files -- truncated, foreign, lying
+// headers (checksums recomputed, so only validation stands between them and
+// the containers), huge claimed sizes, wrong kinds, garbage zstd, sparse
+// monsters, directories, FIFOs, symlink loops -- opened by every container
+// (vector writer and reader, log writer and reader) and, when MAPFILE_CLI
+// names the built tool, by `mapfile info` and `mapfile verify`. Run under
+// ASan+UBSan: errors only, never a crash, hang or huge allocation.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "mapfile/append_log.h"
+#include "mapfile/format.h"
+#include "mapfile/internal/checksum.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/mapped_vector.h"
+#include "tests/reliability/reliability.h"
+#include "tests/testing.h"
+
+namespace mapfile {
+namespace reliability {
+namespace {
+
+void Put(std::string& s, size_t at, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) s[at + i] = static_cast<char>(v >> (8 * i));
+}
+// Recomputes the header checksum (bytes [0, 3960)) and, for slot `slot`,
+// its checksum: the lie passes every checksum.
+void Reseal(std::string& s, int slot = -1) {
+  Put(s, 3960, internal::Xxh3(s.data(), 3960), 8);
+  if (slot >= 0) {
+    const size_t at = 3968 + 64 * slot;
+    Put(s, at + 56, internal::Xxh3(s.data() + at, 56), 8);
+  }
+}
+void SetSlot(std::string& s, int slot, uint64_t seq, uint64_t count,
+             uint64_t length) {
+  const size_t at = 3968 + 64 * slot;
+  Put(s, at, seq, 8);
+  Put(s, at + 8, count, 8);
+  Put(s, at + 16, length, 8);
+  Reseal(s, slot);
+}
+
+struct Case {
+  std::string name;
+  std::function<void(std::string& file)> craft;  // of a valid file
+};
+
+// Mutations of a valid vector or segment file.
+std::vector<Case> Cases() {
+  return {
+      {"empty", [](std::string& f) { f.clear(); }},
+      {"one_byte", [](std::string& f) { f = "M"; }},
+      {"header_minus_one", [](std::string& f) { f.resize(4095); }},
+      {"header_only", [](std::string& f) { f.resize(4096); }},
+      {"foreign_text", [](std::string& f) { f = std::string(8192, 'x'); }},
+      {"bad_magic", [](std::string& f) { f[0] = 'N'; }},
+      {"bad_checksum", [](std::string& f) { f[100] ^= 1; }},
+      {"major_2", [](std::string& f) { Put(f, 8, 2, 2); Reseal(f); }},
+      {"kind_99", [](std::string& f) { Put(f, 12, 99, 2); Reseal(f); }},
+      {"big_endian", [](std::string& f) { Put(f, 16, 2, 1); Reseal(f); }},
+      {"type_size_0", [](std::string& f) { Put(f, 32, 0, 8); Reseal(f); }},
+      {"type_size_huge", [](std::string& f) { Put(f, 32, ~0ull, 8); Reseal(f); }},
+      {"alignment_3", [](std::string& f) { Put(f, 48, 3, 8); Reseal(f); }},
+      {"alignment_2_63", [](std::string& f) { Put(f, 48, 1ull << 63, 8); Reseal(f); }},
+      {"data_offset_0", [](std::string& f) { Put(f, 56, 0, 8); Reseal(f); }},
+      {"data_offset_huge", [](std::string& f) { Put(f, 56, ~0ull - 7, 8); Reseal(f); }},
+      {"name_length_255", [](std::string& f) { Put(f, 64, 255, 1); Reseal(f); }},
+      {"header_size_lie", [](std::string& f) { Put(f, 24, 8192, 4); Reseal(f); }},
+      {"count_huge", [](std::string& f) { SetSlot(f, 0, 2, 1ull << 60, 24ull << 60); }},
+      {"count_overflow", [](std::string& f) { SetSlot(f, 0, 2, ~0ull / 3, ~0ull); }},
+      {"length_mismatch", [](std::string& f) { SetSlot(f, 0, 2, 5, 7); }},
+      {"slot_past_eof", [](std::string& f) { SetSlot(f, 0, 2, 100000, 100000 * 24); }},
+      {"both_slots_torn", [](std::string& f) { f[3970] ^= 1; f[4040] ^= 1; }},
+      {"slot_parity_lie", [](std::string& f) { SetSlot(f, 1, 2, 1, 24); }},
+      {"sequence_max", [](std::string& f) { SetSlot(f, 1, ~0ull, 1, 24); }},
+      {"compressed_garbage", [](std::string& f) {
+         Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+         Put(f, 152, 1 << 20, 8);
+         Reseal(f);
+         SetSlot(f, 0, 2, 10, 64);
+       }},
+      {"compressed_bomb", [](std::string& f) {
+         Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+         Put(f, 152, 1ull << 40, 8);
+         Reseal(f);
+         SetSlot(f, 0, 2, 1ull << 34, 64);
+       }},
+      {"sealed_flag_lie", [](std::string& f) { Put(f, 144, kSegmentSealed, 4); Reseal(f); }},
+      {"first_sequence_lie", [](std::string& f) { Put(f, 136, 12345, 8); Reseal(f); }},
+      {"sparse_1tib", [](std::string& f) { f.resize(8192); }},  // + ftruncate below
+  };
+}
+
+// A valid file of each kind, to mutate: a vector of 100 records, and a log
+// segment of 100 records (its directory's only segment).
+std::string ValidFile(const std::string& dir, bool log) {
+  if (log) {
+    const std::string d = dir + "/valid_log";
+    LogOptions o;
+    o.segment_size = 16 << 10;
+    auto l = AppendLog<Rec>::Open(d, o);
+    for (uint64_t i = 0; i < 100; ++i) (void)l->Append(MakeRec(i, 1));
+    (void)l->Sync();
+    return testing::ReadFile(d + "/" + internal::SegmentFileName(0));
+  }
+  const std::string path = dir + "/valid.vec";
+  auto v = MappedVector<Rec>::Open(path);
+  for (uint64_t i = 0; i < 100; ++i) (void)v->push_back(MakeRec(i));
+  (void)v->Sync();
+  return testing::ReadFile(path);
+}
+
+// Opens `path` with every container that takes a file of this shape and
+// reads everything it claims to hold. Returns how many opens failed.
+int OpenEverything(const std::string& path, bool log) {
+  int errors = 0;
+  auto note = [&](const absl::Status& s) {
+    errors += !s.ok();
+    if (!s.ok()) {
+      EXPECT_FALSE(s.message().empty());
+    }
+  };
+  if (log) {
+    {
+      auto reader = LogReader<Rec>::Open(path);
+      note(reader.status());
+      if (reader.ok()) {
+        for (uint64_t s = reader->first_seq(); s < reader->next_seq() && s < 1000; ++s) {
+          (void)reader->Read(s);
+        }
+      }
+    }
+    LogOptions o;
+    o.mode = OpenMode::kReadWrite;
+    o.segment_size = 16 << 10;
+    auto writer = AppendLog<Rec>::Open(path, o);
+    note(writer.status());
+    if (writer.ok()) {
+      for (auto c = writer->From(writer->first_seq()); c.Valid(); c.Next()) {
+      }
+    }
+    return errors;
+  }
+  {
+    auto reader = MappedVector<const Rec>::Open(path);
+    note(reader.status());
+    if (reader.ok()) {
+      uint64_t sum = 0;
+      for (const Rec& r : *reader) sum += r.seq;
+      (void)sum;
+    }
+  }
+  VectorOptions o;
+  o.mode = OpenMode::kReadWrite;
+  auto writer = MappedVector<Rec>::Open(path, o);
+  note(writer.status());
+  if (writer.ok()) (void)writer->push_back(MakeRec(writer->size()));
+  return errors;
+}
+
+// `mapfile info` and `mapfile verify` exit 0, 1 or 2, never by a signal.
+void RunCli(const std::string& path) {
+  const char* cli = std::getenv("MAPFILE_CLI");
+  if (cli == nullptr || *cli == '\0') return;
+  for (const char* command : {"info", "verify"}) {
+    const std::string line =
+        absl::StrCat(cli, " ", command, " '", path, "' >/dev/null 2>&1");
+    const int status = std::system(line.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << line << ": killed by a signal";
+    EXPECT_LE(WEXITSTATUS(status), 2) << line;
+    const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    if (WEXITSTATUS(status) > 2 && out != nullptr) {  // keep it for a look
+      (void)std::system(absl::StrCat("cp -r '", path, "' '", out, "'").c_str());
+    }
+  }
+}
+
+TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
+  testing::TempDir dir;
+  int files = 0, errors = 0, opens = 0;
+  for (bool log : {false, true}) {
+    const std::string valid = ValidFile(dir.path(), log);
+    for (const Case& c : Cases()) {
+      SCOPED_TRACE(absl::StrCat(log ? "log segment " : "vector ", c.name));
+      std::string bytes = valid;
+      c.craft(bytes);
+      const std::string name = absl::StrCat(log ? "log_" : "vec_", c.name);
+      std::string path = dir.File(name);
+      if (log) {
+        ASSERT_EQ(::mkdir(path.c_str(), 0755), 0);
+        path += "/" + internal::SegmentFileName(0);
+      }
+      ASSERT_TRUE(testing::WriteFile(path, bytes));
+      if (c.name == "sparse_1tib") {
+        ASSERT_EQ(::truncate(path.c_str(), 1ll << 40), 0);
+      }
+      const std::string target = log ? dir.File(name) : path;
+      errors += OpenEverything(target, log);
+      opens += 4;
+      ++files;
+      RunCli(target);
+    }
+  }
+  // Not files at all, and log directories that lie about their segments.
+  const std::string fifo = dir.File("fifo"), loop = dir.File("loop");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  ASSERT_EQ(::symlink(loop.c_str(), loop.c_str()), 0);
+  for (const std::string& path : {dir.path(), fifo, loop, std::string("/dev/zero"),
+                                  std::string("/proc/self/maps")}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(OpenEverything(path, false), 2);
+    RunCli(path);
+    files++;
+    opens += 2;
+  }
+  const std::string valid_log = dir.File("valid_log");
+  const std::string seg0 = testing::ReadFile(valid_log + "/" + internal::SegmentFileName(0));
+  struct DirCase {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> files;
+  };
+  const std::vector<DirCase> dirs = {
+      {"gap", {{internal::SegmentFileName(0), seg0}, {internal::SegmentFileName(500), seg0}}},
+      {"renamed_segment", {{internal::SegmentFileName(7), seg0}}},
+      {"segment_is_dir", {{internal::SegmentFileName(0), ""}}},
+      {"only_temp", {{internal::SegmentFileName(0) + ".tmp", seg0}}},
+      {"max_name", {{"99999999999999999999.seg", seg0}}},
+  };
+  for (const DirCase& c : dirs) {
+    SCOPED_TRACE(c.name);
+    const std::string d = dir.File("dir_" + c.name);
+    ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
+    for (const auto& [name, bytes] : c.files) {
+      if (c.name == "segment_is_dir") {
+        ASSERT_EQ(::mkdir((d + "/" + name).c_str(), 0755), 0);
+      } else {
+        ASSERT_TRUE(testing::WriteFile(d + "/" + name, bytes));
+      }
+    }
+    errors += OpenEverything(d, true);
+    opens += 2;
+    ++files;
+    RunCli(d);
+  }
+  Report("hostile_files", absl::StrCat(files, " crafted files and directories, ",
+                                       opens, " opens, ", errors, " errors"));
+}
+
+}  // namespace
+}  // namespace reliability
+}  // namespace mapfile

@@ -1,0 +1,388 @@
+// Copyright 2026 The mapfile Authors.
+//
+// Power-loss simulation (SQLite's crash VFS, ALICE, CrashMonkey): a mapped
+// write reaches the disk only when the kernel writes its page back, in any
+// order, and a sector (512 bytes) is the unit a disk writes atomically. The
+// test keeps, per file, the image the library has made durable: every
+// msync a MappedFile::Sync completes copies its page range into it, every
+// fdatasync the whole file and its size, every rename moves it (the hooks
+// of mapfile/internal/crash_point.h). At instants -- between operations,
+// just before each sync completes, at every crash point -- it synthesises
+// crash images: each file gets the durable size or the current one, and
+// each page that differs the durable or the current bytes, one page torn
+// sector by sector. Each image is opened by the library as after a reboot:
+// the vector must hold exactly a committed size, the log every synced record
+// and only whole records of the runs that wrote them. Some log images are
+// adopted as the disk after a crash, and a new run recovers and continues
+// from them, so what recovery itself makes durable is tested too.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "mapfile/append_log.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/mapped_vector.h"
+#include "tests/reliability/reliability.h"
+#include "tests/testing.h"
+
+namespace mapfile {
+namespace reliability {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kSector = 512;
+
+struct Durable {
+  std::string bytes;  // may run past `size`: synced pages of a new size
+  uint64_t size = 0;
+};
+
+// The simulation's state; the hook below feeds it.
+struct Disk {
+  std::map<std::string, Durable> durable;  // by path
+  // A segment is mapped under its temporary name and renamed while mapped:
+  // its MappedFile keeps reporting the old name.
+  std::map<std::string, std::string> renamed;
+  std::function<void(const std::string& point)> instant;
+  bool recording = false;
+};
+Disk* g_disk = nullptr;
+
+void ApplySync(const internal::CrashSite& site) {
+  std::string path = *site.path;
+  auto alias = g_disk->renamed.find(path);
+  if (alias != g_disk->renamed.end() && ::access(path.c_str(), F_OK) != 0) {
+    path = alias->second;
+  }
+  Durable& d = g_disk->durable[path];
+  const std::string now = testing::ReadFile(path);
+  if (std::strcmp(site.point, "file.datasynced") == 0) {
+    d = {now, now.size()};
+    return;
+  }
+  const uint64_t end = std::min<uint64_t>(site.offset + site.length, now.size());
+  if (end <= site.offset) return;
+  if (d.bytes.size() < end) d.bytes.resize(end);
+  d.bytes.replace(site.offset, end - site.offset, now, site.offset,
+                  end - site.offset);
+}
+
+void Hook(const internal::CrashSite& site) {
+  Disk& disk = *g_disk;
+  if (!disk.recording) return;
+  disk.recording = false;  // the checks below open files too
+  const bool sync = std::strncmp(site.point, "file.", 5) == 0;
+  if (std::strcmp(site.point, "log.renamed") == 0) {
+    const std::string temp = *site.path + ".tmp";
+    disk.durable[*site.path] = disk.durable[temp];
+    disk.durable.erase(temp);
+    disk.renamed[temp] = *site.path;
+  }
+  // A crash just before the sync completes, or at the point.
+  disk.instant(site.point);
+  if (sync) ApplySync(site);
+  disk.recording = true;
+}
+
+std::string Slice(const std::string& s, uint64_t at, uint64_t n) {
+  std::string out(n, '\0');
+  if (at < s.size()) s.copy(out.data(), std::min<uint64_t>(n, s.size() - at), at);
+  return out;
+}
+
+// One crash image of the regular files in `dir`.
+std::map<std::string, std::string> CrashImage(const std::string& dir,
+                                              std::mt19937_64& rng,
+                                              uint64_t* torn) {
+  std::map<std::string, std::string> image;
+  for (auto& [name, now] : ReadTree(dir)) {
+    const Durable& d = g_disk->durable[dir + "/" + name];
+    const uint64_t size = rng() % 2 ? d.size : now.size();
+    std::vector<uint64_t> differing;
+    for (uint64_t p = 0; p * kPage < size; ++p) {
+      if (Slice(d.bytes, p * kPage, kPage) != Slice(now, p * kPage, kPage)) {
+        differing.push_back(p);
+      }
+    }
+    const int64_t torn_page =
+        differing.empty() || rng() % 2 ? -1
+                                       : differing[rng() % differing.size()];
+    const int mode = rng() % 4;  // 0: all old, 1: all new, else: a mix
+    std::string out = Slice(d.bytes, 0, size);
+    for (uint64_t p : differing) {
+      const bool tear = static_cast<int64_t>(p) == torn_page;
+      for (uint64_t s = p * kPage; s < (p + 1) * kPage && s < size;
+           s += kSector) {
+        const bool take_new = tear ? rng() % 2 : mode == 1 || (mode > 1 && p % 2 == rng() % 2);
+        if (take_new) {
+          out.replace(s, std::min(kSector, size - s),
+                      Slice(now, s, std::min(kSector, size - s)));
+        }
+      }
+      if (tear) ++*torn;
+    }
+    image[name] = std::move(out);
+  }
+  return image;
+}
+
+// Saves a failing image where the test runner keeps outputs, for
+// `mapfile info` and `mapfile verify`.
+void KeepFailure(const std::map<std::string, std::string>& image) {
+  const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  if (out != nullptr) WriteTree(std::string(out) + "/failed_image", image);
+}
+
+bool HasFatalFailure() { return ::testing::Test::HasFatalFailure(); }
+
+struct Figures {
+  uint64_t instants = 0, images = 0, torn = 0, adopted = 0;
+};
+
+TEST(PowerLossTest, VectorImagesHoldExactlyACommittedSize) {
+  ShmDir dir, images;
+  const std::string live = dir.File("live"), path = live + "/v.vec";
+  const std::string img = images.File("img");
+  WriteTree(live, {{"v.vec", ""}});  // durable, empty (created, dir synced)
+  Disk disk;
+  g_disk = &disk;
+  ScopedCrashHook hook(Hook);
+  std::mt19937_64 rng(0x706f776572);
+  Figures f;
+  const int per_instant = Scaled(3, 12);
+  std::vector<uint64_t> allowed = {0};
+  disk.instant = [&](const std::string& point) {
+    ++f.instants;
+    for (int k = 0; k < per_instant && !HasFatalFailure(); ++k) {
+      WriteTree(img, CrashImage(live, rng, &f.torn));
+      ++f.images;
+      absl::Status s = CheckVector(img + "/v.vec", allowed);
+      ASSERT_TRUE(s.ok()) << "crash at " << point << ": " << s;
+    }
+  };
+  disk.recording = true;
+  auto v = MappedVector<Rec>::Open(path);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const int steps = Scaled(60, 600);
+  for (int step = 0; step < steps && !HasFatalFailure();
+       ++step) {
+    const uint64_t n = 1 + rng() % 700;
+    switch (rng() % 4) {
+      case 0:
+      case 1:
+        for (uint64_t i = 0; i < n; ++i) {
+          ASSERT_TRUE(v->push_back(MakeRec(v->size())).ok());
+        }
+        break;
+      case 2:
+        for (uint64_t i = 0; i < n / 4 && !v->empty(); ++i) v->pop_back();
+        break;
+      case 3:
+        ASSERT_TRUE(v->shrink_to_fit().ok());
+        break;
+    }
+    disk.instant("between operations");
+    if (rng() % 2) {
+      allowed = {v->committed_size(), v->size()};
+      ASSERT_TRUE(v->Sync().ok());
+      allowed = {v->size()};
+    }
+  }
+  disk.recording = false;
+  g_disk = nullptr;
+  Report("power_loss.vector",
+         absl::StrCat(f.instants, " crash instants, ", f.images, " images (",
+                      f.torn, " torn pages)"));
+}
+
+void LogScenario(bool compress) {
+  ShmDir dir, images;
+  const std::string live = dir.File("log"), img = images.File("img");
+  LogOptions options;
+  options.segment_size = 16 << 10;  // ~380 records
+  options.compress_sealed = compress;
+  Disk disk;
+  g_disk = &disk;
+  ScopedCrashHook hook(Hook);
+  std::mt19937_64 rng(compress ? 0x7a737464 : 0x6c6f67);
+  Figures f;
+  const int per_instant = Scaled(2, 8);
+  uint64_t gen = 1, synced = 0, appended = 0;
+  std::map<std::string, std::string> adopt;
+  disk.instant = [&](const std::string& point) {
+    ++f.instants;
+    for (int k = 0; k < per_instant && !HasFatalFailure(); ++k) {
+      std::map<std::string, std::string> image = CrashImage(live, rng, &f.torn);
+      WriteTree(img, image);
+      ++f.images;
+      absl::Status s = CheckLog(img, options, synced, appended, gen);
+      if (absl::IsNotFound(s) && appended == 0) continue;  // no segment yet
+      if (!s.ok()) KeepFailure(image);
+      ASSERT_TRUE(s.ok()) << "crash at " << point << ": " << s;
+      if (point == "between operations" && rng() % 16 == 0) adopt = image;
+    }
+  };
+  disk.recording = true;
+  auto log = AppendLog<Rec>::Open(live, options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<Rec> batch;
+  const int steps = Scaled(80, 800);
+  for (int step = 0; step < steps && !HasFatalFailure();
+       ++step) {
+    const uint64_t next = log->next_seq();
+    switch (rng() % 6) {
+      case 0:
+      case 1:
+      case 2:
+        batch.clear();
+        for (uint64_t i = 1 + rng() % 200; i > 0; --i) {
+          batch.push_back(MakeRec(next + batch.size(), gen));
+        }
+        appended = next + batch.size();
+        ASSERT_TRUE(log->AppendBatch(batch).ok());
+        break;
+      case 3:
+        ASSERT_TRUE(log->Sync().ok());
+        synced = next;
+        break;
+      case 4:
+        ASSERT_TRUE(log->Seal().ok());
+        synced = next;
+        break;
+      case 5:
+        if (next > 1000) {
+          ASSERT_TRUE(log->TruncateBefore(next - 1000).ok());
+        }
+        break;
+    }
+    disk.instant("between operations");
+    if (adopt.empty()) continue;
+    // The power failed here: the disk holds `adopt`; a new run recovers.
+    ++f.adopted;
+    disk.recording = false;
+    log = absl::UnavailableError("crashed");
+    WriteTree(live, adopt);
+    for (const auto& [name, bytes] : adopt) {
+      disk.durable[live + "/" + name] = {bytes, bytes.size()};
+    }
+    adopt.clear();
+    ++gen;
+    disk.recording = true;
+    log = AppendLog<Rec>::Open(live, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    synced = appended = log->next_seq();
+  }
+  disk.recording = false;
+  g_disk = nullptr;
+  Report(compress ? "power_loss.log_compressed" : "power_loss.log",
+         absl::StrCat(f.instants, " crash instants, ", f.images, " images (",
+                      f.torn, " torn pages), ", f.adopted,
+                      " recovered and continued"));
+}
+
+TEST(PowerLossTest, LogImagesKeepSyncedRecordsAndNeverResurrectCutOnes) {
+  LogScenario(false);
+}
+
+TEST(PowerLossTest, CompressedLogImagesKeepSyncedRecords) {
+  LogScenario(true);
+}
+
+// Regression (found by VectorImagesHoldExactlyACommittedSize): a power loss
+// before a new vector's first Sync left a header page with only some of its
+// sectors written, and every later Open(kCreate) failed ("not a mapfile
+// file" or a bad checksum) instead of creating the vector again.
+TEST(PowerLossTest, VectorCreationTornBeforeItsFirstSyncIsStartedAgain) {
+  ShmDir dir;
+  const std::string path = dir.File("v.vec"), fresh = dir.File("fresh.vec");
+  ASSERT_TRUE(MappedVector<Rec>::Open(fresh).ok());
+  const std::string header = testing::ReadFile(fresh).substr(0, kPage);
+  for (int keep = 1; keep < 255; keep += 37) {  // sectors written, as bits
+    std::string torn(64 << 10, '\0');
+    for (int sector = 0; sector < 8; ++sector) {
+      if (keep & (1 << sector)) {
+        torn.replace(sector * kSector, kSector, header, sector * kSector,
+                     kSector);
+      }
+    }
+    ASSERT_TRUE(testing::WriteFile(path, torn));
+    auto v = MappedVector<Rec>::Open(path);
+    ASSERT_TRUE(v.ok()) << "sectors " << keep << ": " << v.status();
+    ASSERT_TRUE(v->push_back(MakeRec(0)).ok());
+    ASSERT_TRUE(v->Sync().ok());
+    v = absl::UnavailableError("closed");
+    ASSERT_TRUE(CheckVector(path, {1}).ok());
+  }
+  // A sector that is neither zeros nor the new header is not a creation:
+  // an error, and the file is left alone.
+  std::string foreign = header + std::string(60 << 10, '\0');
+  foreign[kSector + 3] ^= 1;
+  ASSERT_TRUE(testing::WriteFile(path, foreign));
+  EXPECT_FALSE(MappedVector<Rec>::Open(path).ok());
+  EXPECT_EQ(testing::ReadFile(path), foreign);
+}
+
+// Regression (found by CompressedLogImagesKeepSyncedRecords): recovery cut
+// a torn tail but did not make the cut durable, so a power loss after the
+// next run appended over the cut brought the old run's later frames back
+// behind the new ones, where they passed their checksums.
+TEST(PowerLossTest, RecoveryCutTailNeverComesBackBehindNewRecords) {
+  ShmDir dir;
+  const std::string live = dir.File("log");
+  LogOptions options;
+  options.segment_size = 16 << 10;
+  Disk disk;
+  g_disk = &disk;
+  disk.instant = [](const std::string&) {};
+  ScopedCrashHook hook(Hook);
+  std::map<std::string, std::string> crashed;
+  {  // Run 1: 30 unsynced records in the first data page; the first torn.
+    auto log = AppendLog<Rec>::Open(live, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    std::vector<Rec> batch;
+    for (uint64_t i = 0; i < 30; ++i) batch.push_back(MakeRec(i, 1));
+    ASSERT_TRUE(log->AppendBatch(batch).ok());
+    crashed = ReadTree(live);
+  }
+  const std::string segment = internal::SegmentFileName(0);
+  crashed[segment][kPage + 64 + 5] ^= 1;  // record 0's payload
+  WriteTree(live, crashed);
+  for (const auto& [name, bytes] : crashed) {
+    disk.durable[live + "/" + name] = {bytes, bytes.size()};
+  }
+  disk.recording = true;
+  auto log = AppendLog<Rec>::Open(live, options);  // run 2: cuts at 0
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->next_seq(), 0u);
+  std::vector<Rec> batch;
+  for (uint64_t i = 0; i < 14; ++i) batch.push_back(MakeRec(i, 2));
+  ASSERT_TRUE(log->AppendBatch(batch).ok());
+  disk.recording = false;
+  // Power loss: the first sector of the page (records 0..13 of run 2)
+  // reached the disk, the rest of the page is as the disk had it.
+  const std::string path = live + "/" + segment;
+  const std::string now = testing::ReadFile(path);
+  std::string image = disk.durable[path].bytes;
+  image.resize(now.size());
+  image.replace(kPage, kSector, now, kPage, kSector);
+  std::map<std::string, std::string> files = ReadTree(live);
+  files[segment] = image;
+  log = absl::UnavailableError("crashed");
+  WriteTree(live, files);
+  absl::Status s = CheckLog(live, options, 0, 14, 2);
+  EXPECT_TRUE(s.ok()) << s;
+  g_disk = nullptr;
+}
+
+}  // namespace
+}  // namespace reliability
+}  // namespace mapfile
