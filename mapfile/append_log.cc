@@ -29,8 +29,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "mapfile/internal/checksum.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
@@ -59,6 +59,19 @@ uint64_t* Word64(std::byte* data, size_t at) {
 }
 uint32_t* Word32(std::byte* data, size_t at) {
   return reinterpret_cast<uint32_t*>(data + at);
+}
+
+// DataLoss unless `count` records of `stride` bytes after a `control`-byte
+// block fit in kMaxSegmentSize, as every genuine segment's do. Checked
+// before any size is computed from a count read from a file or implied by
+// segment names: such a product could overflow.
+absl::Status CheckCount(absl::string_view path, uint64_t count,
+                        uint64_t control, uint64_t stride) {
+  const uint64_t most = (kMaxSegmentSize - control) / stride;
+  if (count <= most) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat("log segment \"", path, "\" claims ", count,
+                   " records; a segment holds at most ", most));
 }
 
 }  // namespace
@@ -102,6 +115,43 @@ std::string LogStore::Context(absl::string_view call) const {
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     const std::string& dir, const LogOptions& options,
     const TypeFingerprint& type, bool writer) {
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
+                           Make(dir, options, type, writer));
+  if (writer) {
+    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
+    if (options.pretouch > 0) {
+      s->pretouch_ = std::make_unique<Pretoucher>(
+          RoundUpTo(options.pretouch, os::PageSize()),
+          options.pretouch_in_background);
+    }
+  } else {
+    MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  }
+  return s;
+}
+
+// Runs a writer's recovery of the last segment (Rescan -> Map -> Recover)
+// with dry_run_ set: each step that would write stops short of it.
+absl::StatusOr<LogStore::RecoveryPlan> LogStore::PlanRecovery(
+    const std::string& dir, const TypeFingerprint& type) {
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
+                           Make(dir, LogOptions(), type, /*writer=*/true));
+  s->dry_run_ = true;
+  MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  if (s->segments_.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
+  }
+  const Segment& last = *s->segments_.back();
+  return RecoveryPlan{s->recovery_, last.path, last.count,
+                      s->data_offset_ + s->control_ +
+                          (last.count + s->recovery_.records_kept) * s->stride_};
+}
+
+// A store with the layout of `type`, before any file is touched.
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
+    const std::string& dir, const LogOptions& options,
+    const TypeFingerprint& type, bool writer) {
   std::unique_ptr<LogStore> s(new LogStore());
   s->dir_ = dir;
   s->options_ = options;
@@ -113,8 +163,13 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   s->checksum_at_ = layout.checksum_at;
   s->control_ = layout.control_size;
   s->data_offset_ = layout.data_offset();
-  MAPFILE_ASSIGN_OR_RETURN(
-      s->header_, NewHeader(ContainerKind::kLogSegment, type, layout.alignment));
+  absl::StatusOr<FileHeader> header =
+      NewHeader(ContainerKind::kLogSegment, type, layout.alignment);
+  MAPFILE_RETURN_IF_ERROR(
+      Prefix(header.status(), absl::StrCat(s->Context("Open"),
+                                           ": header of segments \"", dir,
+                                           "/*", kSegmentSuffix, "\"")));
+  s->header_ = *std::move(header);
   if (options.segment_size > kMaxSegmentSize) {
     return absl::InvalidArgumentError(
         absl::StrCat(s->Context("Open"), ": segment_size ",
@@ -123,15 +178,6 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   const uint64_t page = os::PageSize();
   s->size_ = std::max(RoundUpTo(options.segment_size, page),
                       RoundUpTo(layout.records_offset() + s->stride_, page));
-  if (writer) {
-    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
-    if (options.pretouch > 0) {
-      s->pretouch_ = std::make_unique<Pretoucher>(
-          RoundUpTo(options.pretouch, page), options.pretouch_in_background);
-    }
-  } else {
-    MAPFILE_RETURN_IF_ERROR(s->Rescan());
-  }
   return s;
 }
 
@@ -169,6 +215,14 @@ absl::Status LogStore::OpenWriter() {
     return CreateSegment(0);
   }
   Segment& last = *segments_.back();
+  // Sequence numbers of its records, and of the next segment, must not wrap.
+  const uint64_t room = std::max(last.count, last.capacity);
+  if (room > ~last.first) {
+    return absl::DataLossError(absl::StrCat(
+        Context("Open"), ": log segment \"", last.path, "\" has room for ",
+        room, " records from ", last.first,
+        ": past the largest sequence number"));
+  }
   if (!last.sealed && !last.compressed) return absl::OkStatus();
   last.live = false;
   last.sealed = true;
@@ -183,8 +237,11 @@ absl::Status LogStore::Rescan() {
   MAPFILE_ASSIGN_OR_RETURN(std::vector<std::string> names, os::ReadDir(dir_));
   std::vector<uint64_t> firsts;
   for (const std::string& name : names) {
-    if (writer_ && absl::EndsWith(name, kTempSuffix)) {
-      // A segment being created or compressed when a writer died.
+    absl::string_view base = name;
+    if (writer_ && !dry_run_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
+        ParseSegmentFileName(base)) {
+      // A segment being created or compressed when a writer died (and no
+      // other *.tmp file: those are not the log's to delete).
       MAPFILE_RETURN_IF_ERROR(os::Unlink(absl::StrCat(dir_, "/", name)));
     } else if (std::optional<uint64_t> first = ParseSegmentFileName(name)) {
       firsts.push_back(*first);
@@ -209,7 +266,8 @@ absl::Status LogStore::Rescan() {
   }
   for (size_t i = 0; i + 1 < merged.size(); ++i) {
     Segment& s = *merged[i];
-    s.count = merged[i + 1]->first - s.first;
+    s.count = merged[i + 1]->first - s.first;  // what the names imply
+    MAPFILE_RETURN_IF_ERROR(CheckCount(s.path, s.count, control_, stride_));
     s.live = false;
     s.sealed = true;
   }
@@ -221,7 +279,7 @@ absl::Status LogStore::Rescan() {
   }
   last.live = true;
   if (!writer_) return Load(segments_.back()).status();
-  MAPFILE_ASSIGN_OR_RETURN(FileHeader header, Map(last, true));
+  MAPFILE_ASSIGN_OR_RETURN(FileHeader header, Map(last, !dry_run_));
   return Recover(last, header);
 }
 
@@ -285,7 +343,7 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
           " bytes (at most ", s.capacity, ")"));
     }
     if (s.compressed) {
-      MAPFILE_RETURN_IF_ERROR(Decompress(s, *h, c));
+      MAPFILE_RETURN_IF_ERROR(Inflate(s, *h, c));
       cache_.insert(cache_.begin(), sp);
     } else if (s.live) {
       UpdateLive(s);
@@ -311,8 +369,10 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
   return run;
 }
 
-absl::Status LogStore::Decompress(Segment& s, const FileHeader& h,
-                                  const CommitSlot& c) {
+// Decompresses `s` into scratch memory, every record's checksum verified.
+absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
+                               const CommitSlot& c) {
+  MAPFILE_RETURN_IF_ERROR(CheckCount(s.path, s.count, control_, stride_));
   const uint64_t length = control_ + s.count * stride_;
   auto corrupt = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("compressed log segment \"", s.path,
@@ -323,11 +383,23 @@ absl::Status LogStore::Decompress(Segment& s, const FileHeader& h,
                                 " bytes uncompressed; ", s.count,
                                 " records need ", length));
   }
+  // No allocation sized by a bomb: every frame's 8-byte checksum is
+  // incompressible, so a genuine segment takes at least 8 compressed bytes
+  // a record (4: a 2x margin for zstd's framing), and its zstd frame
+  // declares the image size.
+  const std::byte* frame = s.file->data() + data_offset_;
+  if (c.length < s.count * 4) {
+    return corrupt(absl::StrCat(c.length, " compressed bytes cannot hold ",
+                                s.count, " records (at least 4 bytes each)"));
+  }
+  if (ZSTD_getFrameContentSize(frame, c.length) != length) {
+    return corrupt(absl::StrCat("its zstd frame does not declare ", length,
+                                " bytes of content"));
+  }
   MAPFILE_ASSIGN_OR_RETURN(Layout layout,
                            Layout::Create(length, header_.record_alignment));
   MAPFILE_ASSIGN_OR_RETURN(ScratchBlock block, Allocate(layout));
-  const size_t n = ZSTD_decompress(block.data(), length,
-                                   s.file->data() + data_offset_, c.length);
+  const size_t n = ZSTD_decompress(block.data(), length, frame, c.length);
   if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
   if (n != length) {
     return corrupt(absl::StrCat("decompresses to ", n, " bytes, not ", length));
@@ -373,14 +445,14 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   s.count = c.count;
   slot_sequence_ = c.sequence;
   synced_ = c.count;
-  if (s.compressed) return absl::OkStatus();
+  if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
   if (c.count > s.capacity || c.length != c.count * stride_) {
     return absl::DataLossError(absl::StrCat(
         "log segment \"", s.path, "\": commit ", c.sequence, " says ",
         c.count, " records in ", c.length, " bytes (frames of ", stride_,
         " bytes, room for ", s.capacity, ")"));
   }
-  if (s.sealed) return Publish(s, true);
+  if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
   uint64_t kept = c.count;
   while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
                                     s.first + kept)) {
@@ -405,6 +477,7 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     recovery_.records_cut = (end - cut + stride_ - 1) / stride_;
     recovery_.segment = s.path;
   }
+  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
   // Cut everything after the kept frames (stale or torn bytes, anywhere)
   // and extend the file again: the free frames are zeros, as in a new
   // segment.
@@ -650,15 +723,25 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
   return absl::OkStatus();
 }
 
-absl::Status LogStore::Compress(uint64_t seq) {
-  const std::string context = Context(absl::StrCat("Compress(", seq, ")"));
+absl::Status LogStore::Compress(uint64_t seq) { return Rewrite(seq, true); }
+absl::Status LogStore::Decompress(uint64_t seq) { return Rewrite(seq, false); }
+
+// Rewrites the sealed segment holding `seq` compressed or uncompressed,
+// every record checked first: temporary file, fdatasync, rename over the
+// original, directory fsync (os::Rename). A crash leaves the old segment or
+// the new one, never a partial file (Open removes the temporary).
+absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
+  const std::string context = Context(
+      absl::StrCat(compress ? "Compress(" : "Decompress(", seq, ")"));
+  // Loading decompresses (and checks) a compressed segment into `run.pin`.
   MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
-  Segment& s = *Find(seq);
+  const std::shared_ptr<Segment> sp = Find(seq);
+  Segment& s = *sp;
   if (s.live) {
     return absl::FailedPreconditionError(absl::StrCat(
         context, ": the record is in the active segment; Seal() first"));
   }
-  if (s.compressed) return absl::OkStatus();
+  if (s.compressed == compress) return absl::OkStatus();
   for (uint64_t i = s.first; i < run.end; ++i) {
     if (!Valid(run.base + (i - s.first) * stride_, i)) {
       return absl::DataLossError(absl::StrCat(
@@ -666,58 +749,64 @@ absl::Status LogStore::Compress(uint64_t seq) {
     }
   }
   const uint64_t length = control_ + s.count * stride_;
-  MAPFILE_ASSIGN_OR_RETURN(
-      Layout layout, Layout::Create(data_offset_ + ZSTD_compressBound(length),
-                                    header_.record_alignment));
-  MAPFILE_ASSIGN_OR_RETURN(ScratchBlock out, Allocate(layout));
-  auto* page = static_cast<std::byte*>(out.data());
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                         ZSTD_freeCCtx);
-  if (cctx == nullptr) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(context, ": zstd: cannot allocate a context"));
-  }
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel,
-                         options_.compression_level);
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
-  const size_t n = ZSTD_compress2(cctx.get(), page + data_offset_,
-                                  out.size() - data_offset_, s.data, length);
-  if (ZSTD_isError(n)) {
-    return absl::InternalError(
-        absl::StrCat(context, ": zstd: ", ZSTD_getErrorName(n)));
-  }
+  absl::Span<const std::byte> body(s.data, length);  // after the header page
   FileHeader h = header_;
   h.first_sequence = s.first;
-  h.segment_flags = kSegmentSealed | kSegmentCompressed;
-  h.uncompressed_length = length;
-  std::memset(page, 0, data_offset_);
-  EncodeHeader(h, absl::MakeSpan(page, kHeaderSize));
-  EncodeSlot({1, s.count, n}, absl::MakeSpan(page, kHeaderSize));
-  // Temporary file, fsync, rename over the original, directory fsync: a
-  // crash leaves the old segment or the new one, never a partial file.
+  h.segment_flags = kSegmentSealed;
+  ScratchBlock out;
+  if (compress) {
+    MAPFILE_ASSIGN_OR_RETURN(Layout layout,
+                             Layout::Create(ZSTD_compressBound(length), 8));
+    MAPFILE_ASSIGN_OR_RETURN(out, Allocate(layout));
+    std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                           ZSTD_freeCCtx);
+    if (cctx == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(context, ": zstd: cannot allocate a context"));
+    }
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel,
+                           options_.compression_level);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+    const size_t n =
+        ZSTD_compress2(cctx.get(), out.data(), out.size(), s.data, length);
+    if (ZSTD_isError(n)) {
+      return absl::InternalError(
+          absl::StrCat(context, ": zstd: ", ZSTD_getErrorName(n)));
+    }
+    body = {static_cast<const std::byte*>(out.data()), n};
+    h.segment_flags |= kSegmentCompressed;
+    h.uncompressed_length = length;
+  }
+  std::vector<std::byte> page(data_offset_);  // the header, zero-padded
+  EncodeHeader(h, absl::MakeSpan(page.data(), kHeaderSize));
+  EncodeSlot({1, s.count, compress ? body.size() : s.count * stride_},
+             absl::MakeSpan(page.data(), kHeaderSize));
   const std::string temp = absl::StrCat(s.path, kTempSuffix);
   absl::Status status = [&]() -> absl::Status {
     MAPFILE_ASSIGN_OR_RETURN(
         os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
     MAPFILE_RETURN_IF_ERROR(
-        os::Pwrite(fd.get(), temp, page, data_offset_ + n, 0));
+        os::Pwrite(fd.get(), temp, page.data(), page.size(), 0));
+    MAPFILE_RETURN_IF_ERROR(os::Pwrite(fd.get(), temp, body.data(),
+                                       body.size(), data_offset_));
     MAPFILE_RETURN_IF_ERROR(os::Fdatasync(fd.get(), temp));
-    MAPFILE_CRASH_POINT("file.datasynced", &temp, 0, data_offset_ + n);
+    MAPFILE_CRASH_POINT("file.datasynced", &temp, 0,
+                        data_offset_ + body.size());
     MAPFILE_RETURN_IF_ERROR(fd.Close());
     MAPFILE_CRASH_POINT("log.compress.written", &s.path);
     MAPFILE_RETURN_IF_ERROR(os::Rename(temp, s.path));
     MAPFILE_CRASH_POINT("log.renamed", &s.path);
     return absl::OkStatus();
   }();
-  if (!status.ok()) {
-    os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
-    return Prefix(status, context);
-  }
-  // Cursors holding the old mapping keep it; new reads decompress.
-  s.compressed = true;
+  // Success or not (a failed directory fsync follows a done rename), the
+  // next read loads whatever file the name holds; cursors keep their copy.
+  cache_.erase(std::remove(cache_.begin(), cache_.end(), sp), cache_.end());
   s.file.reset();
+  s.block.reset();
   s.data = nullptr;
-  return absl::OkStatus();
+  if (status.ok()) return status;
+  os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+  return Prefix(status, context);
 }
 
 uint64_t LogStore::first_seq() {

@@ -149,16 +149,55 @@ void EncodeHeader(const FileHeader& h, absl::Span<std::byte> page) {
   Put(p + kHeaderChecksumOffset, internal::Xxh3(p, kHeaderChecksumOffset), 8);
 }
 
+namespace {
+
+// The slots are shared with other threads and processes through the mapping:
+// they are stored and loaded as 8-byte atomic words (relaxed, but the
+// sequence word, which publishes a slot with release and is read first with
+// acquire). Slot words are 8-byte aligned in a page-aligned mapping; an
+// unaligned buffer (a private image) is copied plainly. The word is copied
+// in host order, so the bytes are those of the image on any host.
+void StoreWord(std::byte* to, const std::byte* from, bool release) {
+  uint64_t w;
+  std::memcpy(&w, from, 8);
+  auto* word = reinterpret_cast<uint64_t*>(to);
+  if (reinterpret_cast<uintptr_t>(to) % 8 != 0) {
+    std::memcpy(to, &w, 8);
+  } else if (release) {
+    __atomic_store_n(word, w, __ATOMIC_RELEASE);
+  } else {
+    __atomic_store_n(word, w, __ATOMIC_RELAXED);
+  }
+}
+
+void LoadWord(std::byte* to, const std::byte* from, bool acquire) {
+  const auto* word = reinterpret_cast<const uint64_t*>(from);
+  uint64_t w;
+  if (reinterpret_cast<uintptr_t>(from) % 8 != 0) {
+    std::memcpy(&w, from, 8);
+  } else {
+    w = acquire ? __atomic_load_n(word, __ATOMIC_ACQUIRE)
+                : __atomic_load_n(word, __ATOMIC_RELAXED);
+  }
+  std::memcpy(to, &w, 8);
+}
+
+}  // namespace
+
 void EncodeSlot(const CommitSlot& slot, absl::Span<std::byte> page) {
   std::byte s[kSlotSize] = {};
   Put(s, slot.sequence, 8);
   Put(s + 8, slot.count, 8);
   Put(s + 16, slot.length, 8);
   Put(s + kSlotChecksumOffset, internal::Xxh3(s, kSlotChecksumOffset), 8);
-  // One memcpy of a local image: a concurrent reader sees old bytes, new
-  // bytes or a mix, and the checksum rejects a mix.
-  std::memcpy(page.data() + kSlotOffset + kSlotSize * (slot.sequence & 1), s,
-              kSlotSize);
+  // The sequence word last: a concurrent reader sees old words, new words
+  // or a mix, and the checksum rejects a mix.
+  std::byte* const to =
+      page.data() + kSlotOffset + kSlotSize * (slot.sequence & 1);
+  for (size_t at = 8; at < kSlotSize; at += 8) {
+    StoreWord(to + at, s + at, false);
+  }
+  StoreWord(to, s, true);
 }
 
 absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
@@ -168,9 +207,13 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
                                       " bytes, shorter than the ", kHeaderSize,
                                       "-byte header"));
   }
-  // Work on a private copy: another process may be writing the slots.
+  // Work on a private copy: another process may be writing the slots (each
+  // read sequence word first, as EncodeSlot stores it last).
   std::byte p[kHeaderSize];
-  std::memcpy(p, file.data(), kHeaderSize);
+  std::memcpy(p, file.data(), kSlotOffset);
+  for (size_t at = kSlotOffset; at < kHeaderSize; at += 8) {
+    LoadWord(p + at, file.data() + at, (at - kSlotOffset) % kSlotSize == 0);
+  }
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(Q(path), " is not a mapfile file (no \"MAPFILE\" magic)"));

@@ -23,29 +23,50 @@ absl::Span<std::byte> HeaderPage(MappedFile& file) {
   return absl::MakeSpan(file.data(), kHeaderSize);
 }
 
+bool AllZeros(const std::byte* from, const std::byte* to) {
+  return std::all_of(from, to, [](std::byte b) { return b == std::byte{0}; });
+}
+
 // A file whose creation did not finish: the crash came between growing it
-// and syncing its header, so a power loss may have left any of the header
-// page's 512-byte sectors unwritten. Every sector is zeros or the one
-// creation writes (`fresh`): kCreate starts it again.
-bool IsUnfinished(const MappedFile& file, const std::byte* fresh) {
+// (to `created` bytes) and syncing its header, so a power loss may have left
+// any of the header page's 512-byte sectors unwritten. Every sector is zeros
+// or the one creation writes (`fresh`), and nothing was stored after the
+// header: kCreate starts it again. Zeroed sectors in a file that is larger
+// or holds data are damage, not a creation: DataLoss (nothing is wiped).
+absl::StatusOr<bool> IsUnfinished(const MappedFile& file,
+                                  const std::byte* fresh, uint64_t created) {
   if (file.size() == 0) return true;
   if (file.size() < kHeaderSize) return false;
+  if (std::memcmp(file.data(), fresh, kHeaderSize) == 0) return false;
   for (uint64_t at = 0; at < kHeaderSize; at += 512) {
     const std::byte* sector = file.data() + at;
     if (std::memcmp(sector, fresh + at, 512) != 0 &&
-        !std::all_of(sector, sector + 512,
-                     [](std::byte b) { return b == std::byte{0}; })) {
+        !AllZeros(sector, sector + 512)) {
       return false;
     }
+  }
+  if (file.size() > created ||
+      !AllZeros(file.data() + kHeaderSize, file.data() + file.size())) {
+    return absl::DataLossError(absl::StrCat(
+        "MappedVector::Open(\"", file.path(), "\"): the header page is ",
+        "zeros or torn but the file holds ", file.size(),
+        " bytes of which some follow the header: damaged, not an unfinished "
+        "creation (left as it is)"));
   }
   return true;
 }
 
-absl::Status CheckAlignment(size_t alignment) {
+// `s` with its message prefixed by `call` (which names the file).
+absl::Status Annotate(absl::Status s, absl::string_view call) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(call, ": ", s.message()));
+}
+
+absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||
       alignment > os::PageSize()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "VectorOptions::alignment ", alignment,
+        call, ": VectorOptions::alignment ", alignment,
         " is not a power of two up to the page size ", os::PageSize()));
   }
   return absl::OkStatus();
@@ -73,7 +94,10 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
                                               bool read_only) {
   const bool creating = !read_only && (options.mode == OpenMode::kCreate ||
                                        options.mode == OpenMode::kCreateNew);
-  if (creating) MAPFILE_RETURN_IF_ERROR(CheckAlignment(options.alignment));
+  const std::string call = absl::StrCat("MappedVector::Open(\"", path, "\")");
+  if (creating) {
+    MAPFILE_RETURN_IF_ERROR(CheckAlignment(options.alignment, call));
+  }
   MappedFile::Options file_options;
   file_options.mode = read_only ? OpenMode::kReadOnly : options.mode;
   file_options.reserve = options.reserve;
@@ -89,12 +113,21 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   FileHeader header;
   std::byte fresh[kHeaderSize] = {};
   if (creating) {
-    MAPFILE_ASSIGN_OR_RETURN(
-        header, NewHeader(ContainerKind::kVector, type, options.alignment));
+    absl::StatusOr<FileHeader> made =
+        NewHeader(ContainerKind::kVector, type, options.alignment);
+    MAPFILE_RETURN_IF_ERROR(Annotate(made.status(), call));
+    header = *std::move(made);
     EncodeHeader(header, absl::MakeSpan(fresh));
     EncodeSlot({1, 0, 0}, absl::MakeSpan(fresh));
   }
-  if (creating && IsUnfinished(file, fresh)) {
+  bool unfinished = false;
+  if (creating) {
+    MAPFILE_ASSIGN_OR_RETURN(
+        unfinished,
+        IsUnfinished(file, fresh,
+                     file_options.growth.NextSize(0, header.data_offset)));
+  }
+  if (unfinished) {
     MAPFILE_RETURN_IF_ERROR(file.Grow(header.data_offset));
     std::memcpy(file.data(), fresh, kHeaderSize);
     MAPFILE_RETURN_IF_ERROR(file.Sync());
@@ -104,6 +137,7 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     MAPFILE_RETURN_IF_ERROR(store.Load());
   }
   if (options.pretouch > 0 && !read_only) {
+    store.mark_ = store.committed_ * type.size;
     store.pretouch_ = std::make_unique<Pretoucher>(
         (options.pretouch + os::PageSize() - 1) / os::PageSize() *
             os::PageSize(),
@@ -153,7 +187,8 @@ absl::Status VectorStore::ReadOnlyError(const char* call) const {
 
 absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
                                                  const TypeFingerprint& type) {
-  MAPFILE_RETURN_IF_ERROR(CheckAlignment(options.alignment));
+  MAPFILE_RETURN_IF_ERROR(
+      CheckAlignment(options.alignment, "MappedVector::CreateScratch"));
   VectorStore store;
   store.type_ = type;
   store.policy_ = options.scratch;

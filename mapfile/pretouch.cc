@@ -10,8 +10,8 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <utility>
+#include <vector>
 
 #include "mapfile/internal/os.h"
 
@@ -24,6 +24,22 @@ namespace {
 constexpr size_t kChunk = 64 << 10;
 
 std::atomic<bool> g_supported{true};
+
+// Bumped in a forked child. A Pretoucher made before the fork is disabled
+// there: the thread that would finish its work (or that held its lock) does
+// not exist in the child, so its waits would never end.
+std::atomic<uint64_t> g_fork_generation{0};
+
+uint64_t ForkGeneration() {
+  static const bool once = [] {
+    pthread_atfork(nullptr, nullptr, [] {
+      g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+    });
+    return true;
+  }();
+  (void)once;
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -63,6 +79,7 @@ class Worker {
     static const bool once = [] {
       // A forked child has no pretouch thread: it starts its own (the
       // parent's may have held the lock at the fork, so it is abandoned).
+      ForkGeneration();  // registered first: runs first in the child
       pthread_atfork(nullptr, nullptr, [] { current = new Worker(); });
       current = new Worker();
       return true;
@@ -70,18 +87,31 @@ class Worker {
     (void)once;
     return *current;
   }
-  void Enqueue(std::shared_ptr<Pretoucher::State> state) {
+  // False if the thread cannot be started (RLIMIT_NPROC, no memory): the
+  // state is not queued, and a later Enqueue tries again. Meanwhile the
+  // work is done only by Run() and FinishTasks() (tasks run inline there).
+  // pthread_create, not std::thread, which would throw.
+  bool Enqueue(std::shared_ptr<Pretoucher::State> state) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) {
+      pthread_t thread;
+      if (pthread_create(&thread, nullptr, &Worker::Start, this) != 0) {
+        return false;
+      }
+      pthread_detach(thread);
+      started_ = true;
+    }
     queue_.push_back(std::move(state));
     ready_.notify_one();
-    if (!started_) {
-      started_ = true;
-      std::thread([this] { Loop(); }).detach();
-    }
+    return true;
   }
 
  private:
-  void Loop() {
+  static void* Start(void* worker) {
+    static_cast<Worker*>(worker)->Loop();
+    return nullptr;
+  }
+  [[noreturn]] void Loop() {
     while (true) {
       std::shared_ptr<Pretoucher::State> state;
       {
@@ -145,9 +175,22 @@ bool Pretoucher::State::Step(bool worker) {
 Pretoucher::Pretoucher(uint64_t window, bool background)
     : window_(window),
       background_(background),
+      generation_(ForkGeneration()),
       state_(std::make_shared<State>()) {}
 
+bool Pretoucher::Inherited() const {
+  return generation_ != g_fork_generation.load(std::memory_order_relaxed);
+}
+
 Pretoucher::~Pretoucher() {
+  if (Inherited()) {
+    // Abandoned, never destroyed: its lock may be held and its condition
+    // variable waited on by threads that do not exist here (destroying it
+    // could block). Kept reachable, so not reported as a leak.
+    static auto* const abandoned = new std::vector<std::shared_ptr<State>>();
+    abandoned->push_back(std::move(state_));
+    return;
+  }
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   s.closed = true;
@@ -160,6 +203,7 @@ void Pretoucher::Touch(std::byte* begin, std::byte* end) {
   const uintptr_t page = os::PageSize();
   begin = reinterpret_cast<std::byte*>(reinterpret_cast<uintptr_t>(begin) /
                                        page * page);
+  if (Inherited()) return;
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->next = begin;
   state_->end = end;
@@ -167,6 +211,7 @@ void Pretoucher::Touch(std::byte* begin, std::byte* end) {
 }
 
 void Pretoucher::Post(std::function<void()> task) {
+  if (Inherited()) return;
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->task = std::move(task);
   Schedule();
@@ -174,17 +219,18 @@ void Pretoucher::Post(std::function<void()> task) {
 
 void Pretoucher::Schedule() {
   if (background_ && !state_->queued && state_->HasWork()) {
-    state_->queued = true;
-    Worker::Get().Enqueue(state_);
+    state_->queued = Worker::Get().Enqueue(state_);
   }
 }
 
 void Pretoucher::Run() {
+  if (Inherited()) return;
   while (state_->Step(false)) {
   }
 }
 
 void Pretoucher::FinishTasks() {
+  if (Inherited()) return;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   if (s.task) {
@@ -196,6 +242,7 @@ void Pretoucher::FinishTasks() {
 }
 
 void Pretoucher::Stop() {
+  if (Inherited()) return;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   s.next = s.end = nullptr;

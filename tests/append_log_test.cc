@@ -10,15 +10,20 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mapfile/format.h"
+#include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/os.h"
 #include "tests/testing.h"
@@ -43,6 +48,26 @@ using internal::LogLayout;
 Rec Make(uint64_t seq) { return {seq, seq * 0x9E3779B97F4A7C15ull, ~seq}; }
 
 const LogLayout kLayout{FingerprintOf<Rec>()};
+
+// A lying segment file, checksums recomputed (only validation stands
+// between the lie and the log): `edit` changes its header and its latest
+// commit, written back as the next commit.
+void Rewrite(const std::string& path,
+             const std::function<void(FileHeader&, CommitSlot&)>& edit) {
+  std::string bytes = testing::ReadFile(path);
+  ASSERT_GE(bytes.size(), kHeaderSize);
+  const absl::Span<std::byte> page(reinterpret_cast<std::byte*>(bytes.data()),
+                                   kHeaderSize);
+  absl::StatusOr<FileHeader> h = DecodeHeader(page, path);
+  ASSERT_TRUE(h.ok()) << h.status();
+  absl::StatusOr<CommitSlot> c = LatestCommit(*h, bytes.size(), path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  edit(*h, *c);
+  ++c->sequence;
+  EncodeHeader(*h, page);
+  EncodeSlot(*c, page);
+  ASSERT_TRUE(testing::WriteFile(path, bytes));
+}
 
 class AppendLogTest : public ::testing::Test {
  protected:
@@ -80,6 +105,37 @@ class AppendLogTest : public ::testing::Test {
       ASSERT_TRUE(r.ok()) << r.status();
       EXPECT_EQ(*r, Make(i));
     }
+  }
+
+  // Open's recovery() equals what PlanRecovery said it would be.
+  static void ExpectPlanned(const absl::StatusOr<RecoveryReport>& plan,
+                            const RecoveryReport& done) {
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(plan->records_kept, done.records_kept);
+    EXPECT_EQ(plan->records_cut, done.records_cut);
+    EXPECT_EQ(plan->bytes_cut, done.bytes_cut);
+    EXPECT_EQ(plan->segment, done.segment);
+  }
+  // A log of [0, 105): [0, 100) in a sealed segment, compressed; the
+  // uncompressed segment's bytes before compression in *sealed.
+  void MakeCompressed(std::string* sealed = nullptr) {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 100);
+    ASSERT_TRUE(log->Seal().ok());
+    if (sealed != nullptr) *sealed = testing::ReadFile(Segment(0));
+    ASSERT_TRUE(log->Compress(0).ok());
+    AppendRange(*log, 100, 105);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  static bool Compressed(const std::string& path) {
+    const std::string bytes = testing::ReadFile(path);
+    auto h = DecodeHeader(
+        absl::MakeConstSpan(reinterpret_cast<const std::byte*>(bytes.data()),
+                            bytes.size()),
+        path);
+    EXPECT_TRUE(h.ok()) << h.status();
+    return h.ok() && (h->segment_flags & kSegmentCompressed) != 0;
   }
 
   testing::TempDir dir_;
@@ -197,10 +253,14 @@ TEST_F(AppendLogTest, TornTailAtEveryByteOffsetReopensToAValidPrefix) {
       if (original[i] != 0) nonzero = i + 1 - (tail + whole * stride);
     }
     {
+      const absl::StatusOr<RecoveryReport> plan =
+          AppendLog<Rec>::PlanRecovery(path_);
+      EXPECT_EQ(testing::ReadFile(Segment(0)), original.substr(0, cut));
       auto log = Open();
       ASSERT_TRUE(log.ok()) << log.status();
       ExpectRecords(*log, 0, 5 + whole);
       const RecoveryReport& r = log->recovery();
+      ExpectPlanned(plan, r);
       EXPECT_EQ(r.records_kept, whole);
       EXPECT_EQ(r.bytes_cut, nonzero);
       EXPECT_EQ(r.records_cut, nonzero > 0 ? 1u : 0u);
@@ -231,8 +291,12 @@ TEST_F(AppendLogTest, BitFlipInTheTailCutsFromTheDamagedRecord) {
     std::string damaged = original;
     damaged[at] ^= static_cast<char>(1 << (at % 8));
     ASSERT_TRUE(testing::WriteFile(Segment(0), damaged));
+    const absl::StatusOr<RecoveryReport> plan =
+        AppendLog<Rec>::PlanRecovery(path_);
+    EXPECT_EQ(testing::ReadFile(Segment(0)), damaged);
     auto log = Open();
     ASSERT_TRUE(log.ok()) << log.status();
+    ExpectPlanned(plan, log->recovery());
     const uint64_t bad = (at - tail) / stride;
     ExpectRecords(*log, 0, 5 + bad);
     EXPECT_EQ(log->recovery().records_kept, bad);
@@ -292,10 +356,25 @@ TEST_F(AppendLogTest, TornSegmentCreationLeavesNoSegmentBehind) {
   }
   // What a writer killed while creating or compressing a segment leaves.
   ASSERT_TRUE(testing::WriteFile(Segment(3) + ".tmp", std::string(100, 'x')));
+  ASSERT_TRUE(AppendLog<Rec>::PlanRecovery(path_).ok());
+  EXPECT_TRUE(std::filesystem::exists(Segment(3) + ".tmp"));  // a dry run
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_FALSE(std::filesystem::exists(Segment(3) + ".tmp"));
   ExpectRecords(*log, 0, 3);
+}
+
+TEST_F(AppendLogTest, OpenDeletesNoTemporaryFileButItsOwn) {
+  ASSERT_TRUE(Open().ok());
+  const std::vector<std::string> foreign = {
+      "notes.tmp", "00000000000000000003.tmp", "x.seg.tmp", ".tmp"};
+  for (const std::string& name : foreign) {
+    ASSERT_TRUE(testing::WriteFile(dir_.File("log/" + name), "mine"));
+  }
+  ASSERT_TRUE(Open().ok());
+  for (const std::string& name : foreign) {
+    EXPECT_TRUE(std::filesystem::exists(dir_.File("log/" + name))) << name;
+  }
 }
 
 TEST_F(AppendLogTest, SealTruncateBeforeAndCompressionKeepEveryRecord) {
@@ -371,6 +450,137 @@ TEST_F(AppendLogTest, CorruptedCompressedSegmentIsDataLoss) {
   ExpectRecords(*log, 0, 100);
 }
 
+TEST_F(AppendLogTest, DecompressRestoresTheSealedSegmentAndReadsStayEqual) {
+  std::string sealed;
+  MakeCompressed(&sealed);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    auto reader = LogReader<Rec>::Open(path_);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    ASSERT_TRUE(reader->Read(40).ok());  // the reader holds a decompressed copy
+    auto c = log->From(3);               // and so does this cursor
+    ASSERT_TRUE(c.Valid());
+    ASSERT_TRUE(Compressed(Segment(0)));
+    ASSERT_TRUE(log->Decompress(0).ok());
+    EXPECT_FALSE(Compressed(Segment(0)));
+    const std::string now = testing::ReadFile(Segment(0));
+    ASSERT_EQ(now.size(), sealed.size());
+    // Records and control block as sealed; only the header page differs.
+    EXPECT_TRUE(now.compare(kLayout.data_offset(), std::string::npos, sealed,
+                            kLayout.data_offset(), std::string::npos) == 0);
+    EXPECT_EQ(c.value(), Make(3));
+    c.Next();
+    ASSERT_TRUE(c.Valid());
+    EXPECT_EQ(c.value(), Make(4));
+    ExpectRecords(*log, 0, 105);
+    for (uint64_t i = 0; i < 105; ++i) {
+      absl::StatusOr<Rec> r = reader->Read(i);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(*r, Make(i));
+    }
+    EXPECT_TRUE(log->Decompress(50).ok());  // not compressed: nothing to do
+    EXPECT_EQ(testing::ReadFile(Segment(0)), now);
+    EXPECT_EQ(log->Decompress(104).code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, 105);
+  ASSERT_TRUE(log->Compress(0).ok());  // and back
+  EXPECT_TRUE(Compressed(Segment(0)));
+  ExpectRecords(*log, 0, 105);
+}
+
+TEST_F(AppendLogTest, DecompressOfACorruptedCompressedSegmentIsDataLoss) {
+  MakeCompressed();
+  const std::string good = testing::ReadFile(Segment(0));
+  for (size_t at = kLayout.data_offset(); at < good.size(); at += 29) {
+    SCOPED_TRACE(at);
+    std::string bad = good;
+    bad[at] ^= 0x04;
+    ASSERT_TRUE(testing::WriteFile(Segment(0), bad));
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    const absl::Status s = log->Decompress(0);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_EQ(testing::ReadFile(Segment(0)), bad);  // untouched
+    EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".tmp"));
+  }
+}
+
+TEST_F(AppendLogTest, FailedStepOfDecompressLeavesAReadableLog) {
+  struct Case {
+    os::Op op;
+    uint64_t nth;
+    bool renamed;  // the failure comes after the rename
+  };
+  const Case kCases[] = {
+      {os::Op::kOpen, 1, false},       // the temporary
+      {os::Op::kFsync, 1, false},      // the directory, after creating it
+      {os::Op::kPwrite, 1, false},     // the header
+      {os::Op::kPwrite, 2, false},     // the records
+      {os::Op::kFdatasync, 1, false},  // the temporary
+      {os::Op::kRename, 1, false},
+      {os::Op::kFsync, 2, true},  // the directory, after the rename
+  };
+  for (const Case& k : kCases) {
+    SCOPED_TRACE(absl::StrCat(os::OpName(k.op), " #", k.nth));
+    std::filesystem::remove_all(path_);
+    MakeCompressed();
+    {
+      auto log = Open();
+      ASSERT_TRUE(log.ok()) << log.status();
+      ASSERT_TRUE(log->Read(50).ok());  // loaded: the faults hit Decompress
+      {
+        os::fault::ScopedReset reset;
+        os::fault::Inject({k.op, EIO, k.nth});
+        const absl::Status s = log->Decompress(0);
+        EXPECT_EQ(s.code(), os::ErrnoToCode(EIO)) << s;
+        EXPECT_THAT(std::string(s.message()), HasSubstr("Decompress(0)"));
+      }
+      EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".tmp"));
+      EXPECT_EQ(Compressed(Segment(0)), !k.renamed);
+      ExpectRecords(*log, 0, 105);  // this object reads on
+    }
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ExpectRecords(*log, 0, 105);
+    ASSERT_TRUE(log->Decompress(0).ok());
+    EXPECT_FALSE(Compressed(Segment(0)));
+    ExpectRecords(*log, 0, 105);
+  }
+}
+
+const char* crash_at = nullptr;
+void ExitAtCrashPoint(const internal::CrashSite& site) {
+  if (std::strcmp(site.point, crash_at) == 0) ::_exit(42);
+}
+
+TEST_F(AppendLogTest, DecompressKilledBetweenStepsLeavesAReadableLog) {
+  for (const char* point : {"log.compress.written", "log.renamed"}) {
+    SCOPED_TRACE(point);
+    std::filesystem::remove_all(path_);
+    MakeCompressed();
+    ASSERT_EQ(testing::RunInChild([&] {
+                auto log = Open();
+                if (!log.ok()) return 1;
+                crash_at = point;
+                internal::crash_hook.store(&ExitAtCrashPoint);
+                log->Decompress(0).IgnoreError();
+                return 2;  // not reached: the hook exits
+              }),
+              42);
+    const bool renamed = std::strcmp(point, "log.renamed") == 0;
+    EXPECT_EQ(std::filesystem::exists(Segment(0) + ".tmp"), !renamed);
+    EXPECT_EQ(Compressed(Segment(0)), !renamed);
+    auto log = Open();  // removes the temporary
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".tmp"));
+    ExpectRecords(*log, 0, 105);
+  }
+}
+
 TEST_F(AppendLogTest, MissingSegmentIsDataLossNotAGap) {
   {
     auto log = Open();
@@ -388,6 +598,61 @@ TEST_F(AppendLogTest, MissingSegmentIsDataLossNotAGap) {
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ(log->Read(3).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(AppendLogTest, CompressedSegmentWhoseCountWrapsIsDataLoss) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Seal().ok());
+    ASSERT_TRUE(log->Compress(0).ok());
+  }
+  ASSERT_TRUE(std::filesystem::remove(Segment(10)));  // 0 is the only one
+  // 2^59 + 10 frames of 32 bytes wrap to the 10 frames that the image holds
+  // (and that pass their checksums): reading on would run off the image.
+  ASSERT_EQ(kLayout.stride, 32u);
+  Rewrite(Segment(0), [](FileHeader&, CommitSlot& c) {
+    c.count += uint64_t{1} << 59;
+  });
+  auto reader = LogReader<Rec>::Open(path_);
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kDataLoss)
+      << reader.status();
+  auto log = Open();
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss) << log.status();
+  EXPECT_THAT(std::string(log.status().message()), HasSubstr(Segment(0)));
+}
+
+TEST_F(AppendLogTest, SegmentEndingPastTheLargestSequenceNumberIsDataLoss) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Seal().ok());
+  }
+  ASSERT_TRUE(std::filesystem::remove(Segment(10)));
+  // The largest name that parses; 10 records on, the successor would be 2.
+  const uint64_t first = ~uint64_t{0} - 7;
+  ASSERT_EQ(internal::ParseSegmentFileName(internal::SegmentFileName(first)),
+            first);
+  Rewrite(Segment(0), [&](FileHeader& h, CommitSlot&) {
+    h.first_sequence = first;
+  });
+  std::filesystem::rename(Segment(0), Segment(first));
+  auto log = Open();
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss) << log.status();
+  EXPECT_FALSE(std::filesystem::exists(Segment(2)));
+}
+
+struct Huge {  // above the format's largest record
+  char bytes[(size_t{1} << 24) + 1];
+};
+
+TEST_F(AppendLogTest, UnstorableRecordTypeErrorNamesTheLogAndTheCall) {
+  absl::StatusOr<AppendLog<Huge>> log = AppendLog<Huge>::Open(path_);
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(log.status().message()),
+              HasSubstr("AppendLog::Open(\"" + path_ + "\")"));
 }
 
 TEST_F(AppendLogTest, AutomaticSyncEveryNRecordsCommits) {

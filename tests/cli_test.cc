@@ -17,7 +17,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -407,7 +409,8 @@ TEST_F(CliTest, RawBytesAreNotWrittenToATerminal) {
 TEST_F(CliTest, HelpVersionAndUsageErrors) {
   Result r = Cli({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* command : {"info", "verify", "dump", "tail", "follow"}) {
+  for (const char* command : {"info", "verify", "dump", "tail", "follow",
+                              "recover", "compress", "decompress"}) {
     EXPECT_THAT(r.out, HasSubstr(command));
   }
   r = Cli({"dump", "--help"});
@@ -576,6 +579,99 @@ TEST_F(CliTest, RecoverShowsTheTornTailAndCutsItOnlyWithYes) {
   EXPECT_THAT(Cli({"recover", dir}).out, HasSubstr("nothing to cut"));
 }
 
+TEST_F(CliTest, RecoverPreviewIsWhatYesCutsForATornTailAtSeveralOffsets) {
+  const std::string original = dir_.File("original");
+  LogOptions options;
+  options.segment_size = 16 << 10;  // zero pages after the tail
+  {
+    auto log = AppendLog<Tick>::Open(original, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    for (int i = 10; i < 15; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+  }  // records 10..14 are not committed
+  const std::string bytes = testing::ReadFile(Segment(original, 0));
+  const uint64_t page = 4096;
+  // The file cut at these offsets (inside frames, on a boundary, after the
+  // last record), and one with a torn record 12 and a stray byte after a
+  // zero page (recovery measures the tail up to the first zero page).
+  const uint64_t kCuts[] = {FrameOffset(10) + 1, FrameOffset(11) + 17,
+                            FrameOffset(12),     FrameOffset(13) + 23,
+                            FrameOffset(15),     bytes.size()};
+  for (size_t k = 0; k <= std::size(kCuts); ++k) {
+    const std::string dir = dir_.File(absl::StrCat("log", k));
+    ASSERT_TRUE(std::filesystem::create_directory(dir));
+    std::string data = bytes;
+    if (k < std::size(kCuts)) {
+      data.resize(kCuts[k]);
+    } else {
+      data[FrameOffset(12) + 1] ^= 0x55;
+      data[(FrameOffset(15) / page + 2) * page] = 'x';
+    }
+    SCOPED_TRACE(data.size());
+    ASSERT_TRUE(testing::WriteFile(Segment(dir, 0), data));
+    Result r = Cli({"recover", "--json", dir});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json plan = json::parse(r.out);
+    EXPECT_EQ(testing::ReadFile(Segment(dir, 0)), data);  // shown, not done
+    r = Cli({"recover", "--yes", "--json", dir});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json done = json::parse(r.out);
+    EXPECT_EQ(done["written"], plan["bytes_to_cut"].get<uint64_t>() > 0);
+    if (done["written"] == true) {
+      EXPECT_EQ(done["bytes_cut"], plan["bytes_to_cut"]);
+      EXPECT_EQ(done["records_cut"], plan["records_to_cut"]);
+      EXPECT_EQ(done["records_kept"], plan["kept_after_commit"]);
+      EXPECT_EQ(testing::ReadFile(done["copy"].get<std::string>()),
+                data.substr(plan["cut_offset"].get<uint64_t>(),
+                            plan["bytes_to_cut"].get<uint64_t>()));
+    }
+    // The log holds what the preview said it keeps, and nothing to cut.
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ(log->next_seq(),
+              plan["committed"].get<uint64_t>() +
+                  plan["kept_after_commit"].get<uint64_t>());
+    EXPECT_EQ(log->recovery().bytes_cut, 0u);
+  }
+}
+
+TEST_F(CliTest, DecompressRewritesCompressedSegmentsAndTheyStayReadable) {
+  const std::string dir = MakeLog("log", 400, /*compress=*/true);
+  ASSERT_EQ(Cli({"compress", dir}).code, 0);  // both sealed segments now
+  const std::string dump =
+      Cli({"dump", "--json", "--from", "160", "--count", "20", dir}).out;
+  Result r = Cli({"decompress", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j["decompressed"].size(), 2u);
+  EXPECT_EQ(j["decompressed"][1]["segment"], Segment(dir, 168));
+  EXPECT_EQ(j["decompressed"][0]["bytes_after"],
+            FrameOffset(168));  // header page, control block, 168 frames
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  j = json::parse(Cli({"info", "--json", dir}).out);
+  EXPECT_EQ(j["segments"][0]["compressed"], false);
+  EXPECT_EQ(j["segments"][1]["compressed"], false);
+  EXPECT_EQ(Cli({"dump", "--json", "--from", "160", "--count", "20", dir}).out,
+            dump);
+  r = Cli({"decompress", dir});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no sealed segment to decompress"));
+  EXPECT_EQ(Cli({"decompress", MakeVector("v.vec", 1)}).code, 2);
+}
+
+TEST_F(CliTest, DecompressOfADamagedSegmentChangesNothing) {
+  const std::string dir = MakeLog("log", 400, /*compress=*/true);
+  const std::string segment = Segment(dir, 0);
+  Patch(segment, testing::ReadFile(segment).size() - 30, "\xde\xad\xbe\xef");
+  const std::string damaged = testing::ReadFile(segment);
+  const Result r = Cli({"decompress", dir});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr(segment));
+  EXPECT_EQ(testing::ReadFile(segment), damaged);
+  EXPECT_FALSE(std::filesystem::exists(segment + ".tmp"));
+}
+
 TEST_F(CliTest, CompressRewritesSealedSegmentsAndTheyStayReadable) {
   const std::string dir = MakeLog("log", 400);
   Result r = Cli({"compress", "--json", dir});
@@ -715,7 +811,7 @@ TEST_F(CliTest, BadInputTable) {
          Patch(Segment(p, 0), data.size() - 30, "\xde\xad\xbe\xef");
          return p;
        },
-       1, "compressed log segment", {"verify", "dump"}},
+       1, "compressed log segment", {"verify", "dump", "decompress"}},
       {"/dev/zero",
        [&]() { return std::string("/dev/zero"); },
        2, "is a character device"},

@@ -491,6 +491,100 @@ TEST_F(VectorTest, UnsyncedTailIsIgnoredOnReopen) {
   EXPECT_EQ(v->back(), 9u);
 }
 
+// Regression: with pretouch on, a reopened vector's fast-path limit started
+// at 0 below its size, `limit_ - size_` wrapped, and append skipped the
+// growth and wrote past the mapping (SIGSEGV).
+TEST_F(VectorTest, AppendAfterReopenWithPretouchGrowsTheFile) {
+  std::vector<uint64_t> values(20000);
+  for (uint64_t i = 0; i < values.size(); ++i) values[i] = i + 1000;
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    for (uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(v->push_back(i).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  VectorOptions o;
+  o.pretouch = 1 << 20;
+  {
+    auto v = MappedVector<uint64_t>::Open(path_, o);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->append(values).ok());
+    ASSERT_TRUE(v->push_back(21000).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  auto v = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->size(), 21001u);
+  for (uint64_t i = 0; i < v->size(); ++i) ASSERT_EQ((*v)[i], i) << i;
+}
+
+// Regression: kCreate took a file whose header page reads as zeros for an
+// unfinished creation and wrote a fresh header with count 0 over it,
+// silently dropping the committed elements behind it.
+TEST_F(VectorTest, ZeroedHeaderOfAFileWithDataIsDataLossNotAFreshStart) {
+  for (const size_t n : {1000, 100000}) {  // inside, past the first growth
+    for (const size_t zeroed : {size_t{512}, kHeaderSize}) {  // slots, all
+      {
+        auto v = MappedVector<uint64_t>::Open(path_);
+        ASSERT_TRUE(v.ok()) << v.status();
+        ASSERT_TRUE(v->resize(n, 7).ok());
+        ASSERT_TRUE(v->Sync().ok());
+      }
+      std::string bytes = testing::ReadFile(path_);
+      bytes.replace(kHeaderSize - zeroed, zeroed, zeroed, '\0');
+      ASSERT_TRUE(testing::WriteFile(path_, bytes));
+      auto v = MappedVector<uint64_t>::Open(path_);
+      EXPECT_EQ(v.status().code(), absl::StatusCode::kDataLoss)
+          << n << " " << zeroed << ": " << v.status();
+      EXPECT_THAT(v.status().message(), HasSubstr(path_));
+      EXPECT_TRUE(testing::ReadFile(path_) == bytes) << "file changed";
+      ASSERT_TRUE(os::Unlink(path_).ok());
+    }
+  }
+}
+
+// Regression: the defaulted moves left the source's size(), capacity() and
+// data() pointing at the mapping the destination now owns.
+TEST_F(VectorTest, MovedFromVectorIsEmptyAsAStdVector) {
+  auto opened = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_TRUE(opened->resize(100, 5).ok());
+  const uint64_t* const data = opened->data();
+  MappedVector<uint64_t> a(*std::move(opened));
+  auto expect_empty = [](const MappedVector<uint64_t>& v) {
+    EXPECT_EQ(v.size(), 0u);
+    EXPECT_EQ(v.capacity(), 0u);
+    EXPECT_EQ(v.data(), nullptr);
+    EXPECT_TRUE(v.begin() == v.end());
+  };
+  expect_empty(*opened);
+  EXPECT_EQ(a.data(), data);
+  ASSERT_EQ(a.size(), 100u);
+  auto b = MappedVector<uint64_t>::CreateScratch();
+  ASSERT_TRUE(b.ok());
+  *b = std::move(a);
+  expect_empty(a);
+  EXPECT_EQ(b->data(), data);
+  EXPECT_EQ(b->size(), 100u);
+  EXPECT_EQ(b->path(), path_);
+  ASSERT_TRUE(a.push_back(9).ok());  // usable again: a scratch vector
+  EXPECT_EQ(a[0], 9u);
+  EXPECT_EQ((*b)[99], 5u);
+}
+
+TEST_F(VectorTest, BadAlignmentErrorNamesTheCallAndTheFile) {
+  VectorOptions o;
+  o.alignment = 48;
+  auto v = MappedVector<uint64_t>::Open(path_, o);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(v.status().message()),
+              StartsWith("MappedVector::Open(\"" + path_ + "\"): "));
+  auto s = MappedVector<uint64_t>::CreateScratch(o);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()),
+              StartsWith("MappedVector::CreateScratch: "));
+}
+
 TEST_F(VectorTest, ShrinkingCommitsOnSyncAndKeepsCommittedBytes) {
   MakeFile(1000);
   auto v = MappedVector<uint64_t>::Open(path_);

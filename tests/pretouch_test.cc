@@ -6,6 +6,8 @@
 // under --config=tsan). Crash recovery with pretouch on is in
 // append_log_test.cc (CrashLoopWithPretouchKeepsEverySyncedRecord).
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <set>
@@ -216,6 +218,39 @@ TEST(PretouchTest, ConcurrentGrowthRollsAndCloseAreRaceFree) {
     done = true;
     helper.join();
   }  // destroyed with pretouch work possibly in flight
+}
+
+// Regression: a forked child inherited a Pretoucher whose task was running
+// on the parent's pretouch thread (task_running stayed true in the child,
+// where that thread does not exist), so destroying it there waited forever.
+// Inherited pretouchers are disabled in the child.
+TEST(PretouchTest, ForkedChildDestroysInheritedPretouchersPromptly) {
+  testing::TempDir dir;
+  VectorOptions o;
+  o.pretouch = 64 << 10;
+  auto v = MappedVector<Rec>::Open(dir.File("v"), o);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (uint64_t i = 0; i < 5000; ++i) ASSERT_TRUE(v->push_back(Make(i)).ok());
+  auto busy = std::make_unique<internal::Pretoucher>(4096, true);
+  std::atomic<bool> running{false}, release{false};
+  busy->Post([&] {
+    running = true;
+    while (!release) std::this_thread::yield();
+  });
+  while (!running) std::this_thread::yield();
+  const int code = testing::RunInChild([&] {
+    alarm(10);  // a hang is SIGALRM: 128 + 14
+    busy->Run();
+    busy->FinishTasks();
+    busy.reset();
+    if (!v->push_back(Make(5000)).ok()) return 1;
+    v = absl::UnavailableError("closed");  // destroys the vector
+    return 0;
+  });
+  release = true;
+  EXPECT_EQ(code, 0);
+  busy.reset();  // the parent's work is unaffected
+  EXPECT_EQ((*v)[4999].seq, 4999u);
 }
 
 }  // namespace

@@ -472,41 +472,15 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> Range(const DumpOptions& o,
 
 // ---------------------------------------------------------------- recover
 
-// What recovery would cut from a log's active segment.
-struct CutPlan {
-  std::string segment;
-  TypeFingerprint type;
-  uint64_t committed = 0;  // records
-  uint64_t kept = 0;       // valid records after the commit
-  uint64_t cut = 0;        // file offset of the first byte cut
-  uint64_t end = 0;        // one past the last non-zero byte
-};
-
-absl::StatusOr<CutPlan> PlanRecovery(const std::string& dir) {
+// What AppendLog::Open would cut from the log in `dir` (the library's dry
+// run of its own recovery), for the record type in the last segment's
+// header, which goes to *type.
+absl::StatusOr<internal::LogStore::RecoveryPlan> PlanRecovery(
+    const std::string& dir, TypeFingerprint* type) {
   MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> names, ListSegments(dir));
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(names.back().path));
-  MAPFILE_RETURN_IF_ERROR(f.commit().status());
-  const internal::LogLayout layout(f.header().type);
-  CutPlan plan{f.path(), f.header().type, f.commit()->count};
-  if (f.header().segment_flags & (kSegmentSealed | kSegmentCompressed)) {
-    return plan;
-  }
-  MAPFILE_ASSIGN_OR_RETURN(plan.kept, ValidAfterCommit(f, layout));
-  plan.cut = plan.end =
-      layout.records_offset() + (plan.committed + plan.kept) * layout.stride;
-  std::vector<std::byte> buffer(kChunk);
-  for (uint64_t at = plan.cut; at < f.size();) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, f.size() - at));
-    MAPFILE_RETURN_IF_ERROR(f.Read(at, buffer.data(), n));
-    for (size_t i = n; i > 0; --i) {
-      if (buffer[i - 1] != std::byte{0}) {
-        plan.end = at + i;
-        break;
-      }
-    }
-    at += n;
-  }
-  return plan;
+  *type = f.header().type;
+  return internal::LogStore::PlanRecovery(dir, *type);
 }
 
 // Copies [from, to) of `path` to `copy` (created; never overwritten).
@@ -550,6 +524,60 @@ absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenWriter(
   options.mode = OpenMode::kReadWrite;
   options.compression_level = level;
   return internal::LogStore::Open(dir, options, type, /*writer=*/true);
+}
+
+// `compress` and `decompress`: rewrites every sealed segment of the log
+// that is not yet in the wanted form, through the library (checksums
+// checked; temporary file, fsync, rename, directory fsync).
+int RewriteSegments(const ReadOptions& o, int level, bool compress) {
+  absl::StatusOr<std::string> dir = LogDir(o.path);
+  if (!dir.ok()) return Fail(o, dir.status());
+  TypeFingerprint type;
+  absl::StatusOr<internal::LogStore::RecoveryPlan> plan =
+      PlanRecovery(*dir, &type);
+  if (!plan.ok()) return Fail(o, plan.status());
+  if (plan->report.bytes_cut > 0) {
+    return Fail(o, absl::FailedPreconditionError(absl::StrCat(
+                       "\"", *dir, "\" has a torn tail; run `mapfile recover` "
+                       "first")));
+  }
+  absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
+      OpenWriter(*dir, type, level);
+  if (!log.ok()) return Fail(o, log.status());
+  // Listed after Open: a sealed last segment has a successor now.
+  absl::StatusOr<std::vector<SegmentName>> names = ListSegments(*dir);
+  if (!names.ok()) return Fail(o, names.status());
+  const char* const verb = compress ? "compress" : "decompress";
+  json done = json::array();
+  Progress progress(absl::StrCat(verb, " ", *dir), names->size());
+  for (size_t i = 0; i + 1 < names->size(); ++i) {
+    const SegmentName& name = (*names)[i];
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (!f.ok()) return Fail(o, f.status());
+    if (((f->header().segment_flags & kSegmentCompressed) != 0) == compress) {
+      continue;
+    }
+    absl::Status s = compress ? (*log)->Compress(name.first)
+                              : (*log)->Decompress(name.first);
+    if (!s.ok()) return Fail(o, s);
+    absl::StatusOr<FileReader> after = FileReader::Open(name.path);
+    if (!after.ok()) return Fail(o, after.status());
+    done.push_back({{"segment", name.path},
+                    {"bytes_before", f->size()},
+                    {"bytes_after", after->size()}});
+    if (!o.json) {
+      std::cout << absl::StrFormat("%s: %d -> %d bytes\n", Escape(name.path),
+                                   f->size(), after->size());
+    }
+    progress.Update(i + 1);
+  }
+  if (o.json) {
+    Print({{"path", *dir}, {compress ? "compressed" : "decompressed", done}});
+  }
+  if (!o.json && done.empty()) {
+    std::cout << absl::StrFormat("no sealed segment to %s\n", verb);
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -683,33 +711,39 @@ int RunTail(const TailOptions& o) {
 int RunRecover(const RecoverOptions& o) {
   absl::StatusOr<std::string> dir = LogDir(o.path);
   if (!dir.ok()) return Fail(o, dir.status());
-  absl::StatusOr<CutPlan> plan = PlanRecovery(*dir);
+  TypeFingerprint type;
+  absl::StatusOr<internal::LogStore::RecoveryPlan> plan =
+      PlanRecovery(*dir, &type);
   if (!plan.ok()) return Fail(o, plan.status());
+  const RecoveryReport& planned = plan->report;
   const std::string copy =
       o.save.empty() ? absl::StrCat(plan->segment, ".cut") : o.save;
   json j = {{"path", *dir},
             {"segment", plan->segment},
             {"committed", plan->committed},
-            {"kept_after_commit", plan->kept},
-            {"cut_offset", plan->cut},
-            {"bytes_to_cut", plan->end - plan->cut},
+            {"kept_after_commit", planned.records_kept},
+            {"cut_offset", plan->cut_offset},
+            {"bytes_to_cut", planned.bytes_cut},
+            {"records_to_cut", planned.records_cut},
             {"written", false}};
-  const bool cut = plan->end > plan->cut;
+  const bool cut = planned.bytes_cut > 0;
   if (!o.json) {
     std::cout << absl::StrFormat(
         "%s: %d committed records in the active segment %s, %d more with "
         "valid checksums after the commit\n",
-        Escape(*dir), plan->committed, Escape(plan->segment), plan->kept);
+        Escape(*dir), plan->committed, Escape(plan->segment),
+        planned.records_kept);
     std::cout << (cut ? absl::StrFormat(
                             "torn tail: %d bytes from offset %d %s\n",
-                            plan->end - plan->cut, plan->cut,
+                            planned.bytes_cut, plan->cut_offset,
                             o.yes ? "are cut" : "would be cut")
                       : "nothing to cut\n");
   }
   if (cut && o.yes) {
-    absl::Status s = SaveCopy(plan->segment, plan->cut, plan->end, copy);
+    absl::Status s = SaveCopy(plan->segment, plan->cut_offset,
+                              plan->cut_offset + planned.bytes_cut, copy);
     absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-        s.ok() ? OpenWriter(*dir, plan->type, 3)
+        s.ok() ? OpenWriter(*dir, type, 3)
                : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
     if (!log.ok()) return Fail(o, log.status());
     const RecoveryReport& report = (*log)->recovery();
@@ -734,44 +768,11 @@ int RunRecover(const RecoverOptions& o) {
 }
 
 int RunCompress(const CompressOptions& o) {
-  absl::StatusOr<std::string> dir = LogDir(o.path);
-  if (!dir.ok()) return Fail(o, dir.status());
-  absl::StatusOr<CutPlan> plan = PlanRecovery(*dir);
-  if (!plan.ok()) return Fail(o, plan.status());
-  if (plan->end > plan->cut) {
-    return Fail(o, absl::FailedPreconditionError(absl::StrCat(
-                       "\"", *dir, "\" has a torn tail; run `mapfile recover` "
-                       "first")));
-  }
-  absl::StatusOr<std::vector<SegmentName>> names = ListSegments(*dir);
-  if (!names.ok()) return Fail(o, names.status());
-  absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-      OpenWriter(*dir, plan->type, o.level);
-  if (!log.ok()) return Fail(o, log.status());
-  json done = json::array();
-  Progress progress(absl::StrCat("compress ", *dir), names->size());
-  for (size_t i = 0; i + 1 < names->size(); ++i) {
-    const SegmentName& name = (*names)[i];
-    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
-    if (!f.ok()) return Fail(o, f.status());
-    if (f->header().segment_flags & kSegmentCompressed) continue;
-    if (absl::Status s = (*log)->Compress(name.first); !s.ok()) {
-      return Fail(o, s);
-    }
-    absl::StatusOr<FileReader> after = FileReader::Open(name.path);
-    if (!after.ok()) return Fail(o, after.status());
-    done.push_back({{"segment", name.path},
-                    {"bytes_before", f->size()},
-                    {"bytes_after", after->size()}});
-    if (!o.json) {
-      std::cout << absl::StrFormat("%s: %d -> %d bytes\n", Escape(name.path),
-                                   f->size(), after->size());
-    }
-    progress.Update(i + 1);
-  }
-  if (o.json) Print({{"path", *dir}, {"compressed", done}});
-  if (!o.json && done.empty()) std::cout << "no sealed segment to compress\n";
-  return kExitOk;
+  return RewriteSegments(o, o.level, /*compress=*/true);
+}
+
+int RunDecompress(const ReadOptions& o) {
+  return RewriteSegments(o, 3, /*compress=*/false);
 }
 
 }  // namespace cli

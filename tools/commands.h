@@ -43,8 +43,9 @@ struct TailOptions : ReadOptions {
   double timeout_seconds = 0;      // follow: stop after this long idle (0: never)
 };
 
-// `recover` and `compress` take the log's writer lock (Unavailable while
-// a writer runs).
+// `recover`, `compress` and `decompress` take the log's writer lock
+// (Unavailable while a writer runs). `recover` shows what the library's
+// recovery would cut (LogStore::PlanRecovery), and cuts by opening the log.
 struct RecoverOptions : ReadOptions {
   bool yes = false;   // cut; otherwise only show what would be cut
   std::string save;   // where the cut bytes go ("": <segment>.cut)
@@ -60,6 +61,7 @@ int RunDump(const DumpOptions& options);
 int RunTail(const TailOptions& options);
 int RunRecover(const RecoverOptions& options);
 int RunCompress(const CompressOptions& options);
+int RunDecompress(const ReadOptions& options);
 
 }  // namespace cli
 }  // namespace mapfile

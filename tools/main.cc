@@ -1,6 +1,7 @@
 // Copyright 2026 The mapfile Authors.
 //
-// mapfile: inspect, verify, dump, follow, recover and compress mapfile files.
+// mapfile: inspect, verify, dump, follow, recover and (de)compress mapfile
+// files.
 //
 //   mapfile <command> [options] PATH
 //
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
                         "rewrite the sealed segments of a log as zstd", compress);
   c->add_option("--level", compress.level, "zstd level (default 3)")
       ->check(CLI::Range(1, 22));
+  ReadOptions decompress;
+  AddRead(app, "decompress",
+          "rewrite the compressed segments of a log uncompressed", decompress);
 
   try {
     app.parse(argc, argv);
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
   if (command == "tail") return cli::RunTail(tail);
   if (command == "recover") return cli::RunRecover(recover);
   if (command == "compress") return cli::RunCompress(compress);
+  if (command == "decompress") return cli::RunDecompress(decompress);
   follow.follow = true;
   return cli::RunTail(follow);
 }

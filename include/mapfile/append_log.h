@@ -12,14 +12,18 @@
 // Layout: a directory holding a LOCK file and segment files named by the
 // sequence number of their first record ("00000000000000000000.seg", ...),
 // each a FORMAT.md header page plus fixed-size checksummed frames
-// (mapfile/internal/log_format.h, docs/FORMAT.md "Log segments"). Reading a
-// record is O(1): a binary search over the segments, then arithmetic.
+// (mapfile/internal/log_format.h, docs/FORMAT.md "Log segments"). Finding
+// a record is a binary search over the segments (O(log segments)), then O(1)
+// arithmetic within its segment (plus, once, mapping or decompressing it).
 //
 // Guarantees:
 //   * Append is a memory copy into the mapped active segment plus a
-//     checksum: no system call, except when a full segment rolls over
+//     checksum, with no system call except: when a full segment rolls over
 //     (Sync of the old one, creation of the next; with compress_sealed also
-//     its compression).
+//     its compression); when sync_every_records/_bytes is reached (a Sync());
+//     and with pretouch, once per half window, handing work to the pretouch
+//     thread (a mutex, maybe a futex wake; with pretouch_in_background =
+//     false, none) and, at a roll, waiting for the next segment it prepared.
 //   * Sync() makes every record appended so far durable (one msync of the
 //     new records, then the header's inactive commit slot; group commit).
 //     After a crash, Open recovers every synced record; records appended
@@ -39,9 +43,12 @@
 // cursor keeps its segment alive, even across TruncateBefore, Compress and
 // cache eviction). Read() and operator[] return copies.
 //
-// Thread safety: an AppendLog or LogReader object is not thread-safe (use one
-// per thread). Separate objects on one directory need no locking: a writer
-// thread and reader threads, or processes, each with their own object.
+// Thread safety: an AppendLog or LogReader object is not thread-safe, not
+// even through its const methods (Read, operator[], From and its cursors
+// map segments and update the decompressed-segment cache): use one object
+// per thread, or lock around every call. Separate objects on one directory
+// need no locking: a writer thread and reader threads, or processes, each
+// with their own object.
 
 #ifndef MAPFILE_APPEND_LOG_H_
 #define MAPFILE_APPEND_LOG_H_
@@ -127,12 +134,24 @@ class LogStore {
       const TypeFingerprint& type, bool writer);
   ~LogStore();
 
+  // What a writer's Open would do to the log's tail, found by running its
+  // recovery without writing (no lock taken, no file changed).
+  struct RecoveryPlan {
+    RecoveryReport report;    // recovery() after that Open
+    std::string segment;      // the last segment, which recovery examines
+    uint64_t committed = 0;   // records its commit slot counts
+    uint64_t cut_offset = 0;  // file offset of the first byte cut
+  };
+  static absl::StatusOr<RecoveryPlan> PlanRecovery(const std::string& dir,
+                                                   const TypeFingerprint& type);
+
   // Writer only.
   absl::StatusOr<uint64_t> Append(const void* records, size_t n);
   absl::Status Sync();
   absl::Status TruncateBefore(uint64_t seq);
   absl::Status Seal();
   absl::Status Compress(uint64_t seq);
+  absl::Status Decompress(uint64_t seq);
   void Pretouch();
   const RecoveryReport& recovery() const { return recovery_; }
 
@@ -149,13 +168,17 @@ class LogStore {
  private:
   struct Segment;
   LogStore() = default;
+  static absl::StatusOr<std::unique_ptr<LogStore>> Make(
+      const std::string& dir, const LogOptions& options,
+      const TypeFingerprint& type, bool writer);
   absl::Status OpenWriter();
   absl::Status Rescan();
   absl::Status Refresh(bool rescan);
   void UpdateLive(Segment& s);
   absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
   absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
-  absl::Status Decompress(Segment& s, const FileHeader& h, const CommitSlot& c);
+  absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
+  absl::Status Rewrite(uint64_t seq, bool compress);
   absl::Status Recover(Segment& s, const FileHeader& header);
   absl::Status CreateSegment(uint64_t first);
   absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
@@ -174,6 +197,7 @@ class LogStore {
   LogOptions options_;
   TypeFingerprint type_;
   bool writer_ = false;
+  bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).
@@ -319,13 +343,17 @@ class AppendLog : internal::LogRecordCheck<T> {
   [[nodiscard]] absl::Status Sync() { return store_->Sync(); }
 
   // A copy of record `seq`, checksum verified. OutOfRange outside
-  // [first_seq(), next_seq()), DataLoss if it is damaged.
+  // [first_seq(), next_seq()), DataLoss if it is damaged. Not safe
+  // concurrently with any other call on this object although const (it
+  // maps segments and updates the cache; see "Thread safety").
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) const {
     return internal::ReadRecord<T>(*store_, seq);
   }
   [[nodiscard]] absl::StatusOr<T> operator[](uint64_t seq) const {
     return Read(seq);
   }
+  // A cursor at `seq`. Not thread-safe although const, as Read: the cursor
+  // uses this object (and its cache) at every step.
   Cursor From(uint64_t seq) const { return Cursor(store_.get(), seq); }
 
   uint64_t first_seq() const { return store_->first_seq(); }
@@ -346,6 +374,13 @@ class AppendLog : internal::LogRecordCheck<T> {
   [[nodiscard]] absl::Status Compress(uint64_t seq) {
     return store_->Compress(seq);
   }
+  // The reverse: rewrites the compressed segment holding `seq` uncompressed,
+  // by the same protocol, after checking every record's checksum (DataLoss,
+  // and the file untouched, if one fails). A crash at any step leaves the
+  // compressed segment or the uncompressed one. No-op if not compressed.
+  [[nodiscard]] absl::Status Decompress(uint64_t seq) {
+    return store_->Decompress(seq);
+  }
   // With LogOptions::pretouch: does the pretouch work (populating pages
   // ahead, preparing the next segment) in the calling thread. May be called
   // from any thread, concurrently with the writer.
@@ -353,6 +388,16 @@ class AppendLog : internal::LogRecordCheck<T> {
 
   const RecoveryReport& recovery() const { return store_->recovery(); }
   const std::string& dir() const { return store_->dir(); }
+
+  // What Open(dir) would cut from the log's torn tail (the recovery() it
+  // would report), found by the same recovery code without writing: no
+  // lock is taken and no file changes. Errors as Open's.
+  [[nodiscard]] static absl::StatusOr<RecoveryReport> PlanRecovery(
+      const std::string& dir) {
+    auto plan = internal::LogStore::PlanRecovery(dir, FingerprintOf<T>());
+    if (!plan.ok()) return plan.status();
+    return plan->report;
+  }
 
  private:
   explicit AppendLog(std::unique_ptr<internal::LogStore> store)
@@ -376,7 +421,7 @@ class LogReader : internal::LogRecordCheck<T> {
     return LogReader(*std::move(store));
   }
 
-  // As AppendLog::Read, up to next_seq().
+  // As AppendLog::Read and From, up to next_seq(); not thread-safe either.
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) {
     return internal::ReadRecord<T>(*store_, seq);
   }

@@ -190,7 +190,9 @@ class VectorStore {
   // Declared before file_: a move-assignment stops it before the old
   // mapping is unmapped.
   std::unique_ptr<Pretoucher> pretouch_;
-  uint64_t mark_ = 0;     // pretouch: Reserve is called again at this size
+  // Pretouch: Reserve is called again at this size. Never below the
+  // committed bytes, so that MappedVector's limit_ >= size_ after Open.
+  uint64_t mark_ = 0;
   uint64_t touched_ = 0;  // pretouch: bytes asked for so far
   std::optional<MappedFile> file_;
   ScratchBlock block_;
@@ -253,8 +255,18 @@ class MappedVector {
     return MappedVector(*std::move(store));
   }
 
-  MappedVector(MappedVector&&) = default;
-  MappedVector& operator=(MappedVector&&) = default;
+  // Leaves `other` empty (size 0, capacity 0, data() null), as std::vector.
+  MappedVector(MappedVector&& other) noexcept { *this = std::move(other); }
+  MappedVector& operator=(MappedVector&& other) noexcept {
+    if (this != &other) {
+      store_ = std::exchange(other.store_, internal::VectorStore());
+      base_ = std::exchange(other.base_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      capacity_ = std::exchange(other.capacity_, 0);
+      limit_ = std::exchange(other.limit_, 0);
+    }
+    return *this;
+  }
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -337,7 +349,8 @@ class MappedVector {
   [[nodiscard]] absl::Status append(absl::Span<const value_type> values) {
     MAPFILE_RETURN_IF_ERROR(Writable("append"));
     const value_type* from = values.data();
-    if (values.size() > limit_ - size_) {
+    // size_ + n cannot wrap (both are at most max_size()).
+    if (size_ + values.size() > limit_) {
       const bool inside = from >= base_ && from < base_ + capacity_;
       const ptrdiff_t index = inside ? from - base_ : 0;
       absl::Status s = reserve(size_ + values.size());

@@ -24,6 +24,12 @@
 // which waits for a running task and drops queued ones.
 //
 // Thread safety: every method may be called from any thread.
+//
+// fork(): in the child, a Pretoucher made before the fork does nothing (its
+// thread is gone and its lock may be held forever): every method, and the
+// destructor, returns at once; queued tasks are dropped (a task is a hint:
+// the container does the work itself when FinishTasks() leaves none done).
+// Pretouchers made in the child work.
 
 #ifndef MAPFILE_INTERNAL_PRETOUCH_H_
 #define MAPFILE_INTERNAL_PRETOUCH_H_
@@ -66,8 +72,10 @@ class Pretoucher {
 
  private:
   void Schedule();  // REQUIRES: state_->mu held
+  bool Inherited() const;  // made before a fork, and this is the child
   const uint64_t window_;
   const bool background_;
+  const uint64_t generation_;  // of forks, when made
   std::shared_ptr<State> state_;
 };
 

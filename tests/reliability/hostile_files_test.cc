@@ -9,9 +9,11 @@
 // ASan+UBSan: errors only, never a crash, hang or huge allocation.
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -53,6 +55,38 @@ void SetSlot(std::string& s, int slot, uint64_t seq, uint64_t count,
   Reseal(s, slot);
 }
 
+// A zstd frame of `size` bytes, declared in its header (else only a 128 KiB
+// window is), held as RLE blocks of 128 KiB (4 bytes each: a ratio of
+// 32768).
+std::string RleFrame(uint64_t size, bool declared) {
+  std::string f = "\x28\xb5\x2f\xfd";  // magic
+  f += declared ? '\xe0' : '\0';  // one segment, 8-byte size; or none
+  f.resize(declared ? 13 : 6, '\x38');  // ...and a window of 2^17
+  if (declared) Put(f, 5, size, 8);
+  for (uint64_t left = size; left > 0;) {
+    const uint64_t n = std::min<uint64_t>(left, 128 << 10);
+    left -= n;
+    f.resize(f.size() + 4);  // the byte repeated: 0
+    Put(f, f.size() - 4, (n << 3) | (1 << 1) | (left == 0), 3);
+  }
+  return f;
+}
+// Turns a valid segment into a compressed one of `count` records that is
+// consistent in every field, and whose frame expands from a few KiB (with
+// `declared` false, padded with zeros to 4 bytes a record).
+void Bomb(std::string& f, uint64_t count, bool declared = true) {
+  const internal::LogLayout layout(FingerprintOf<Rec>());
+  const uint64_t length = layout.control_size + count * layout.stride;
+  std::string frame = RleFrame(length, declared);
+  if (!declared) frame.resize(std::max<uint64_t>(frame.size(), count * 4));
+  f.resize(layout.data_offset());
+  f += frame;
+  Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+  Put(f, 152, length, 8);
+  Reseal(f);
+  SetSlot(f, 0, 2, count, frame.size());
+}
+
 struct Case {
   std::string name;
   std::function<void(std::string& file)> craft;  // of a valid file
@@ -88,15 +122,16 @@ std::vector<Case> Cases() {
       {"sequence_max", [](std::string& f) { SetSlot(f, 1, ~0ull, 1, 24); }},
       {"compressed_garbage", [](std::string& f) {
          Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
-         Put(f, 152, 1 << 20, 8);
+         Put(f, 152, 64 + 10 * 32, 8);  // consistent: 10 records of Rec
          Reseal(f);
          SetSlot(f, 0, 2, 10, 64);
        }},
-      {"compressed_bomb", [](std::string& f) {
-         Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
-         Put(f, 152, 1ull << 40, 8);
+      {"compressed_bomb", [](std::string& f) { Bomb(f, 1 << 24); }},
+      {"compressed_count_wraps", [](std::string& f) {  // 2^59 + 10 frames
+         Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);  // of 32 bytes
+         Put(f, 152, 64 + 10 * 32, 8);
          Reseal(f);
-         SetSlot(f, 0, 2, 1ull << 34, 64);
+         SetSlot(f, 0, 2, (1ull << 59) + 10, 64);
        }},
       {"sealed_flag_lie", [](std::string& f) { Put(f, 144, kSegmentSealed, 4); Reseal(f); }},
       {"first_sequence_lie", [](std::string& f) { Put(f, 136, 12345, 8); Reseal(f); }},
@@ -257,6 +292,35 @@ TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
   }
   Report("hostile_files", absl::StrCat(files, " crafted files and directories, ",
                                        opens, " opens, ", errors, " errors"));
+}
+
+// 128 MiB from 4 KiB, rejected before anything is allocated for it: by its
+// size (not 4 bytes a record), or by its frame's undeclared content size.
+TEST(HostileFilesTest, CompressedBombIsDataLossWithoutAHugeAllocation) {
+  testing::TempDir dir;
+  const std::string valid = ValidFile(dir.path(), true);
+  auto max_rss_kib = [] {
+    rusage u;
+    ::getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+  };
+  for (bool declared : {true, false}) {
+    SCOPED_TRACE(declared);
+    std::string bomb = valid;
+    Bomb(bomb, 1 << 22, declared);
+    const std::string log = dir.File(absl::StrCat("bomb", declared));
+    ASSERT_EQ(::mkdir(log.c_str(), 0755), 0);
+    ASSERT_TRUE(testing::WriteFile(
+        log + "/" + internal::SegmentFileName(0), bomb));
+    EXPECT_EQ(testing::RunInChild([&] {
+                const long before = max_rss_kib();
+                auto reader = LogReader<Rec>::Open(log);
+                auto code = reader.status().code();
+                if (code != absl::StatusCode::kDataLoss) return 1;
+                return max_rss_kib() - before < (64 << 10) ? 0 : 2;
+              }),
+              0);
+  }
 }
 
 }  // namespace
