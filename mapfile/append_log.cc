@@ -48,11 +48,7 @@ uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq) {
 
 namespace {
 
-absl::Status Prefix(const absl::Status& status, absl::string_view context) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(context, ": ", status.message()));
-}
+using os::Annotate;
 
 uint64_t* Word64(std::byte* data, size_t at) {
   return reinterpret_cast<uint64_t*>(data + at);
@@ -166,7 +162,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
   absl::StatusOr<FileHeader> header =
       NewHeader(ContainerKind::kLogSegment, type, layout.alignment);
   MAPFILE_RETURN_IF_ERROR(
-      Prefix(header.status(), absl::StrCat(s->Context("Open"),
+      Annotate(header.status(), absl::StrCat(s->Context("Open"),
                                            ": header of segments \"", dir,
                                            "/*", kSegmentSuffix, "\"")));
   s->header_ = *std::move(header);
@@ -191,7 +187,7 @@ absl::Status LogStore::OpenWriter() {
     absl::Status made = os::Mkdir(dir_);
     if (!made.ok() && (mode == OpenMode::kCreateNew ||
                        made.code() != absl::StatusCode::kAlreadyExists)) {
-      return Prefix(made, Context("Open"));
+      return Annotate(made, Context("Open"));
     }
   }
   MappedFile::Options lock;
@@ -204,7 +200,7 @@ absl::Status LogStore::OpenWriter() {
         Context("Open"), ": another AppendLog has this log open for writing "
                          "(flock on ", kLogLockName, " is held)"));
   }
-  MAPFILE_RETURN_IF_ERROR(Prefix(file.status(), Context("Open")));
+  MAPFILE_RETURN_IF_ERROR(Annotate(file.status(), Context("Open")));
   lock_ = std::make_unique<MappedFile>(*std::move(file));
   MAPFILE_RETURN_IF_ERROR(Rescan());
   if (segments_.empty()) {
@@ -518,7 +514,7 @@ absl::StatusOr<std::shared_ptr<LogStore::Segment>> LogStore::Prepare(
   }
   if (!status.ok()) {
     os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
-    return Prefix(status, absl::StrCat(Context("Append"),
+    return Annotate(status, absl::StrCat(Context("Append"),
                                        ": creating segment \"", path, "\""));
   }
   auto s = std::make_shared<Segment>(first, path);
@@ -533,7 +529,7 @@ absl::StatusOr<std::shared_ptr<LogStore::Segment>> LogStore::Prepare(
 absl::Status LogStore::Name(const Segment& s) {
   absl::Status status = os::Rename(s.file->path(), s.path);
   if (!status.ok()) {
-    return Prefix(status, absl::StrCat(Context("Append"),
+    return Annotate(status, absl::StrCat(Context("Append"),
                                        ": creating segment \"", s.path, "\""));
   }
   MAPFILE_CRASH_POINT("log.renamed", &s.path);
@@ -713,7 +709,7 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
   // A pending roll's full segment stays until its successor has a name.
   while (segments_.size() > (roll_pending_ ? 2u : 1u) &&
          segments_[1]->first <= seq) {
-    MAPFILE_RETURN_IF_ERROR(Prefix(os::Unlink(segments_.front()->path),
+    MAPFILE_RETURN_IF_ERROR(Annotate(os::Unlink(segments_.front()->path),
                                    Context("TruncateBefore")));
     MAPFILE_CRASH_POINT("log.truncate.unlinked", &segments_.front()->path);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), segments_.front()),
@@ -806,7 +802,7 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
   s.data = nullptr;
   if (status.ok()) return status;
   os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
-  return Prefix(status, context);
+  return Annotate(status, context);
 }
 
 uint64_t LogStore::first_seq() {

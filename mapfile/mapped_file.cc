@@ -30,12 +30,7 @@ uint64_t Page() { return os::PageSize(); }
 uint64_t RoundUp(uint64_t n) { return (n + Page() - 1) / Page() * Page(); }
 uint64_t RoundDown(uint64_t n) { return n / Page() * Page(); }
 
-// `status` with `context` put in front of its message, code kept.
-absl::Status Annotate(const absl::Status& status, absl::string_view context) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(context, ": ", status.message()));
-}
+using os::Annotate;
 
 const char* FileType(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";

@@ -57,10 +57,7 @@ absl::StatusOr<bool> IsUnfinished(const MappedFile& file,
 }
 
 // `s` with its message prefixed by `call` (which names the file).
-absl::Status Annotate(absl::Status s, absl::string_view call) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(call, ": ", s.message()));
-}
+using os::Annotate;
 
 absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||

@@ -157,6 +157,12 @@ absl::Status ErrnoStatus(int error_number, absl::string_view call) {
   return absl::Status(ErrnoToCode(error_number), absl::StrCat(call, ": ", text));
 }
 
+absl::Status Annotate(const absl::Status& status, absl::string_view context) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
+}
+
 size_t PageSize() {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return page;

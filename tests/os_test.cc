@@ -72,6 +72,15 @@ TEST(ErrnoStatusTest, NamesTheCallAndTheCause) {
             "fallocate(\"/data/x.vec\", 0, 1048576): No space left on device");
 }
 
+TEST(AnnotateTest, PutsTheContextFirstAndKeepsTheCode) {
+  absl::Status s = Annotate(absl::DataLossError("record 7 fails its checksum"),
+                            "AppendLog::Read(\"/data/log\")");
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(),
+            "AppendLog::Read(\"/data/log\"): record 7 fails its checksum");
+  EXPECT_TRUE(Annotate(absl::OkStatus(), "ignored").ok());
+}
+
 TEST(OpNameTest, EveryOpHasItsCName) {
   EXPECT_EQ(OpName(Op::kFallocate), "fallocate");
   EXPECT_EQ(OpName(Op::kAlignedAlloc), "aligned_alloc");

@@ -96,6 +96,10 @@ absl::StatusCode ErrnoToCode(int error_number);
 // "<call>: <strerror(error_number)>".
 absl::Status ErrnoStatus(int error_number, absl::string_view call);
 
+// `status` with "<context>: " put in front of its message, code kept; OK
+// stays OK. How every layer says which file and call an error came from.
+absl::Status Annotate(const absl::Status& status, absl::string_view context);
+
 // The page size of this machine (sysconf(_SC_PAGESIZE)), computed once.
 size_t PageSize();
 
