@@ -78,10 +78,11 @@ AppendLog<T> OpenLog(const std::string& dir, benchmark::State& state,
 
 // ------------------------------------------------------------ appends
 
+// Appends N-byte records one at a time into a new log opened with `o`.
 template <size_t N>
-void BM_LogAppend(benchmark::State& state) {
+void AppendLoop(benchmark::State& state, const LogOptions& o) {
   BenchDir dir;
-  auto log = OpenLog<Record<N>>(dir.File("log"), state);
+  auto log = OpenLog<Record<N>>(dir.File("log"), state, o);
   Record<N> r{};
   std::memset(r.bytes, 'x', sizeof(r.bytes));
   for (auto _ : state) {
@@ -91,6 +92,11 @@ void BM_LogAppend(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * N);
+}
+
+template <size_t N>
+void BM_LogAppend(benchmark::State& state) {
+  AppendLoop<N>(state, LogOptions{});
 }
 
 template <size_t N>
@@ -176,19 +182,9 @@ void BM_LmdbPut(benchmark::State& state) {
 // touch. docs/PERFORMANCE.md.
 template <size_t N>
 void BM_LogAppendPretouch(benchmark::State& state) {
-  BenchDir dir;
   LogOptions o;
   o.pretouch = static_cast<uint64_t>(state.range(0));
-  auto log = OpenLog<Record<N>>(dir.File("log"), state, o);
-  Record<N> r{};
-  std::memset(r.bytes, 'x', sizeof(r.bytes));
-  for (auto _ : state) {
-    absl::StatusOr<uint64_t> seq = log.Append(r);
-    benchmark::DoNotOptimize(seq);
-    ++r.seq;
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * N);
+  AppendLoop<N>(state, o);
 }
 
 // Latency of single 64 B appends across segment rolls (1 MiB segments, a

@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "mapfile/internal/checksum.h"
@@ -49,8 +50,6 @@ uint64_t Get(const std::byte* p, int bytes) {
   return value;
 }
 
-bool IsPowerOfTwo(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
-
 std::string Q(absl::string_view path) { return absl::StrCat("\"", path, "\""); }
 
 absl::Status Corrupt(absl::string_view path, absl::string_view what) {
@@ -72,12 +71,12 @@ absl::Status ValidateType(const TypeFingerprint& t, uint64_t record_alignment) {
     return absl::InvalidArgumentError(absl::StrCat(
         "type name \"", t.name, "\" is longer than ", kMaxTypeNameLength));
   }
-  if (!IsPowerOfTwo(t.alignment) || t.alignment > kMaxRecordAlignment) {
+  if (!absl::has_single_bit(t.alignment) || t.alignment > kMaxRecordAlignment) {
     return absl::InvalidArgumentError(
         absl::StrCat("type alignment ", t.alignment,
                      " is not a power of two <= ", kMaxRecordAlignment));
   }
-  if (!IsPowerOfTwo(record_alignment) ||
+  if (!absl::has_single_bit(record_alignment) ||
       record_alignment > kMaxRecordAlignment ||
       record_alignment < t.alignment) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
@@ -60,8 +61,7 @@ absl::StatusOr<bool> IsUnfinished(const MappedFile& file,
 using os::Annotate;
 
 absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||
-      alignment > os::PageSize()) {
+  if (!absl::has_single_bit(alignment) || alignment > os::PageSize()) {
     return absl::InvalidArgumentError(absl::StrCat(
         call, ": VectorOptions::alignment ", alignment,
         " is not a power of two up to the page size ", os::PageSize()));

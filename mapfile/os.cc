@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "absl/base/optimization.h"
+#include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -550,7 +551,7 @@ absl::StatusOr<size_t> Mincore(const void* address, size_t length,
 
 absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size) {
   auto call = [&] { return absl::StrFormat("aligned_alloc(%d, %d)", alignment, size); };
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || size == 0 ||
+  if (!absl::has_single_bit(alignment) || size == 0 ||
       size % alignment != 0) {
     return ErrnoStatus(EINVAL, call());
   }

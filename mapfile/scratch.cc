@@ -10,6 +10,7 @@
 #include <new>
 #include <utility>
 
+#include "absl/numeric/bits.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "mapfile/internal/os.h"
@@ -136,7 +137,7 @@ absl::StatusOr<Layout> Layout::Create(size_t size, size_t alignment) {
   constexpr size_t kMax = PTRDIFF_MAX;
   if (size == 0) {
     problem = "size must be > 0";
-  } else if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+  } else if (!absl::has_single_bit(alignment)) {
     problem = "alignment must be a power of two";
   } else if (alignment > kMax || size > kMax - (alignment - 1)) {
     problem = "size rounded up to the alignment exceeds PTRDIFF_MAX";
