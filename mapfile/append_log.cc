@@ -6,9 +6,9 @@
 // the layout; the protocol in brief:
 //
 //   Append   memcpy payload + checksum into the active segment's mapping.
-//   Sync     msync the new frames; write the inactive commit slot (count,
-//            length); msync the header page; publish the count in the
-//            control block (release) and FUTEX_WAKE readers.
+//   Sync     write the inactive commit slot (count, length); msync the
+//            header page through the new frames (one flush); publish the
+//            count in the control block (release) and FUTEX_WAKE readers.
 //   Roll     Sync; create the next segment (temporary name, header synced,
 //            rename, directory fsync); mark the old one sealed, trim it,
 //            optionally compress it. Every segment but the last is thus
@@ -16,8 +16,8 @@
 //            pretouch the next segment was prepared (still a temporary)
 //            off the writer's path; the roll switches to it and the next
 //            Sync does the rest, in the same order.
-//   Open     the last segment's newest valid slot gives the committed count;
-//            frames after it are kept while their checksums hold; the file
+//   Open     the last segment's newest valid slot whose new frames all
+//            verify gives the committed count; frames after it are kept while their checksums hold; the file
 //            is cut after the last kept frame and re-extended with zeros.
 
 #include "mapfile/append_log.h"
@@ -449,6 +449,10 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
         " bytes, room for ", s.capacity, ")"));
   }
   if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
+  c = LastWholeCommit(s, h, c);
+  s.count = c.count;
+  slot_sequence_ = c.sequence;
+  synced_ = c.count;
   uint64_t kept = c.count;
   while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
                                     s.first + kept)) {
@@ -489,6 +493,29 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   s.capacity = (size - data_offset_ - control_) / stride_;
   s.count = kept;
   return kept > c.count ? Sync() : Publish(s, false);
+}
+
+// Commit flushes its frames and its slot together, so a power loss during
+// it can leave the newest slot on disk without all the frames it counts.
+// That Sync never returned; the one before it (the other slot, made durable
+// by the previous Sync) is the last that did. So the newest slot stands only
+// if every frame it added verifies; else the commit before it, under the
+// sequence number just below, so the next commit overwrites the torn slot.
+// (Damage to a frame of the newest commit thus reads as a torn commit: its
+// records are cut and reported, as a torn tail is, never returned.)
+CommitSlot LogStore::LastWholeCommit(const Segment& s, const FileHeader& h,
+                                     const CommitSlot& c) const {
+  const std::optional<CommitSlot>& other = h.slots[(c.sequence & 1) ^ 1];
+  const uint64_t from =
+      other && other->sequence < c.sequence && other->count <= c.count
+          ? other->count
+          : 0;
+  for (uint64_t i = from; i < c.count; ++i) {
+    if (!Valid(s.data + control_ + i * stride_, s.first + i)) {
+      return {c.sequence - 1, from, from * stride_};
+    }
+  }
+  return c;
 }
 
 // A segment for records from `first` under its temporary name, header
@@ -638,18 +665,20 @@ absl::Status LogStore::Sync() {
   return Commit(*segments_.back());
 }
 
-// Commits `a`'s records: frames durable first, then the slot that counts
-// them (two flushes; docs/PERFORMANCE.md says why not one).
+// Commits `a`'s records: the slot that counts them is written next to the
+// frames and one msync (one device flush) makes both durable. A power loss
+// during it may keep the slot without all of its frames; every frame has a
+// checksum, so recovery sees that and falls back to the commit before
+// (LastWholeCommit). docs/PERFORMANCE.md: one flush instead of two.
 absl::Status LogStore::Commit(Segment& a) {
   if (a.count == synced_) return absl::OkStatus();
-  const uint64_t records = data_offset_ + control_;
-  MAPFILE_RETURN_IF_ERROR(a.file->Sync(records + synced_ * stride_,
-                                       (a.count - synced_) * stride_));
-  MAPFILE_CRASH_POINT("log.sync.data_synced", &a.path);
   EncodeSlot({slot_sequence_ + 1, a.count, a.count * stride_},
              absl::MakeSpan(a.file->data(), kHeaderSize));
   MAPFILE_CRASH_POINT("log.sync.slot_written", &a.path);
-  MAPFILE_RETURN_IF_ERROR(a.file->Sync(0, kHeaderSize));
+  // From the header page through the last new frame: msync writes only the
+  // dirty pages of the range, which are the slot's and the new frames'.
+  MAPFILE_RETURN_IF_ERROR(
+      a.file->Sync(0, data_offset_ + control_ + a.count * stride_));
   ++slot_sequence_;
   synced_ = a.count;
   unsynced_records_ = 0;

@@ -306,11 +306,15 @@ TEST_F(AppendLogTest, BitFlipInTheTailCutsFromTheDamagedRecord) {
   }
 }
 
+// A record of an older commit that fails its checksum is damage, not a
+// torn commit: Read and iteration say DataLoss, the records after it stay.
 TEST_F(AppendLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
   {
     auto log = Open();
     ASSERT_TRUE(log.ok());
     AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Sync().ok());
+    AppendRange(*log, 10, 12);
     ASSERT_TRUE(log->Sync().ok());
   }
   std::string bytes = testing::ReadFile(Segment(0));
@@ -318,7 +322,8 @@ TEST_F(AppendLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
   ASSERT_TRUE(testing::WriteFile(Segment(0), bytes));
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
-  EXPECT_EQ(log->next_seq(), 10u);
+  EXPECT_EQ(log->next_seq(), 12u);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
   EXPECT_EQ(log->Read(4).status().code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(log->Read(5).ok());
   auto c = log->From(0);
@@ -329,12 +334,47 @@ TEST_F(AppendLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("record 4"));
 }
 
+// Sync flushes frames and slot together, so a newest slot whose frames do
+// not all verify is a commit torn by a power loss: recovery falls back to
+// the commit before it and keeps the intact frames after that one, as for
+// any torn tail. The next commit takes the torn slot's place.
+TEST_F(AppendLogTest, NewestCommitWithABadFrameIsCutAsTorn) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 4);
+    ASSERT_TRUE(log->Sync().ok());
+    AppendRange(*log, 4, 10);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  std::string bytes = testing::ReadFile(Segment(0));
+  bytes[kLayout.records_offset() + 6 * kLayout.stride + 3] ^= 0x10;
+  ASSERT_TRUE(testing::WriteFile(Segment(0), bytes));
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ(log->next_seq(), 6u);  // 0-3 committed, 4-5 intact after it
+    EXPECT_EQ(log->recovery().records_kept, 2u);
+    EXPECT_EQ(log->recovery().records_cut, 4u);
+    EXPECT_EQ(log->Read(6).status().code(), absl::StatusCode::kOutOfRange);
+    AppendRange(*log, 6, 8);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->next_seq(), 8u);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  for (uint64_t i = 0; i < 8; ++i) EXPECT_TRUE(log->Read(i).ok()) << i;
+}
+
 TEST_F(AppendLogTest, RecordMovedToAnotherSequenceNumberFailsItsChecksum) {
   {
     auto log = Open();
     ASSERT_TRUE(log.ok());
     ASSERT_TRUE(log->Append(Make(7)).ok());
     ASSERT_TRUE(log->Append(Make(7)).ok());  // same payload, seq 1
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->Append(Make(8)).ok());  // a later commit: see above
     ASSERT_TRUE(log->Sync().ok());
   }
   std::string bytes = testing::ReadFile(Segment(0));

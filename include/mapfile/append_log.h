@@ -180,6 +180,8 @@ class LogStore {
   absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
   absl::Status Rewrite(uint64_t seq, bool compress);
   absl::Status Recover(Segment& s, const FileHeader& header);
+  CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
+                             const CommitSlot& c) const;
   absl::Status CreateSegment(uint64_t first);
   absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
   absl::Status Name(const Segment& s);

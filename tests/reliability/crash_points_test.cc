@@ -155,7 +155,7 @@ TEST(CrashPointsTest, EveryPointIsReachedAndEveryCrashThereReopensValid) {
   const char* const kPoints[] = {
       "file.synced",           "file.datasynced",
       "vector.commit.data_synced", "vector.commit.slot_written",
-      "log.sync.data_synced",  "log.sync.slot_written",
+      "log.sync.slot_written",
       "log.segment.created",   "log.roll.sealed",
       "log.compress.written",  "log.renamed",
       "log.truncate.unlinked", "log.recover.cut",
