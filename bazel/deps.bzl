@@ -14,8 +14,8 @@ mapfile_deps() declares, unless already declared earlier in the WORKSPACE
   * system libraries at their upstream names: @com_google_absl,
     @com_google_googletest, @com_github_google_benchmark, @zstd, @xxhash,
     and the tool's header-only @cli11 and @nlohmann_json;
-  * optional benchmark peers @lmdb and @boost (targets fail when built if the
-    package is missing).
+  * optional benchmark peers @lmdb, @leveldb and @boost (targets fail when
+    built if the package is missing).
 
 Bzlmod builds (MODULE.bazel) do not use this file.
 """
@@ -28,6 +28,7 @@ load(
     "system_boost_repository",
     "system_cli11_repository",
     "system_googletest_repository",
+    "system_leveldb_repository",
     "system_lmdb_repository",
     "system_nlohmann_json_repository",
     "system_xxhash_repository",
@@ -81,6 +82,7 @@ def mapfile_system_deps():
     maybe(system_cli11_repository, name = "cli11")
     maybe(system_nlohmann_json_repository, name = "nlohmann_json")
     maybe(system_lmdb_repository, name = "lmdb")
+    maybe(system_leveldb_repository, name = "leveldb")
     maybe(system_boost_repository, name = "boost")
 
 def mapfile_deps():

@@ -342,6 +342,16 @@ def system_lmdb_repository(name = "lmdb"):
         missing_message = "Optional benchmark peer. Install it: apt-get install liblmdb-dev, then run `bazel sync --configure`.",
     )
 
+def system_leveldb_repository(name = "leveldb"):
+    """Optional benchmark peer: @leveldb//:leveldb from libleveldb-dev (no .pc file)."""
+    system_cc_repository(
+        name = name,
+        targets = {":leveldb": ["leveldb"]},
+        fallback_linkopts = {":leveldb": ["-lleveldb"]},
+        probe_headers = ["leveldb/db.h"],
+        missing_message = "Optional benchmark peer. Install it: apt-get install libleveldb-dev, then run `bazel sync --configure`.",
+    )
+
 def system_boost_repository(name = "boost"):
     """Optional benchmark peer: header-only @boost//:interprocess from libboost-dev."""
     system_cc_repository(

@@ -16,7 +16,7 @@ packages=(
   libabsl-dev libzstd-dev libxxhash-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev nlohmann-json3-dev
   # peers the benchmarks compare against
-  liblmdb-dev libboost-dev
+  liblmdb-dev libleveldb-dev libboost-dev
 )
 
 missing=()
