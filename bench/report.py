@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 PUSH = "BM_PushBack<{}, k{}>"
+WAKE = "BM_{}Wakeup/tmpfs:{}/iterations:1000/manual_time"
+PERCENTILES = ("p50", "p90", "p99", "p999", "max")
 SIZES = (8, 64, 4096)
 BACKENDS = ("Memcpy", "StdReused", "StdReserved", "Std", "FileWarm", "FileWarmAppend",
             "FilePopulate", "FileReserved", "File", "Scratch", "BoostWarm",
@@ -127,12 +129,50 @@ def checks():
                  True))
     rows.append(("AppendLog::AppendBatch 64 B / memcpy", "BM_LogAppendBatch<64>",
                  PUSH.format(64, "Memcpy"), "bytes", None, True))
+    for size in (64, 1024):
+        rows.append((f"AppendLog::Append {size} B / LevelDB put (sync=false)",
+                     f"BM_LogAppend<{size}>", f"BM_LevelDbPut<{size}>",
+                     "items", None, True))
+    rows.append(("AppendLog::Read random 64 B / pread(2) (time)",
+                 "BM_LogRead_Random", "BM_LogRead_Pread", "time", None, False))
+    rows.append(("LogReader::Read random 64 B / pread(2) (time)",
+                 "BM_LogReaderRead_Random", "BM_LogRead_Pread", "time", None,
+                 False))
+    rows.append(("AppendLog Append+Sync / pwrite+fdatasync, 64 B (time)",
+                 "BM_LogAppendSync", "BM_PwriteSync/how:0", "time", 1.2,
+                 False))
+    for what, name in (("AppendLog::Open", "BM_LogOpen"),
+                       ("LogReader::Open", "BM_LogReaderOpen")):
+        rows.append((f"{what} 10^7 / 10^3 records (time)",
+                     f"{name}/records:10000000", f"{name}/records:1000",
+                     "time", 2.0, False))
+    rows.append(("recovery: Open after a torn tail of 1000 records / clean "
+                 "Open (time)", "BM_LogRecover/tail:1000",
+                 "BM_LogOpen/records:1000", "time", None, False))
+    rows.append(("recovery: torn tail of 10^5 / 10^3 records (time)",
+                 "BM_LogRecover/tail:100000", "BM_LogRecover/tail:1000",
+                 "time", None, False))
+    for fs, label in ((1, "tmpfs"), (0, "disk")):
+        rows.append((f"WaitFor / 1 ms polling, p50 wake-up on {label} (time)",
+                     WAKE.format("WaitFor", fs), WAKE.format("Poll", fs),
+                     "counter:p50_us", None, False))
+    rows.append(("pretouch: Append 64 B into a new log, on / off",
+                 "BM_LogAppendPretouch<64>/pretouch:4194304",
+                 "BM_LogAppendPretouch<64>/pretouch:0", "items", 2.0, True))
+    rows.append(("pretouch: push_back into a new file, on / off",
+                 "BM_PushBackPretouch/pretouch:4194304",
+                 "BM_PushBackPretouch/pretouch:0", "bytes", 2.0, True))
+    rows.append(("fresh page: MADV_POPULATE_WRITE + store / write fault",
+                 "BM_FreshPage/populate:1", "BM_FreshPage/populate:0", "items",
+                 None, True))
     return rows
 
 
 def metric(row, kind):
     if kind == "time":
         return ns(row)
+    if kind.startswith("counter:"):
+        return row.get(kind[len("counter:"):])
     return row.get(f"{kind}_per_second")
 
 
@@ -150,7 +190,8 @@ def ratio_table(medians):
             goal = f"{'>=' if higher else '<='} {target:g}: " + (
                 "met" if met else "**missed**")
         show = human_time if kind == "time" else (
-            lambda x: human(x, "B/s" if kind == "bytes" else "/s"))
+            (lambda x: f"{x:.3g} µs") if kind.startswith("counter:") else (
+            lambda x: human(x, "B/s" if kind == "bytes" else "/s")))
         out.append(f"| {what} | {r:.2f}x | {goal} | {show(metric(a, kind))} "
                    f"`{num}` | {show(metric(b, kind))} `{den}` |")
     return out
@@ -169,6 +210,55 @@ def absolute_tables(medians):
                        f"| {human(items, '/s') if items else ''} "
                        f"| {human(by, 'B/s') if by else ''} |")
     return out
+
+
+def wakeup_cases(medians):
+    """[(label, median row)] of the wake-up benchmarks that ran."""
+    cases = []
+    for how, what in (("WaitFor", "WaitFor"), ("Poll", "1 ms polling")):
+        for fs, where in ((1, "tmpfs"), (0, "disk")):
+            row = find(medians, WAKE.format(how, fs))
+            if row is not None:
+                cases.append((f"{what}, {where}", row))
+    return cases
+
+
+def wakeup_table(medians):
+    out = ["| reader waits by | " + " | ".join(PERCENTILES) +
+           " | from Sync() return, p50 | Sync p50 | idle reader CPU |",
+           "|---|" + "---|" * (len(PERCENTILES) + 3)]
+    for label, row in wakeup_cases(medians):
+        us = lambda name: (human_time(row.get(name, 0) * 1e3)
+                           if row.get(name, 0) >= 0 else
+                           f"{row[name]:.3g} µs")
+        cells = [us(p + "_us") for p in PERCENTILES]
+        out.append(f"| {label} | " + " | ".join(cells) +
+                   f" | {us('ret_p50_us')} | {us('sync_p50_us')}"
+                   f" | {row.get('idle_cpu_pct', 0):.2g} % |")
+    return out if len(out) > 2 else []
+
+
+def plot_wakeup(medians, path):
+    cases = wakeup_cases(medians)
+    if not cases:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, row in cases:
+        ax.plot(PERCENTILES, [row.get(p + "_us", 0) for p in PERCENTILES],
+                marker="o", label=label,
+                linestyle="-" if label.startswith("WaitFor") else "--")
+    ax.axhline(50, color="grey", linewidth=0.8, linestyle=":")
+    ax.text(0, 55, "target p50 < 50 µs", fontsize=8, color="grey")
+    ax.set_yscale("log")
+    ax.set_xlabel("percentile of 1000 wake-ups (median over repetitions)")
+    ax.set_ylabel("µs from the writer's Sync() to the reader's wake-up")
+    ax.set_title("LogReader wake-up in another process: WaitFor vs polling")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def plot_throughput(medians, path):
@@ -231,6 +321,7 @@ def main():
     rel = os.path.relpath(plots_dir, os.path.dirname(os.path.abspath(out_md)))
     plot_throughput(medians, os.path.join(plots_dir, "push_back.png"))
     has_latency = plot_latency(reps, os.path.join(plots_dir, "sync_latency.png"))
+    has_wakeup = plot_wakeup(medians, os.path.join(plots_dir, "wakeup.png"))
     machine = open(os.path.join(results_dir, "machine.txt")).read().strip()
     lines = ["# Benchmark results", "",
              "Written by `bench/run` (bench/report.py); do not edit by hand. "
@@ -241,6 +332,16 @@ def main():
     lines += ["", "## Plots", "", f"![push_back throughput]({rel}/push_back.png)"]
     if has_latency:
         lines += ["", f"![durability latency]({rel}/sync_latency.png)"]
+    if has_wakeup:
+        lines += ["", f"![wake-up latency]({rel}/wakeup.png)"]
+    wake = wakeup_table(medians)
+    if wake:
+        lines += ["", "## Reader wake-up (bench/reader_benchmark.cc)", "",
+                  "From the writer's `Sync()` call to the reader's return "
+                  "(on disk this includes the flush; \"from Sync() return\" "
+                  "excludes it and is negative when the reader woke first). "
+                  "Idle reader CPU: over 200 ms with nothing appended.", ""]
+        lines += wake
     lines += ["", "## Absolute figures"] + absolute_tables(medians)
     open(out_md, "w").write("\n".join(lines) + "\n")
 
