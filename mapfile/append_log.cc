@@ -72,6 +72,28 @@ absl::Status CheckCount(absl::string_view path, uint64_t count,
 
 }  // namespace
 
+absl::Status CheckCompressedCommit(absl::string_view path,
+                                   const LogLayout& layout,
+                                   const FileHeader& h, const CommitSlot& c) {
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCount(path, c.count, layout.control_size, layout.stride));
+  const uint64_t length = layout.control_size + c.count * layout.stride;
+  auto corrupt = [&](const std::string& what) {
+    return absl::DataLossError(
+        absl::StrCat("compressed log segment \"", path, "\": ", what));
+  };
+  if (h.uncompressed_length != length) {
+    return corrupt(absl::StrCat("holds ", h.uncompressed_length,
+                                " bytes uncompressed; ", c.count,
+                                " records need ", length));
+  }
+  if (c.length < c.count * 4) {
+    return corrupt(absl::StrCat(c.length, " compressed bytes cannot hold ",
+                                c.count, " records (at least 4 bytes each)"));
+  }
+  return absl::OkStatus();
+}
+
 struct LogStore::Segment {
   Segment(uint64_t f, std::string p) : first(f), path(std::move(p)) {}
   uint64_t first;
@@ -117,7 +139,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
     if (options.pretouch > 0) {
       s->pretouch_ = std::make_unique<Pretoucher>(
-          RoundUpTo(options.pretouch, os::PageSize()),
+          os::RoundUp(options.pretouch, os::PageSize()),
           options.pretouch_in_background);
     }
   } else {
@@ -172,8 +194,8 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
                      options.segment_size, " is above ", kMaxSegmentSize));
   }
   const uint64_t page = os::PageSize();
-  s->size_ = std::max(RoundUpTo(options.segment_size, page),
-                      RoundUpTo(layout.records_offset() + s->stride_, page));
+  s->size_ = std::max(os::RoundUp(options.segment_size, page),
+                      os::RoundUp(layout.records_offset() + s->stride_, page));
   return s;
 }
 
@@ -368,26 +390,17 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
 // Decompresses `s` into scratch memory, every record's checksum verified.
 absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
                                const CommitSlot& c) {
-  MAPFILE_RETURN_IF_ERROR(CheckCount(s.path, s.count, control_, stride_));
-  const uint64_t length = control_ + s.count * stride_;
+  // No allocation sized by a bomb: the image is bounded by the compressed
+  // bytes (CheckCompressedCommit; c.count == s.count, Load checked), and
+  // its zstd frame must declare that size.
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCompressedCommit(s.path, LogLayout(type_), h, c));
+  const uint64_t length = h.uncompressed_length;
   auto corrupt = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("compressed log segment \"", s.path,
                                             "\": ", what));
   };
-  if (h.uncompressed_length != length || length > kMaxSegmentSize) {
-    return corrupt(absl::StrCat("holds ", h.uncompressed_length,
-                                " bytes uncompressed; ", s.count,
-                                " records need ", length));
-  }
-  // No allocation sized by a bomb: every frame's 8-byte checksum is
-  // incompressible, so a genuine segment takes at least 8 compressed bytes
-  // a record (4: a 2x margin for zstd's framing), and its zstd frame
-  // declares the image size.
   const std::byte* frame = s.file->data() + data_offset_;
-  if (c.length < s.count * 4) {
-    return corrupt(absl::StrCat(c.length, " compressed bytes cannot hold ",
-                                s.count, " records (at least 4 bytes each)"));
-  }
   if (ZSTD_getFrameContentSize(frame, c.length) != length) {
     return corrupt(absl::StrCat("its zstd frame does not declare ", length,
                                 " bytes of content"));
@@ -505,11 +518,7 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
 // records are cut and reported, as a torn tail is, never returned.)
 CommitSlot LogStore::LastWholeCommit(const Segment& s, const FileHeader& h,
                                      const CommitSlot& c) const {
-  const std::optional<CommitSlot>& other = h.slots[(c.sequence & 1) ^ 1];
-  const uint64_t from =
-      other && other->sequence < c.sequence && other->count <= c.count
-          ? other->count
-          : 0;
+  const uint64_t from = NewestCommitFrom(h, c);
   for (uint64_t i = from; i < c.count; ++i) {
     if (!Valid(s.data + control_ + i * stride_, s.first + i)) {
       return {c.sequence - 1, from, from * stride_};
@@ -865,9 +874,7 @@ absl::StatusOr<RecordRun> LogStore::Run(uint64_t seq) {
 }
 
 bool LogStore::Valid(const std::byte* frame, uint64_t seq) const {
-  uint64_t stored;
-  std::memcpy(&stored, frame + checksum_at_, sizeof(stored));
-  return stored == RecordChecksum(frame, payload_, seq);
+  return FrameValid(frame, payload_, checksum_at_, seq);
 }
 
 absl::Status LogStore::Read(uint64_t seq, void* out) {

@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "mapfile/internal/checksum.h"
+#include "mapfile/internal/os.h"
 
 namespace mapfile {
 namespace {
@@ -50,11 +51,9 @@ uint64_t Get(const std::byte* p, int bytes) {
   return value;
 }
 
-std::string Q(absl::string_view path) { return absl::StrCat("\"", path, "\""); }
-
 absl::Status Corrupt(absl::string_view path, absl::string_view what) {
   return absl::DataLossError(
-      absl::StrCat("mapfile header of ", Q(path), ": ", what));
+      absl::StrCat("mapfile header of ", os::Quote(path), ": ", what));
 }
 
 // Larger records are no use in a mapped file, and a hostile header's size
@@ -215,7 +214,8 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   }
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(Q(path), " is not a mapfile file (no \"MAPFILE\" magic)"));
+        absl::StrCat(os::Quote(path),
+                     " is not a mapfile file (no \"MAPFILE\" magic)"));
   }
   FileHeader h;
   h.format_major = Get(p + 8, 2);

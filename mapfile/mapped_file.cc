@@ -26,20 +26,10 @@ static_assert(sizeof(size_t) >= sizeof(uint64_t),
 constexpr int kReservedFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
 uint64_t Page() { return os::PageSize(); }
-// Callers keep n <= MappedFile::kMaxSize, so these cannot overflow.
-uint64_t RoundUp(uint64_t n) { return (n + Page() - 1) / Page() * Page(); }
-uint64_t RoundDown(uint64_t n) { return n / Page() * Page(); }
+// Callers keep n <= MappedFile::kMaxSize, so this cannot overflow.
+uint64_t RoundUp(uint64_t n) { return os::RoundUp(n, Page()); }
 
 using os::Annotate;
-
-const char* FileType(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  return "not a regular file";
-}
 
 }  // namespace
 
@@ -146,7 +136,7 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
   if (!S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: is %s; only regular files can be mapped", context,
-                        FileType(st.st_mode)));
+                        os::FileTypeName(st.st_mode)));
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
     return absl::InvalidArgumentError(
@@ -333,7 +323,8 @@ absl::Status MappedFile::Sync(uint64_t offset, uint64_t length, SyncMode mode) {
         "MappedFile::Sync(\"%s\", %d, %d): past the end of the file (%d bytes)",
         path_, offset, length, size_));
   }
-  const uint64_t begin = RoundDown(offset), end = RoundUp(offset + length);
+  const uint64_t begin = os::RoundDown(offset, Page());
+  const uint64_t end = RoundUp(offset + length);
   if (end > begin) {
     absl::Status status =
         os::Msync(map_.base + begin, end - begin,

@@ -136,8 +136,7 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   if (options.pretouch > 0 && !read_only) {
     store.mark_ = store.committed_ * type.size;
     store.pretouch_ = std::make_unique<Pretoucher>(
-        (options.pretouch + os::PageSize() - 1) / os::PageSize() *
-            os::PageSize(),
+        os::RoundUp(options.pretouch, os::PageSize()),
         options.pretouch_in_background);
   }
   store.Update();

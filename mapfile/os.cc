@@ -74,8 +74,6 @@ auto Retry(Op op, Call call) -> decltype(call()) {
   }
 }
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
-
 std::string FlockName(int operation) {
   std::string s = (operation & LOCK_EX)   ? "LOCK_EX"
                   : (operation & LOCK_SH) ? "LOCK_SH"
@@ -167,6 +165,17 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
 size_t PageSize() {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return page;
+}
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+const char* FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
 }
 
 // ---- Fd --------------------------------------------------------------------

@@ -24,11 +24,6 @@ constexpr int kReadWrite = PROT_READ | PROT_WRITE;
 constexpr absl::string_view kAnonymous = "anonymous";
 constexpr char kMemfdName[] = "mapfile-scratch";
 
-// REQUIRES: m a power of two. Layout's PTRDIFF_MAX bound keeps every use here
-// (size up to PTRDIFF_MAX, rounded to at most 2^62 or 2 MiB, plus an
-// alignment of at most 2^62) below SIZE_MAX.
-size_t RoundUp(size_t n, size_t m) { return (n + m - 1) & ~(m - 1); }
-
 bool IsMapping(Strategy s) {
   return s == Strategy::kAnonymousMap || s == Strategy::kSharedAnonymous;
 }
@@ -45,15 +40,16 @@ bool DefaultNewAligned(size_t alignment) {
 size_t ObtainedLength(const Layout& layout, Strategy strategy,
                       const ScratchPolicy& policy) {
   if (strategy == Strategy::kHeap) return layout.size();
+  // Layout's PTRDIFF_MAX bound keeps every os::RoundUp here below SIZE_MAX.
   if (strategy == Strategy::kAlignedHeap) {
-    return RoundUp(layout.size(), layout.alignment());  // as C11 requires
+    return os::RoundUp(layout.size(), layout.alignment());  // as C11 requires
   }
   // The reservation, capped at PTRDIFF_MAX so that RoundUp cannot wrap.
   const size_t reserve = strategy == Strategy::kAnonymousMap
                              ? std::min<size_t>(policy.reserve, PTRDIFF_MAX)
                              : 0;
-  return RoundUp(std::max(layout.size(), reserve),
-                 policy.huge_pages ? kHugePage : os::PageSize());
+  return os::RoundUp(std::max(layout.size(), reserve),
+                     policy.huge_pages ? kHugePage : os::PageSize());
 }
 
 // Unmaps [p, p + n) if n > 0.
@@ -79,7 +75,7 @@ absl::StatusOr<void*> MapAligned(size_t length, size_t alignment,
                -1, 0, kAnonymous));
   char* base = static_cast<char*>(reserved);
   const uintptr_t address = reinterpret_cast<uintptr_t>(base);
-  const size_t head = RoundUp(address, alignment) - address;
+  const size_t head = os::RoundUp(address, alignment) - address;
   char* aligned = base + head;
   absl::Status status;
   if (fd >= 0) {

@@ -99,6 +99,17 @@ absl::StatusOr<uint64_t> ValidAfterCommit(const FileReader& f,
   return checked - (stopped ? 1 : 0);
 }
 
+// Whether a log segment is sealed: by the header flag, or (a segment the
+// writer rolled past) by the control block's word (internal/log_format.h).
+bool Sealed(const FileReader& f) {
+  const FileHeader& h = f.header();
+  uint32_t word = 0;
+  return (h.segment_flags & kSegmentSealed) ||
+         (!(h.segment_flags & kSegmentCompressed) &&
+          f.Read(h.data_offset + internal::kSealedAt, &word, 4).ok() &&
+          word != 0);
+}
+
 json FileInfo(const FileReader& f) {
   const FileHeader& h = f.header();
   json j = {{"path", f.path()},
@@ -130,15 +141,7 @@ json FileInfo(const FileReader& f) {
     const internal::LogLayout layout(h.type);
     const bool compressed = h.segment_flags & kSegmentCompressed;
     j["first_sequence"] = h.first_sequence;
-    // Sealed by the header flag, or (a segment the writer rolled past) by
-    // the control block's word (mapfile/internal/log_format.h).
-    uint32_t sealed_word = 0;
-    const bool sealed =
-        (h.segment_flags & kSegmentSealed) ||
-        (!compressed &&
-         f.Read(h.data_offset + internal::kSealedAt, &sealed_word, 4).ok() &&
-         sealed_word != 0);
-    j["sealed"] = sealed;
+    j["sealed"] = Sealed(f);
     j["compressed"] = compressed;
     if (compressed && commit.ok() && commit->length > 0) {
       j["uncompressed_length"] = h.uncompressed_length;
@@ -345,9 +348,10 @@ void VerifyVector(const FileReader& f, Verdict& v) {
 }
 
 // One segment of a log; `expected` is where it should start (after the
-// previous one), `type` the log's record type.
+// previous one), `type` the log's record type; `last`: the log's last.
 void VerifySegment(const FileReader& f, const SegmentName& name,
-                   uint64_t expected, const TypeFingerprint& type, Verdict& v) {
+                   uint64_t expected, const TypeFingerprint& type, bool last,
+                   Verdict& v) {
   const FileHeader& h = f.header();
   const std::string& path = f.path();
   auto damage = [&](uint64_t offset, std::optional<uint64_t> seq,
@@ -379,9 +383,20 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   }
   const internal::LogLayout layout(h.type);
   const CommitSlot& c = *f.commit();
+  // Recovery reads a bad frame of the active segment's newest commit as a
+  // torn Sync (LogStore::LastWholeCommit): it falls back to the commit
+  // before and cuts the rest.
+  const bool active =
+      last && !(h.segment_flags & kSegmentCompressed) && !Sealed(f);
+  const uint64_t newest = h.first_sequence + internal::NewestCommitFrom(h, c);
   auto bad = [&](uint64_t seq, uint64_t offset) {
-    return damage(offset, seq,
-                  absl::StrCat("record ", seq, " fails its checksum"));
+    return damage(
+        offset, seq,
+        absl::StrCat("record ", seq, " fails its checksum",
+                     active && seq >= newest
+                         ? " (in the newest commit: a Sync torn by a power "
+                           "loss; `mapfile recover` cuts it)"
+                         : ""));
   };
   absl::StatusOr<uint64_t> checked;
   if (h.segment_flags & kSegmentCompressed) {
@@ -444,7 +459,8 @@ Verdict Verify(const std::string& path, std::string* kind) {
       VerifyVector(*f, v);
     } else {
       if (!type) type = f->header().type;
-      VerifySegment(*f, name, expected == kUnknown ? name.first : expected, *type, v);
+      VerifySegment(*f, name, expected == kUnknown ? name.first : expected,
+                    *type, &name == &names.back(), v);
       expected = name.first + f->commit()->count;
     }
     if (!v.error.ok() || v.findings.size() >= kMaxFindings) return v;

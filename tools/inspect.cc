@@ -6,7 +6,6 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
@@ -15,25 +14,13 @@
 
 namespace mapfile {
 namespace cli {
-namespace {
-
-const char* FileTypeName(mode_t mode) {
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-}  // namespace
-
 absl::StatusOr<os::Fd> OpenInput(const std::string& path, struct stat* st) {
   MAPFILE_ASSIGN_OR_RETURN(os::Fd fd,
                            os::Open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY));
   MAPFILE_ASSIGN_OR_RETURN(*st, os::Fstat(fd.get(), path));
   if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", path, "\" is ", FileTypeName(st->st_mode),
+        absl::StrCat("\"", path, "\" is ", os::FileTypeName(st->st_mode),
                      ", not a mapfile file or log directory"));
   }
   return fd;
@@ -139,11 +126,9 @@ absl::StatusOr<uint64_t> CheckFrames(
     const uint64_t at = layout.records_offset() + i * layout.stride;
     MAPFILE_RETURN_IF_ERROR(f.Read(at, buffer.data(), n * layout.stride));
     for (uint64_t k = 0; k < n; ++k, ++checked) {
-      const std::byte* frame = buffer.data() + k * layout.stride;
-      uint64_t stored;
-      std::memcpy(&stored, frame + layout.checksum_at, sizeof(stored));
-      if (stored != internal::RecordChecksum(frame, layout.payload,
-                                             first + i + k) &&
+      if (!internal::FrameValid(buffer.data() + k * layout.stride,
+                                layout.payload, layout.checksum_at,
+                                first + i + k) &&
           !bad(first + i + k, at + k * layout.stride)) {
         return checked + 1;
       }
@@ -163,12 +148,9 @@ absl::StatusOr<uint64_t> CheckCompressedFrames(
     return absl::DataLossError(
         absl::StrCat("compressed log segment \"", f.path(), "\": ", what));
   };
-  const uint64_t expected = layout.control_size + commit.count * layout.stride;
-  if (h.uncompressed_length != expected) {
-    return corrupt(absl::StrCat("holds ", h.uncompressed_length,
-                                " bytes uncompressed; ", commit.count,
-                                " records need ", expected));
-  }
+  MAPFILE_RETURN_IF_ERROR(
+      internal::CheckCompressedCommit(f.path(), layout, h, commit));
+  const uint64_t expected = h.uncompressed_length;
   std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> stream(
       ZSTD_createDStream(), ZSTD_freeDStream);
   if (!stream) return absl::ResourceExhaustedError("zstd: no memory");
@@ -195,12 +177,10 @@ absl::StatusOr<uint64_t> CheckCompressedFrames(
         frame.push_back(out[k]);
         if (frame.size() < layout.stride) continue;
         const uint64_t index = (produced - layout.control_size) / layout.stride;
-        uint64_t stored;
-        std::memcpy(&stored, frame.data() + layout.checksum_at, sizeof(stored));
         ++checked;
-        const bool valid = stored == internal::RecordChecksum(
-                                         frame.data(), layout.payload,
-                                         h.first_sequence + index);
+        const bool valid =
+            internal::FrameValid(frame.data(), layout.payload,
+                                 layout.checksum_at, h.first_sequence + index);
         frame.clear();
         if (!valid &&
             !bad(h.first_sequence + index,

@@ -32,11 +32,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/os.h"
 
 namespace mapfile {
 namespace internal {
@@ -52,8 +55,18 @@ inline constexpr size_t kPublishedAt = 0;
 inline constexpr size_t kGenerationAt = 8;
 inline constexpr size_t kSealedAt = 12;
 
-inline constexpr uint64_t RoundUpTo(uint64_t n, uint64_t a) {
-  return (n + a - 1) / a * a;
+// XXH3-64 of the payload with the sequence number as seed: a record copied
+// to another place (another sequence number) fails its check.
+uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq);
+
+// Whether `frame` holds record `seq`: the u64 at `checksum_at` is the
+// RecordChecksum of the `payload` bytes before it. The one check of a frame,
+// for reads, recovery and decompression alike, and for `mapfile verify`.
+inline bool FrameValid(const std::byte* frame, uint64_t payload,
+                       uint64_t checksum_at, uint64_t seq) {
+  uint64_t stored;
+  std::memcpy(&stored, frame + checksum_at, sizeof(stored));
+  return stored == RecordChecksum(frame, payload, seq);
 }
 
 // Where things are in a segment of records of type `t`.
@@ -61,9 +74,9 @@ struct LogLayout {
   explicit LogLayout(const TypeFingerprint& t)
       : payload(t.size),
         alignment(std::max<uint64_t>(8, t.alignment)),
-        checksum_at(RoundUpTo(t.size, 8)),
-        stride(RoundUpTo(checksum_at + 8, alignment)),
-        control_size(RoundUpTo(64, alignment)) {}
+        checksum_at(os::RoundUp(t.size, 8)),
+        stride(os::RoundUp(checksum_at + 8, alignment)),
+        control_size(os::RoundUp(64, alignment)) {}
 
   uint64_t payload;       // sizeof(T)
   uint64_t alignment;     // of every frame (header record_alignment)
@@ -71,7 +84,7 @@ struct LogLayout {
   uint64_t stride;        // bytes per frame
   uint64_t control_size;  // bytes from data_offset to record 0
   // data_offset as NewHeader places it for `alignment`.
-  uint64_t data_offset() const { return RoundUpTo(kHeaderSize, alignment); }
+  uint64_t data_offset() const { return os::RoundUp(kHeaderSize, alignment); }
   // File offset of record 0.
   uint64_t records_offset() const { return data_offset() + control_size; }
   // Frames that fit in a segment file of `file_size` bytes.
@@ -81,9 +94,24 @@ struct LogLayout {
   }
 };
 
-// XXH3-64 of the payload with the sequence number as seed: a record copied
-// to another place (another sequence number) fails its check.
-uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq);
+// The first record that commit `c`, the newest of segment header `h`, added:
+// the count of the other slot (the commit before it), or 0. A power loss
+// during the Sync that wrote `c` can leave these records' frames torn.
+inline uint64_t NewestCommitFrom(const FileHeader& h, const CommitSlot& c) {
+  const std::optional<CommitSlot>& other = h.slots[(c.sequence & 1) ^ 1];
+  return other && other->sequence < c.sequence && other->count <= c.count
+             ? other->count
+             : 0;
+}
+
+// OK if a compressed segment at `path` with header `h` can hold the records
+// of its commit `c`: its image (control block and frames, at most
+// kMaxSegmentSize) is h.uncompressed_length bytes, and its c.length
+// compressed bytes are at least 4 a record (each frame's checksum does not
+// compress). Else DataLoss. Nothing may be sized by `h` or `c` before this.
+absl::Status CheckCompressedCommit(absl::string_view path,
+                                   const LogLayout& layout,
+                                   const FileHeader& h, const CommitSlot& c);
 
 // "00000000000000001234.seg": zero-padded so that names sort by sequence.
 inline std::string SegmentFileName(uint64_t first_seq) {

@@ -103,6 +103,20 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context);
 // The page size of this machine (sysconf(_SC_PAGESIZE)), computed once.
 size_t PageSize();
 
+// n rounded up (down) to a multiple of m > 0, e.g. RoundUp(n, PageSize()).
+// REQUIRES: n + m - 1 does not overflow.
+constexpr uint64_t RoundUp(uint64_t n, uint64_t m) {
+  return (n + m - 1) / m * m;
+}
+constexpr uint64_t RoundDown(uint64_t n, uint64_t m) { return n / m * m; }
+
+// `s` in double quotes, as messages name paths: "/data/x.vec".
+std::string Quote(absl::string_view s);
+
+// What `mode` says a file is, for messages: "a directory", "a FIFO", ...
+// ("not a regular file" for anything else).
+const char* FileTypeName(mode_t mode);
+
 // ----------------------------------------------------------------------------
 // Files. `path` is used for messages (and, for path-based calls, the call).
 
