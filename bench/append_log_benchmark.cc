@@ -396,8 +396,8 @@ void BM_LogAppendSync(benchmark::State& state) {
 
 // The same bytes a Sync of one 64 B append writes (its frame and its commit
 // slot), into a preallocated segment file, without a mapping. Arg: 0 =
-// pwrite frame + fdatasync (one flush, commits nothing), 1 = pwrite frame +
-// fdatasync + pwrite slot + fdatasync (Sync's order: two flushes), 2 =
+// pwrite frame + fdatasync (one flush, as Sync now does), 1 = pwrite frame +
+// fdatasync + pwrite slot + fdatasync (the two-flush order), 2 =
 // pwrite frame + sync_file_range(WAIT|WRITE|WAIT) + fdatasync.
 void BM_PwriteSync(benchmark::State& state) {
   BenchDir dir;

@@ -18,8 +18,8 @@
 //                            are durable (also the compressed temporary)
 //   vector.commit.data_synced  elements durable, commit slot not yet written
 //   vector.commit.slot_written slot written in memory, not yet synced
-//   log.sync.data_synced     frames durable, commit slot not yet written
-//   log.sync.slot_written    slot written in memory, not yet synced
+//   log.sync.slot_written    slot written in memory next to the new frames,
+//                            neither yet synced (one msync makes both durable)
 //   log.segment.created      next segment renamed into place; old one not
 //                            yet marked sealed or trimmed
 //   log.roll.sealed          old segment marked sealed, not yet trimmed
