@@ -17,8 +17,9 @@
 //            off the writer's path; the roll switches to it and the next
 //            Sync does the rest, in the same order.
 //   Open     the last segment's newest valid slot whose new frames all
-//            verify gives the committed count; frames after it are kept while their checksums hold; the file
-//            is cut after the last kept frame and re-extended with zeros.
+//            verify gives the committed count; frames after it are kept
+//            while their checksums hold; the file is cut after the last
+//            kept frame and re-extended with zeros.
 
 #include "mapfile/append_log.h"
 
