@@ -365,6 +365,9 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
       MAPFILE_RETURN_IF_ERROR(Inflate(s, *h, c));
       cache_.insert(cache_.begin(), sp);
     } else if (s.live) {
+      // As the writer's recovery will decide: a commit torn by a power loss
+      // (no writer has reopened the log since) counts for nothing.
+      if (!s.sealed) s.count = LastWholeCommit(s, *h, c).count;
       UpdateLive(s);
     }
   } else if (s.compressed) {
