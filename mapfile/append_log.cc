@@ -621,7 +621,11 @@ absl::Status LogStore::Ahead() {
   pretouch_->Touch(records + a.count * stride_,
                    records + std::min(a.capacity, a.count + ahead) * stride_);
   a.limit = std::min(a.capacity, a.count + ahead / 2);
-  if (!preparing_ && a.count >= a.capacity / 2) {
+  if (!preparing_ && a.count < a.capacity / 2) {
+    // Come back at half the segment to prepare the next one, even when the
+    // window reaches past the segment's end.
+    a.limit = std::min(a.limit, a.capacity / 2);
+  } else if (!preparing_) {
     preparing_ = true;
     const uint64_t first = a.first + a.capacity;
     pretouch_->Post([this, first, window] {

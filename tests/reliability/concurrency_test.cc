@@ -30,7 +30,7 @@ namespace {
 absl::Duration FollowTime() { return absl::Seconds(Scaled(2, 10)); }
 
 LogOptions RollingLog() {
-  LogOptions o;
+  LogOptions o = Pretouched(LogOptions());
   o.segment_size = 64 << 10;  // a roll every ~2000 records
   return o;
 }
@@ -50,7 +50,7 @@ int Racer(bool log, const std::string& path, int start) {
     if (!l->Append(MakeRec(next, 1)).ok()) return 2;
     return finish(l->Sync());
   }
-  auto v = MappedVector<Rec>::Open(path);
+  auto v = MappedVector<Rec>::Open(path, Pretouched());
   if (!v.ok()) return absl::IsUnavailable(v.status()) ? 1 : 3;
   ::usleep(20000);
   if (!v->push_back(MakeRec(v->size())).ok()) return 2;
@@ -101,7 +101,7 @@ TEST(ConcurrencyTest, TwoLogWritersRaceAndExactlyOneWins) { Race(true); }
 
 // Appends in batches, Syncing each, until `until`.
 void WriteVector(const std::string& path, absl::Time until) {
-  auto v = MappedVector<Rec>::Open(path);
+  auto v = MappedVector<Rec>::Open(path, Pretouched());
   if (!v.ok()) ::_exit(3);
   for (uint64_t batch = 1; absl::Now() < until; batch = batch * 3 % 2001 + 1) {
     for (uint64_t i = 0; i < batch; ++i) {

@@ -44,7 +44,7 @@ void CrashHere(const internal::CrashSite& site) {
 
 // Each workload ends by reporting the passages it saw.
 int VectorWorkload(const std::string& path, Channel& channel) {
-  auto v = MappedVector<Rec>::Open(path);
+  auto v = MappedVector<Rec>::Open(path, Pretouched());
   if (!v.ok()) return 2;
   for (uint64_t it = 0; it < 24; ++it) {
     for (uint64_t i = (it * 37) % 300 + 1; i > 0; --i) {
@@ -57,7 +57,7 @@ int VectorWorkload(const std::string& path, Channel& channel) {
     if (it % 7 == 6 && !v->shrink_to_fit().ok()) return 3;
     if (it == 12) {
       v = absl::UnavailableError("closed");  // release the lock, reopen
-      v = MappedVector<Rec>::Open(path);
+      v = MappedVector<Rec>::Open(path, Pretouched());
       if (!v.ok()) return 2;
     }
   }
@@ -65,7 +65,7 @@ int VectorWorkload(const std::string& path, Channel& channel) {
 }
 
 LogOptions WorkloadLogOptions(bool compress) {
-  LogOptions o;
+  LogOptions o = Pretouched(LogOptions());
   o.segment_size = 16 << 10;  // ~380 records
   o.compress_sealed = compress;
   return o;

@@ -43,7 +43,7 @@ constexpr uint64_t kMaxElements = 200000;
 int VectorWriter(void* arg) {
   const Round& r = *static_cast<Round*>(arg);
   std::mt19937_64 rng(r.seed);
-  auto v = MappedVector<Rec>::Open(r.path);
+  auto v = MappedVector<Rec>::Open(r.path, Pretouched());
   if (!v.ok()) return 2;
   std::vector<Rec> batch;
   for (;;) {
@@ -91,7 +91,7 @@ int VectorWriter(void* arg) {
 int LogWriter(void* arg) {
   const Round& r = *static_cast<Round*>(arg);
   std::mt19937_64 rng(r.seed);
-  auto log = AppendLog<Rec>::Open(r.path, r.log);
+  auto log = AppendLog<Rec>::Open(r.path, Pretouched(r.log));
   if (!log.ok()) return 2;
   std::vector<Rec> batch;
   for (;;) {

@@ -89,8 +89,31 @@ bool LongMode() {
 
 int Scaled(int ci, int long_run) { return LongMode() ? long_run : ci; }
 
+uint64_t PretouchWindow() {
+  static const uint64_t window = [] {
+    const char* env = std::getenv("MAPFILE_RELIABILITY_PRETOUCH");
+    return env != nullptr ? std::strtoull(env, nullptr, 10) : 0;
+  }();
+  return window;
+}
+
+VectorOptions Pretouched(VectorOptions o) {
+  o.pretouch = PretouchWindow();
+  return o;
+}
+
+LogOptions Pretouched(LogOptions o, bool background) {
+  o.pretouch = PretouchWindow();
+  o.pretouch_in_background = background;
+  return o;
+}
+
 void Report(const std::string& scenario, const std::string& figures) {
-  std::cout << "RELIABILITY " << scenario << ": " << figures
+  std::cout << "RELIABILITY " << scenario
+            << (PretouchWindow() > 0
+                    ? absl::StrCat(" [pretouch ", PretouchWindow(), "]")
+                    : "")
+            << ": " << figures
             << (LongMode() ? " (long run)" : " (CI run)") << std::endl;
 }
 

@@ -17,6 +17,7 @@
 #include "mapfile/append_log.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/crash_point.h"
+#include "mapfile/mapped_vector.h"
 
 namespace mapfile {
 namespace reliability {
@@ -53,6 +54,16 @@ struct LogState {
 absl::Status CheckLog(const std::string& dir, const LogOptions& options,
                       uint64_t min_next, uint64_t max_next, uint64_t max_gen,
                       LogState* state = nullptr, uint64_t from = 0);
+
+// The suite's pretouch run (the *_pretouch tests): with
+// MAPFILE_RELIABILITY_PRETOUCH=<bytes> every writer the scenarios open has
+// pretouch on with that window, so each guarantee is also checked with
+// pages populated and segments prepared ahead of the writer. Unset: off.
+uint64_t PretouchWindow();
+// `o` with PretouchWindow() (and `background`: the shared pretouch thread,
+// or only the writer's own Pretouch() calls).
+VectorOptions Pretouched(VectorOptions o = {});
+LogOptions Pretouched(LogOptions o, bool background = true);
 
 // MAPFILE_LONG=1 (bazel test --config=long, tests/reliability/long_run)
 // selects the documented long run.
