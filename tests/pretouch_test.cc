@@ -146,32 +146,36 @@ TEST(PretouchTest, LogIsTheSameWithAndWithoutPretouch) {
 
 // A roll to a prepared segment switches files at once (reads see every
 // record); the next Sync names the new segment, after the old one is
-// committed, and no temporary is left.
+// committed, and no temporary is left. Also with a window larger than a
+// segment (it once skipped the half-segment mark and never prepared).
 TEST(PretouchTest, RollToAPreparedSegmentIsNamedByTheNextSync) {
-  testing::TempDir dir;
-  LogOptions o;
-  o.segment_size = 16 << 10;
-  o.pretouch = 8 << 10;
-  o.pretouch_in_background = false;  // preparation only in Pretouch()
-  const std::string path = dir.File("log");
-  const uint64_t per = internal::LogLayout(FingerprintOf<Rec>()).Capacity(
-      o.segment_size);
-  const std::string second = internal::SegmentFileName(per);
-  auto log = AppendLog<Rec>::Open(path, o);
-  ASSERT_TRUE(log.ok());
-  uint64_t i = 0;
-  for (; i < per - 1; ++i) ASSERT_TRUE(log->Append(Make(i)).ok());
-  log->Pretouch();  // creates the second segment as a temporary
-  EXPECT_EQ(Names(path).count(second + ".tmp"), 1u);
-  for (; i < per + 10; ++i) ASSERT_TRUE(log->Append(Make(i)).ok());  // rolls
-  EXPECT_EQ(Names(path).count(second), 0u);
-  EXPECT_EQ(log->Read(per + 9).value_or(Rec{}).seq, per + 9);
-  ASSERT_TRUE(log->Sync().ok());
-  EXPECT_EQ(Names(path), (std::set<std::string>{
-                             "LOCK", internal::SegmentFileName(0), second}));
-  auto reader = LogReader<Rec>::Open(path);
-  ASSERT_TRUE(reader.ok());
-  EXPECT_EQ(reader->next_seq(), per + 10);
+  for (uint64_t window : {uint64_t{8} << 10, uint64_t{64} << 10}) {
+    SCOPED_TRACE(window);
+    testing::TempDir dir;
+    LogOptions o;
+    o.segment_size = 16 << 10;
+    o.pretouch = window;
+    o.pretouch_in_background = false;  // preparation only in Pretouch()
+    const std::string path = dir.File("log");
+    const uint64_t per = internal::LogLayout(FingerprintOf<Rec>()).Capacity(
+        o.segment_size);
+    const std::string second = internal::SegmentFileName(per);
+    auto log = AppendLog<Rec>::Open(path, o);
+    ASSERT_TRUE(log.ok());
+    uint64_t i = 0;
+    for (; i < per - 1; ++i) ASSERT_TRUE(log->Append(Make(i)).ok());
+    log->Pretouch();  // creates the second segment as a temporary
+    EXPECT_EQ(Names(path).count(second + ".tmp"), 1u);
+    for (; i < per + 10; ++i) ASSERT_TRUE(log->Append(Make(i)).ok());  // rolls
+    EXPECT_EQ(Names(path).count(second), 0u);
+    EXPECT_EQ(log->Read(per + 9).value_or(Rec{}).seq, per + 9);
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(Names(path), (std::set<std::string>{
+                               "LOCK", internal::SegmentFileName(0), second}));
+    auto reader = LogReader<Rec>::Open(path);
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ(reader->next_seq(), per + 10);
+  }
 }
 
 // Growth past the reservation (the mapping moves), shrinking, rolls, Seal,
