@@ -139,8 +139,11 @@ def checks():
                  "BM_LogReaderRead_Random", "BM_LogRead_Pread", "time", None,
                  False))
     rows.append(("AppendLog Append+Sync / pwrite+fdatasync, 64 B (time)",
-                 "BM_LogAppendSync", "BM_PwriteSync/how:0", "time", 1.2,
-                 False))
+                 "BM_LogAppendSync/records:1", "BM_PwriteSync/how:0", "time",
+                 1.2, False))
+    rows.append(("group commit: AppendLog Sync of 1000 / of 1 record (time)",
+                 "BM_LogAppendSync/records:1000", "BM_LogAppendSync/records:1",
+                 "time", None, False))
     for what, name in (("AppendLog::Open", "BM_LogOpen"),
                        ("LogReader::Open", "BM_LogReaderOpen")):
         rows.append((f"{what} 10^7 / 10^3 records (time)",
@@ -294,7 +297,7 @@ def plot_latency(reps, path):
             if pattern.format(n) in reps:
                 data.append([t / 1e3 for t in reps[pattern.format(n)]])
                 names.append(f"{label}\n{n} record{'s' if n > 1 else ''}")
-    for name, label in (("BM_LogAppendSync", "AppendLog\nAppend+Sync"),
+    for name, label in (("BM_LogAppendSync/records:1", "AppendLog\nAppend+Sync"),
                         ("BM_Write2Fdatasync", "write+\nfdatasync")):
         if name in reps:
             data.append([t / 1e3 for t in reps[name]])
