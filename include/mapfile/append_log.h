@@ -24,11 +24,14 @@
 //     and with pretouch, once per half window, handing work to the pretouch
 //     thread (a mutex, maybe a futex wake; with pretouch_in_background =
 //     false, none) and, at a roll, waiting for the next segment it prepared.
-//   * Sync() makes every record appended so far durable (one msync of the
-//     new records, then the header's inactive commit slot; group commit).
-//     After a crash, Open recovers every synced record; records appended
-//     after the last Sync are kept while their checksums hold, and the first
-//     bad one and everything after it are cut and reported in recovery().
+//   * Sync() makes every record appended so far durable (the header's
+//     inactive commit slot written, then one msync of it and the new
+//     records: one device flush; group commit). After a crash, Open
+//     recovers every synced record; records appended after the last Sync
+//     are kept while their checksums hold, and the first bad one and
+//     everything after it are cut and reported in recovery(). A Sync torn
+//     by a power loss (its slot on disk, a record not) counts for nothing:
+//     its records are treated as appended after the Sync before it.
 //     No torn or corrupt record is ever returned: reads verify checksums and
 //     fail with DataLoss.
 //   * One writer per directory (flock on LOCK): a second AppendLog::Open, in
