@@ -24,6 +24,7 @@
 #include "mapfile/format.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/numeric/bits.h"
@@ -209,8 +210,24 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   // read sequence word first, as EncodeSlot stores it last).
   std::byte p[kHeaderSize];
   std::memcpy(p, file.data(), kSlotOffset);
-  for (size_t at = kSlotOffset; at < kHeaderSize; at += 8) {
-    LoadWord(p + at, file.data() + at, (at - kSlotOffset) % kSlotSize == 0);
+  // A live writer can commit twice while the slots are read one after the
+  // other: the slot read first then holds an older commit than one this
+  // reader saw before, and the newer slot, torn under the read, loses to
+  // it (a size going back). So the slots are copied again until neither
+  // sequence word changed meanwhile (every commit changes one; a commit
+  // takes a system call, the copy nanoseconds, so one retry is rare).
+  for (int tries = 0; tries < 64; ++tries) {
+    for (size_t at = kSlotOffset; at < kHeaderSize; at += 8) {
+      LoadWord(p + at, file.data() + at, (at - kSlotOffset) % kSlotSize == 0);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    bool stable = true;
+    for (size_t at = kSlotOffset; at < kHeaderSize; at += kSlotSize) {
+      std::byte now[8];
+      LoadWord(now, file.data() + at, false);
+      stable &= std::memcmp(now, p + at, 8) == 0;
+    }
+    if (stable) break;
   }
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
     return absl::InvalidArgumentError(

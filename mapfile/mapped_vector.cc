@@ -131,7 +131,10 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     store.data_offset_ = header.data_offset;
     store.sequence_ = 1;
   } else {
-    MAPFILE_RETURN_IF_ERROR(store.Load());
+    // A reader maps the size again after reading the slots: a live writer
+    // may have grown the file and committed into the growth since Open
+    // mapped it.
+    MAPFILE_RETURN_IF_ERROR(store.Load(/*refresh=*/read_only));
   }
   if (options.pretouch > 0 && !read_only) {
     store.mark_ = store.committed_ * type.size;
