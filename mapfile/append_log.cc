@@ -455,21 +455,18 @@ absl::Status LogStore::Refresh(bool rescan) {
 absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   MappedFile& f = *s.file;
   MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
-  s.count = c.count;
-  slot_sequence_ = c.sequence;
-  synced_ = c.count;
-  if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
-  if (c.count > s.capacity || c.length != c.count * stride_) {
+  if (!s.compressed && (c.count > s.capacity || c.length != c.count * stride_)) {
     return absl::DataLossError(absl::StrCat(
         "log segment \"", s.path, "\": commit ", c.sequence, " says ",
         c.count, " records in ", c.length, " bytes (frames of ", stride_,
         " bytes, room for ", s.capacity, ")"));
   }
-  if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
-  c = LastWholeCommit(s, h, c);
+  if (!s.compressed && !s.sealed) c = LastWholeCommit(s, h, c);
   s.count = c.count;
   slot_sequence_ = c.sequence;
   synced_ = c.count;
+  if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
+  if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
   uint64_t kept = c.count;
   while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
                                     s.first + kept)) {

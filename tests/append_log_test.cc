@@ -73,6 +73,25 @@ class AppendLogTest : public ::testing::Test {
  protected:
   AppendLogTest() { options_.segment_size = 16 << 10; }
 
+  // Commits records [0, split), then [split, end), closes the log and
+  // returns its first segment's bytes with one bit of record `damaged`
+  // flipped (not written back).
+  std::string TwoCommitsThenDamage(uint64_t split, uint64_t end,
+                                   uint64_t damaged) {
+    {
+      auto log = Open();
+      EXPECT_TRUE(log.ok()) << log.status();
+      if (!log.ok()) return "";
+      AppendRange(*log, 0, split);
+      EXPECT_TRUE(log->Sync().ok());
+      AppendRange(*log, split, end);
+      EXPECT_TRUE(log->Sync().ok());
+    }
+    std::string bytes = testing::ReadFile(Segment(0));
+    bytes[kLayout.records_offset() + damaged * kLayout.stride + 3] ^= 0x10;
+    return bytes;
+  }
+
   std::string Segment(uint64_t first) const {
     return dir_.File("log/" + internal::SegmentFileName(first));
   }
@@ -309,16 +328,7 @@ TEST_F(AppendLogTest, BitFlipInTheTailCutsFromTheDamagedRecord) {
 // A record of an older commit that fails its checksum is damage, not a
 // torn commit: Read and iteration say DataLoss, the records after it stay.
 TEST_F(AppendLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
-  {
-    auto log = Open();
-    ASSERT_TRUE(log.ok());
-    AppendRange(*log, 0, 10);
-    ASSERT_TRUE(log->Sync().ok());
-    AppendRange(*log, 10, 12);
-    ASSERT_TRUE(log->Sync().ok());
-  }
-  std::string bytes = testing::ReadFile(Segment(0));
-  bytes[kLayout.records_offset() + 4 * kLayout.stride + 3] ^= 0x10;
+  std::string bytes = TwoCommitsThenDamage(10, 12, 4);
   ASSERT_TRUE(testing::WriteFile(Segment(0), bytes));
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
@@ -339,16 +349,7 @@ TEST_F(AppendLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
 // the commit before it and keeps the intact frames after that one, as for
 // any torn tail. The next commit takes the torn slot's place.
 TEST_F(AppendLogTest, NewestCommitWithABadFrameIsCutAsTorn) {
-  {
-    auto log = Open();
-    ASSERT_TRUE(log.ok());
-    AppendRange(*log, 0, 4);
-    ASSERT_TRUE(log->Sync().ok());
-    AppendRange(*log, 4, 10);
-    ASSERT_TRUE(log->Sync().ok());
-  }
-  std::string bytes = testing::ReadFile(Segment(0));
-  bytes[kLayout.records_offset() + 6 * kLayout.stride + 3] ^= 0x10;
+  std::string bytes = TwoCommitsThenDamage(4, 10, 6);
   ASSERT_TRUE(testing::WriteFile(Segment(0), bytes));
   {
     auto log = Open();
@@ -372,16 +373,7 @@ TEST_F(AppendLogTest, NewestCommitWithABadFrameIsCutAsTorn) {
 // first commit (it is published after a Sync returns). A reader that opens
 // the log before any writer does sees what the writer's recovery keeps.
 TEST_F(AppendLogTest, ReaderDoesNotCountACommitTornByAPowerLoss) {
-  {
-    auto log = Open();
-    ASSERT_TRUE(log.ok());
-    AppendRange(*log, 0, 4);
-    ASSERT_TRUE(log->Sync().ok());
-    AppendRange(*log, 4, 10);
-    ASSERT_TRUE(log->Sync().ok());
-  }
-  std::string bytes = testing::ReadFile(Segment(0));
-  bytes[kLayout.records_offset() + 6 * kLayout.stride + 3] ^= 0x10;
+  std::string bytes = TwoCommitsThenDamage(4, 10, 6);
   const uint64_t published = 4;
   std::memcpy(&bytes[kLayout.data_offset() + internal::kPublishedAt],
               &published, sizeof(published));

@@ -170,9 +170,8 @@ TEST(PowerLossTest, VectorImagesHoldExactlyACommittedSize) {
     }
   };
   disk.recording = true;
-  VectorOptions vo = Pretouched();
-  vo.pretouch_in_background = false;  // the hook is single-threaded
-  auto v = MappedVector<Rec>::Open(path, vo);
+  // The hook is single-threaded: pretouch (if on) runs in Pretouch() below.
+  auto v = MappedVector<Rec>::Open(path, Pretouched(VectorOptions(), /*background=*/false));
   ASSERT_TRUE(v.ok()) << v.status();
   const int steps = Scaled(60, 600);
   for (int step = 0; step < steps && !HasFatalFailure();

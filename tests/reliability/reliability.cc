@@ -97,8 +97,9 @@ uint64_t PretouchWindow() {
   return window;
 }
 
-VectorOptions Pretouched(VectorOptions o) {
+VectorOptions Pretouched(VectorOptions o, bool background) {
   o.pretouch = PretouchWindow();
+  o.pretouch_in_background = background;
   return o;
 }
 

@@ -62,7 +62,7 @@ absl::Status CheckLog(const std::string& dir, const LogOptions& options,
 uint64_t PretouchWindow();
 // `o` with PretouchWindow() (and `background`: the shared pretouch thread,
 // or only the writer's own Pretouch() calls).
-VectorOptions Pretouched(VectorOptions o = {});
+VectorOptions Pretouched(VectorOptions o = {}, bool background = true);
 LogOptions Pretouched(LogOptions o, bool background = true);
 
 // MAPFILE_LONG=1 (bazel test --config=long, tests/reliability/long_run)
