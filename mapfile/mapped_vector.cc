@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
+#include "mapfile/internal/vector_layout.h"
 #include "mapfile/internal/pretouch.h"
 #include "mapfile/status_macros.h"
 
@@ -201,9 +202,8 @@ void VectorStore::Update() {
   data_ = file_ ? file_->data() + data_offset_
                 : static_cast<std::byte*>(block_.data());
   // A reader's file may have been cut below the header since.
-  capacity_ = !file_ ? block_.capacity()
-              : file_->size() > data_offset_ ? file_->size() - data_offset_
-                                             : 0;
+  capacity_ =
+      !file_ ? block_.capacity() : VectorRoom(file_->size(), data_offset_);
 }
 
 absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {

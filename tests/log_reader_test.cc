@@ -113,6 +113,76 @@ TEST_F(LogReaderTest, WaitForReturnsDeadlineExceededWithoutACommit) {
   EXPECT_TRUE(reader.WaitFor(2, absl::ZeroDuration()).ok());
 }
 
+// ReaderOptions::cache_bytes bounds the decompressed segments a reader
+// keeps: a cursor pins its segment's copy, so a segment read again after
+// another one gets a new copy only if the cache let the first one go.
+TEST_F(LogReaderTest, ReaderCacheBytesDecidesWhetherASegmentIsDecompressedAgain) {
+  options_.compress_sealed = true;
+  auto writer = Writer();
+  AppendRange(writer, 0, 5000);  // rolls: compressed segments
+  ASSERT_TRUE(writer.Sync().ok());
+  const uint64_t in_second = 2500;  // neither the first nor the last segment
+  auto reread_moves = [&](uint64_t cache_bytes) {
+    ReaderOptions o;
+    o.cache_bytes = cache_bytes;
+    auto reader = LogReader<uint64_t>::Open(path_, o);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    auto pinned = reader->From(0);
+    EXPECT_TRUE(pinned.Valid()) << pinned.status();
+    const uint64_t* first_copy = &pinned.value();
+    auto other = reader->From(in_second);  // another compressed segment
+    EXPECT_TRUE(other.Valid()) << other.status();
+    EXPECT_EQ(other.value(), 3 * in_second);
+    auto again = reader->From(0);
+    EXPECT_TRUE(again.Valid()) << again.status();
+    EXPECT_EQ(again.value(), 0u);
+    return &again.value() != first_copy;
+  };
+  EXPECT_FALSE(reread_moves(uint64_t{256} << 20));  // both segments cached
+  EXPECT_TRUE(reread_moves(1));  // only the segment being read is kept
+}
+
+TEST_F(LogReaderTest, ReaderOpenedBeforeTheWriterWaitsForTheLogToAppear) {
+  ReaderOptions o;
+  o.wait_for_log = absl::Seconds(30);
+  absl::StatusOr<LogReader<uint64_t>> reader = absl::UnknownError("not run");
+  absl::Time opened;
+  std::thread thread([&] {
+    reader = LogReader<uint64_t>::Open(path_, o);
+    opened = absl::Now();
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time created = absl::Now();
+  auto writer = Writer();
+  AppendRange(writer, 0, 3);
+  ASSERT_TRUE(writer.Sync().ok());
+  thread.join();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_GE(opened, created);
+  EXPECT_TRUE(reader->WaitFor(2, absl::Seconds(10)).ok());
+  EXPECT_EQ(*reader->Read(2), 6u);
+}
+
+TEST_F(LogReaderTest, WaitForLogEndsInNotFoundWhenNoWriterCreatesTheLog) {
+  ReaderOptions o;
+  o.wait_for_log = absl::Milliseconds(80);
+  const absl::Time start = absl::Now();
+  auto reader = LogReader<uint64_t>::Open(path_, o);
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(80));
+  EXPECT_THAT(std::string(reader.status().message()), HasSubstr("waited 80ms"));
+  // Another kind of error is not waited on.
+  auto writer = Writer();
+  AppendRange(writer, 0, 1);
+  ASSERT_TRUE(writer.Sync().ok());
+  ReaderOptions wait;
+  wait.wait_for_log = absl::Seconds(30);
+  const absl::Time again = absl::Now();
+  auto other = LogReader<double>::Open(path_, wait);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_LT(absl::Now() - again, absl::Seconds(5));
+}
+
 // Writer and reader threads, each with its own object: the TSan test.
 TEST_F(LogReaderTest, ReaderThreadSeesEveryRecordOfAWriterThreadOnce) {
   constexpr uint64_t kRecords = 100000;

@@ -18,6 +18,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/internal/log_store.h"
+#include "mapfile/internal/vector_layout.h"
 #include "mapfile/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "tools/inspect.h"
@@ -133,10 +136,8 @@ json FileInfo(const FileReader& f) {
   absl::StatusOr<double> residency = f.Residency();
   j["residency"] = residency.ok() ? json(*residency) : json(nullptr);
   if (h.kind == ContainerKind::kVector) {
-    const uint64_t room =
-        f.size() > h.data_offset ? (f.size() - h.data_offset) / h.type.size : 0;
     j["records"] = {{"committed", commit.ok() ? commit->count : 0},
-                    {"capacity", room}};
+                    {"capacity", internal::VectorCapacity(h, f.size())}};
   } else if (h.kind == ContainerKind::kLogSegment) {
     const internal::LogLayout layout(h.type);
     const bool compressed = h.segment_flags & kSegmentCompressed;
@@ -384,7 +385,7 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   const internal::LogLayout layout(h.type);
   const CommitSlot& c = *f.commit();
   // Recovery reads a bad frame of the active segment's newest commit as a
-  // torn Sync (LogStore::LastWholeCommit): it falls back to the commit
+  // torn Sync (LogStore::LastWholeCommit, mapfile/log_recovery.cc): it falls back to the commit
   // before and cuts the rest.
   const bool active =
       last && !(h.segment_flags & kSegmentCompressed) && !Sealed(f);
@@ -401,14 +402,10 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   absl::StatusOr<uint64_t> checked;
   if (h.segment_flags & kSegmentCompressed) {
     checked = CheckCompressedFrames(f, layout, c, bad);
-  } else if (h.data_offset != layout.data_offset() ||
-             c.count > layout.Capacity(f.size()) ||
-             c.length != c.count * layout.stride) {
-    checked = absl::DataLossError(absl::StrCat(
-        "log segment \"", path, "\": commit ", c.sequence, " says ", c.count,
-        " records in ", c.length, " bytes; frames of ", layout.stride,
-        " bytes from offset ", layout.records_offset(), " fit ",
-        layout.Capacity(f.size())));
+  } else if (absl::Status commit =
+                 internal::CheckCommit(path, layout, h, c, f.size());
+             !commit.ok()) {
+    checked = commit;
   } else {
     Progress progress(absl::StrCat("verify ", path), c.count);
     checked = CheckFrames(f, layout, 0, c.count, bad,
@@ -491,7 +488,7 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> Range(const DumpOptions& o,
 // What AppendLog::Open would cut from the log in `dir` (the library's dry
 // run of its own recovery), for the record type in the last segment's
 // header, which goes to *type.
-absl::StatusOr<internal::LogStore::RecoveryPlan> PlanRecovery(
+absl::StatusOr<internal::RecoveryPlan> PlanRecovery(
     const std::string& dir, TypeFingerprint* type) {
   MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> names, ListSegments(dir));
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(names.back().path));
@@ -549,7 +546,7 @@ int RewriteSegments(const ReadOptions& o, int level, bool compress) {
   absl::StatusOr<std::string> dir = LogDir(o.path);
   if (!dir.ok()) return Fail(o, dir.status());
   TypeFingerprint type;
-  absl::StatusOr<internal::LogStore::RecoveryPlan> plan =
+  absl::StatusOr<internal::RecoveryPlan> plan =
       PlanRecovery(*dir, &type);
   if (!plan.ok()) return Fail(o, plan.status());
   if (plan->report.bytes_cut > 0) {
@@ -728,7 +725,7 @@ int RunRecover(const RecoverOptions& o) {
   absl::StatusOr<std::string> dir = LogDir(o.path);
   if (!dir.ok()) return Fail(o, dir.status());
   TypeFingerprint type;
-  absl::StatusOr<internal::LogStore::RecoveryPlan> plan =
+  absl::StatusOr<internal::RecoveryPlan> plan =
       PlanRecovery(*dir, &type);
   if (!plan.ok()) return Fail(o, plan.status());
   const RecoveryReport& planned = plan->report;

@@ -28,6 +28,7 @@
 #include "mapfile/append_log.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/log_format.h"
+#include "mapfile/internal/log_store.h"
 #include "mapfile/internal/os.h"
 
 namespace mapfile {
@@ -92,7 +93,9 @@ struct SegmentName {
 absl::StatusOr<std::vector<SegmentName>> ListSegments(const std::string& dir);
 
 // The log in `dir` as a LogReader sees it (committed records only), for
-// records of the type in its segments' headers: the untyped reader.
+// records of the type in its segments' headers: the engine's untyped
+// reader (mapfile/internal/log_store.h), which every log command reads
+// through.
 absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenLog(
     const std::string& dir, const TypeFingerprint& type);
 

@@ -12,7 +12,8 @@
 // Layout: a directory holding a LOCK file and segment files named by the
 // sequence number of their first record ("00000000000000000000.seg", ...),
 // each a FORMAT.md header page plus fixed-size checksummed frames
-// (mapfile/internal/log_format.h, docs/FORMAT.md "Log segments"). Finding
+// (docs/FORMAT.md "Log segments"; docs/DESIGN.md gives the engine behind
+// it). Finding
 // a record is a binary search over the segments (O(log segments)), then O(1)
 // arithmetic within its segment (plus, once, mapping or decompressing it).
 //
@@ -73,52 +74,14 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "mapfile/format.h"
+#include "mapfile/log_options.h"
 #include "mapfile/mapped_file.h"
 
 namespace mapfile {
 
-struct LogOptions {
-  // kCreate: open, or create the directory and an empty log. kCreateNew:
-  // only create (AlreadyExists if the directory holds segments). kReadWrite:
-  // only open. kReadOnly is InvalidArgument: use LogReader.
-  OpenMode mode = OpenMode::kCreate;
-  // Bytes per segment file, rounded up to pages (and to hold one record).
-  uint64_t segment_size = uint64_t{64} << 20;
-  // Rewrite every sealed segment as zstd (Seal() and full segments).
-  bool compress_sealed = false;
-  int compression_level = 3;
-  // Automatic Sync() after this many appended records / bytes of records
-  // since the last one; 0: only explicit Sync().
-  uint64_t sync_every_records = 0;
-  uint64_t sync_every_bytes = 0;
-  // Decompressed segments kept in scratch memory, in bytes (at least the one
-  // being read is always kept).
-  uint64_t cache_bytes = uint64_t{256} << 20;
-  // Keep this many bytes ahead of the last record populated and writable
-  // (MADV_POPULATE_WRITE), as VectorOptions::pretouch, and prepare the next
-  // segment (create, preallocate, map, populate) while the active one is
-  // past half full, so that neither an append nor a roll page faults or
-  // makes a system call. 0: off (no cost). The work runs on the process's
-  // pretouch thread or, with pretouch_in_background = false, in Pretouch().
-  // With pretouch a roll only switches to the prepared segment; the next
-  // Sync() (or roll, Seal, TruncateBefore) finishes it: syncs the full
-  // segment, then names the new one. Records appended in between live in a
-  // file that a crash, or closing without Sync, drops, as unsynced records
-  // may be dropped (DESIGN.md's durability contract).
-  uint64_t pretouch = 0;
-  bool pretouch_in_background = true;
-};
-
-struct RecoveryReport {
-  uint64_t records_kept = 0;  // after the last commit, checksums valid
-  uint64_t records_cut = 0;   // frames touched by the bytes cut
-  uint64_t bytes_cut = 0;     // non-zero bytes after the kept records
-  std::string segment;        // where the cut happened, if any
-};
-
 namespace internal {
 
-class Pretoucher;  // mapfile/internal/pretouch.h
+class LogStore;  // mapfile/internal/log_store.h: the engine (not installed)
 
 // Records [first, end) of one segment at base + (seq - first) * stride;
 // `pin` keeps their memory alive.
@@ -129,104 +92,68 @@ struct RecordRun {
   std::shared_ptr<const void> pin;
 };
 
-// The untyped log behind AppendLog<T> (writer) and LogReader<T> (reader).
-class LogStore {
- public:
-  static absl::StatusOr<std::unique_ptr<LogStore>> Open(
-      const std::string& dir, const LogOptions& options,
-      const TypeFingerprint& type, bool writer);
-  ~LogStore();
+// XXH3-64 of a record's payload seeded with its sequence number
+// (mapfile/internal/log_format.h, which declares it too, gives the frame).
+uint64_t RecordChecksum(const void* payload, size_t size, uint64_t seq);
 
-  // What a writer's Open would do to the log's tail, found by running its
-  // recovery without writing (no lock taken, no file changed).
-  struct RecoveryPlan {
-    RecoveryReport report;    // recovery() after that Open
-    std::string segment;      // the last segment, which recovery examines
-    uint64_t committed = 0;   // records its commit slot counts
-    uint64_t cut_offset = 0;  // file offset of the first byte cut
-  };
-  static absl::StatusOr<RecoveryPlan> PlanRecovery(const std::string& dir,
-                                                   const TypeFingerprint& type);
+// The faces' (AppendLog<T>, LogReader<T>, the `mapfile` tool) one way into
+// the untyped log engine: a pointer to it and the frame shape of its
+// records, so that a cursor checks a frame inline. Copyable and
+// non-owning: the face that opened it calls Close() once. Every call but
+// the inline ones is one out-of-line call into the engine (Append's body
+// is the append itself, in mapfile/log_writer.cc).
+class LogHandle {
+ public:
+  LogHandle() = default;
+
+  // A writer (AppendLog<T>::Open's contract) or a reader (LogReader<T>) of
+  // records of `type` in `dir`.
+  static absl::StatusOr<LogHandle> OpenWriter(const std::string& dir,
+                                              const LogOptions& options,
+                                              const TypeFingerprint& type);
+  static absl::StatusOr<LogHandle> OpenReader(const std::string& dir,
+                                              const ReaderOptions& options,
+                                              const TypeFingerprint& type);
+  // AppendLog<T>::PlanRecovery.
+  static absl::StatusOr<RecoveryReport> PlanRecovery(
+      const std::string& dir, const TypeFingerprint& type);
+  // Frees the engine; no-op on a default-constructed or closed handle.
+  void Close();
 
   // Writer only.
-  absl::StatusOr<uint64_t> Append(const void* records, size_t n);
-  absl::Status Sync();
-  absl::Status TruncateBefore(uint64_t seq);
-  absl::Status Seal();
-  absl::Status Compress(uint64_t seq);
-  absl::Status Decompress(uint64_t seq);
-  void Pretouch();
-  const RecoveryReport& recovery() const { return recovery_; }
+  absl::StatusOr<uint64_t> Append(const void* records, size_t n) const;
+  absl::Status Sync() const;
+  absl::Status TruncateBefore(uint64_t seq) const;
+  absl::Status Seal() const;
+  absl::Status Compress(uint64_t seq) const;
+  absl::Status Decompress(uint64_t seq) const;
+  void Pretouch() const;
+  const RecoveryReport& recovery() const;
 
   // Both. A reader's next_seq() and first_seq() look for news first.
-  uint64_t first_seq();
-  uint64_t next_seq();
-  absl::Status Read(uint64_t seq, void* out);
-  absl::StatusOr<RecordRun> Run(uint64_t seq);
-  bool Valid(const std::byte* frame, uint64_t seq) const;
+  uint64_t first_seq() const;
+  uint64_t next_seq() const;
+  absl::Status Read(uint64_t seq, void* out) const;
+  absl::StatusOr<RecordRun> Run(uint64_t seq) const;
+  absl::Status WaitFor(uint64_t seq, absl::Duration timeout) const;
+  const std::string& dir() const;
+
   uint64_t stride() const { return stride_; }
-  absl::Status WaitFor(uint64_t seq, absl::Duration timeout);
-  const std::string& dir() const { return dir_; }
+  // Whether `frame` holds record `seq` (log_format.h's FrameValid).
+  bool Valid(const std::byte* frame, uint64_t seq) const {
+    uint64_t stored;
+    std::memcpy(&stored, frame + checksum_at_, sizeof(stored));
+    return stored == RecordChecksum(frame, payload_, seq);
+  }
+  LogStore* store() const { return store_; }
 
  private:
-  struct Segment;
-  LogStore() = default;
-  static absl::StatusOr<std::unique_ptr<LogStore>> Make(
-      const std::string& dir, const LogOptions& options,
-      const TypeFingerprint& type, bool writer);
-  absl::Status OpenWriter();
-  absl::Status Rescan();
-  absl::Status Refresh(bool rescan);
-  void UpdateLive(Segment& s);
-  absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
-  absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
-  absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
-  absl::Status Rewrite(uint64_t seq, bool compress);
-  absl::Status Recover(Segment& s, const FileHeader& header);
-  CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
-                             const CommitSlot& c) const;
-  absl::Status CreateSegment(uint64_t first);
-  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
-  absl::Status Name(const Segment& s);
-  std::shared_ptr<Segment> TakePrepared(uint64_t first);
-  absl::Status Ahead();
-  absl::Status Commit(Segment& a);
-  absl::Status Roll();
-  absl::Status FinishRoll();
-  absl::Status SealOld(Segment& old);
-  absl::Status Publish(Segment& s, bool seal);
-  const std::shared_ptr<Segment>& Find(uint64_t seq);
-  std::string Context(absl::string_view call) const;
+  explicit LogHandle(LogStore* store);
 
-  std::string dir_;
-  LogOptions options_;
-  TypeFingerprint type_;
-  bool writer_ = false;
-  bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
-  FileHeader header_;  // of new segment files
-  uint64_t size_ = 0;  // of new segment files
-  // The frame layout (mapfile/internal/log_format.h).
+  LogStore* store_ = nullptr;
   uint64_t stride_ = 0;
   uint64_t payload_ = 0;
   uint64_t checksum_at_ = 0;
-  uint64_t control_ = 0;
-  uint64_t data_offset_ = 0;
-  std::unique_ptr<MappedFile> lock_;
-  std::vector<std::shared_ptr<Segment>> segments_;  // by first sequence
-  // Writer: the active segment's synced records and commit sequence.
-  uint64_t synced_ = 0;
-  uint64_t slot_sequence_ = 0;
-  uint64_t unsynced_records_ = 0;
-  // Pretouch (LogOptions::pretouch): the next segment, prepared by a task
-  // (read only after Pretoucher::FinishTasks), and whether segments_.back()
-  // is such a segment not yet named and its predecessor not yet synced.
-  std::unique_ptr<Pretoucher> pretouch_;
-  bool preparing_ = false;
-  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> prepared_;
-  bool roll_pending_ = false;
-  // Decompressed segments, most recently used first.
-  std::vector<std::shared_ptr<Segment>> cache_;
-  RecoveryReport recovery_;
 };
 
 }  // namespace internal
@@ -247,7 +174,7 @@ class LogCursor {
   void Next() {
     ++seq_;
     if (seq_ < run_.end) {
-      frame_ += store_->stride();
+      frame_ += log_.stride();
       Check();
     } else {
       Seek();
@@ -262,30 +189,31 @@ class LogCursor {
   friend class AppendLog;
   template <typename>
   friend class LogReader;
-  LogCursor(internal::LogStore* store, uint64_t seq) : store_(store), seq_(seq) {
+  LogCursor(const internal::LogHandle& log, uint64_t seq)
+      : log_(log), seq_(seq) {
     Seek();
   }
   void Seek() {
     frame_ = nullptr;
-    if (seq_ >= store_->next_seq()) return;
-    absl::StatusOr<internal::RecordRun> run = store_->Run(seq_);
+    if (seq_ >= log_.next_seq()) return;
+    absl::StatusOr<internal::RecordRun> run = log_.Run(seq_);
     if (!run.ok()) {
       status_ = run.status();
       return;
     }
     run_ = *std::move(run);
-    frame_ = run_.base + (seq_ - run_.first) * store_->stride();
+    frame_ = run_.base + (seq_ - run_.first) * log_.stride();
     Check();
   }
   void Check() {
-    if (store_->Valid(frame_, seq_)) return;
+    if (log_.Valid(frame_, seq_)) return;
     status_ = absl::DataLossError(
-        absl::StrCat("log \"", store_->dir(), "\": record ", seq_,
+        absl::StrCat("log \"", log_.dir(), "\": record ", seq_,
                      " fails its checksum"));
     frame_ = nullptr;
   }
 
-  internal::LogStore* store_;
+  internal::LogHandle log_;  // a copy: the cursor outlives moves of its log
   internal::RecordRun run_;
   uint64_t seq_;
   const std::byte* frame_ = nullptr;
@@ -304,7 +232,7 @@ struct LogRecordCheck {
 };
 // Reads record `seq` of `store` into a T.
 template <typename T>
-absl::StatusOr<T> ReadRecord(LogStore& store, uint64_t seq) {
+absl::StatusOr<T> ReadRecord(const LogHandle& store, uint64_t seq) {
   alignas(T) std::byte bytes[sizeof(T)];
   absl::Status status = store.Read(seq, bytes);
   if (!status.ok()) return status;
@@ -326,88 +254,95 @@ class AppendLog : internal::LogRecordCheck<T> {
   // ResourceExhausted (no space for a segment).
   [[nodiscard]] static absl::StatusOr<AppendLog> Open(
       const std::string& dir, const Options& options = {}) {
-    auto store =
-        internal::LogStore::Open(dir, options, FingerprintOf<T>(), true);
-    if (!store.ok()) return store.status();
-    return AppendLog(*std::move(store));
+    auto log = internal::LogHandle::OpenWriter(dir, options, FingerprintOf<T>());
+    if (!log.ok()) return log.status();
+    return AppendLog(*log);
   }
 
   // Appends one record; returns its sequence number.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(const T& value) {
-    return store_->Append(&value, 1);
+    return log_.Append(&value, 1);
   }
   // Appends `values` in order; returns the first one's sequence number. On
   // an error, a prefix of them may have been appended (see next_seq()).
   [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(
       absl::Span<const T> values) {
-    return store_->Append(values.data(), values.size());
+    return log_.Append(values.data(), values.size());
   }
   // Makes every appended record durable and visible to LogReaders. After a
   // failure every later Sync fails (the kernel may have dropped pages):
   // reopen the log.
-  [[nodiscard]] absl::Status Sync() { return store_->Sync(); }
+  [[nodiscard]] absl::Status Sync() { return log_.Sync(); }
 
   // A copy of record `seq`, checksum verified. OutOfRange outside
   // [first_seq(), next_seq()), DataLoss if it is damaged. Not safe
   // concurrently with any other call on this object although const (it
   // maps segments and updates the cache; see "Thread safety").
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) const {
-    return internal::ReadRecord<T>(*store_, seq);
+    return internal::ReadRecord<T>(log_, seq);
   }
   [[nodiscard]] absl::StatusOr<T> operator[](uint64_t seq) const {
     return Read(seq);
   }
   // A cursor at `seq`. Not thread-safe although const, as Read: the cursor
   // uses this object (and its cache) at every step.
-  Cursor From(uint64_t seq) const { return Cursor(store_.get(), seq); }
+  Cursor From(uint64_t seq) const { return Cursor(log_, seq); }
 
-  uint64_t first_seq() const { return store_->first_seq(); }
-  uint64_t next_seq() const { return store_->next_seq(); }
+  uint64_t first_seq() const { return log_.first_seq(); }
+  uint64_t next_seq() const { return log_.next_seq(); }
   uint64_t size() const { return next_seq() - first_seq(); }
 
   // Retention: deletes every segment whose records are all below `seq`
   // (never the active one). first_seq() may stay below `seq`.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq) {
-    return store_->TruncateBefore(seq);
+    return log_.TruncateBefore(seq);
   }
   // Syncs, finishes the active segment (trimmed to its records, marked
   // sealed; compressed if Options::compress_sealed) and starts a new one.
-  [[nodiscard]] absl::Status Seal() { return store_->Seal(); }
+  [[nodiscard]] absl::Status Seal() { return log_.Seal(); }
   // Rewrites the sealed segment holding `seq` as zstd (temporary file,
   // fsync, rename over the original, directory fsync). FailedPrecondition
   // for the active segment.
   [[nodiscard]] absl::Status Compress(uint64_t seq) {
-    return store_->Compress(seq);
+    return log_.Compress(seq);
   }
   // The reverse: rewrites the compressed segment holding `seq` uncompressed,
   // by the same protocol, after checking every record's checksum (DataLoss,
   // and the file untouched, if one fails). A crash at any step leaves the
   // compressed segment or the uncompressed one. No-op if not compressed.
   [[nodiscard]] absl::Status Decompress(uint64_t seq) {
-    return store_->Decompress(seq);
+    return log_.Decompress(seq);
   }
   // With LogOptions::pretouch: does the pretouch work (populating pages
   // ahead, preparing the next segment) in the calling thread. May be called
   // from any thread, concurrently with the writer.
-  void Pretouch() { store_->Pretouch(); }
+  void Pretouch() { log_.Pretouch(); }
 
-  const RecoveryReport& recovery() const { return store_->recovery(); }
-  const std::string& dir() const { return store_->dir(); }
+  const RecoveryReport& recovery() const { return log_.recovery(); }
+  const std::string& dir() const { return log_.dir(); }
 
   // What Open(dir) would cut from the log's torn tail (the recovery() it
   // would report), found by the same recovery code without writing: no
   // lock is taken and no file changes. Errors as Open's.
   [[nodiscard]] static absl::StatusOr<RecoveryReport> PlanRecovery(
       const std::string& dir) {
-    auto plan = internal::LogStore::PlanRecovery(dir, FingerprintOf<T>());
-    if (!plan.ok()) return plan.status();
-    return plan->report;
+    return internal::LogHandle::PlanRecovery(dir, FingerprintOf<T>());
   }
 
+  AppendLog(AppendLog&& other) noexcept
+      : log_(std::exchange(other.log_, internal::LogHandle())) {}
+  AppendLog& operator=(AppendLog&& other) noexcept {
+    if (this != &other) {
+      log_.Close();
+      log_ = std::exchange(other.log_, internal::LogHandle());
+    }
+    return *this;
+  }
+  ~AppendLog() { log_.Close(); }
+
  private:
-  explicit AppendLog(std::unique_ptr<internal::LogStore> store)
-      : store_(std::move(store)) {}
-  std::unique_ptr<internal::LogStore> store_;
+  explicit AppendLog(internal::LogHandle log) : log_(log) {}
+  internal::LogHandle log_;
 };
 
 // A read-only view of a log that a writer may be appending to, in this or
@@ -418,34 +353,44 @@ class LogReader : internal::LogRecordCheck<T> {
  public:
   using Cursor = LogCursor<T>;
 
-  // NotFound if `dir` holds no segment yet; FailedPrecondition for another T.
-  [[nodiscard]] static absl::StatusOr<LogReader> Open(const std::string& dir) {
-    auto store =
-        internal::LogStore::Open(dir, LogOptions(), FingerprintOf<T>(), false);
-    if (!store.ok()) return store.status();
-    return LogReader(*std::move(store));
+  // NotFound if `dir` holds no segment yet (after waiting up to
+  // options.wait_for_log for one); FailedPrecondition for another T.
+  [[nodiscard]] static absl::StatusOr<LogReader> Open(
+      const std::string& dir, const ReaderOptions& options = {}) {
+    auto log = internal::LogHandle::OpenReader(dir, options, FingerprintOf<T>());
+    if (!log.ok()) return log.status();
+    return LogReader(*log);
   }
+  LogReader(LogReader&& other) noexcept
+      : log_(std::exchange(other.log_, internal::LogHandle())) {}
+  LogReader& operator=(LogReader&& other) noexcept {
+    if (this != &other) {
+      log_.Close();
+      log_ = std::exchange(other.log_, internal::LogHandle());
+    }
+    return *this;
+  }
+  ~LogReader() { log_.Close(); }
 
   // As AppendLog::Read and From, up to next_seq(); not thread-safe either.
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) {
-    return internal::ReadRecord<T>(*store_, seq);
+    return internal::ReadRecord<T>(log_, seq);
   }
-  Cursor From(uint64_t seq) { return Cursor(store_.get(), seq); }
+  Cursor From(uint64_t seq) { return Cursor(log_, seq); }
   // Rescans the directory (retention may have removed segments).
-  uint64_t first_seq() { return store_->first_seq(); }
+  uint64_t first_seq() { return log_.first_seq(); }
   // One past the last committed record; cheap (two atomic loads) unless a
   // segment rolled over.
-  uint64_t next_seq() { return store_->next_seq(); }
+  uint64_t next_seq() { return log_.next_seq(); }
   // Returns OK once record `seq` is committed, DeadlineExceeded after
   // `timeout`. Sleeps on a futex that the writer wakes at every commit.
   [[nodiscard]] absl::Status WaitFor(uint64_t seq, absl::Duration timeout) {
-    return store_->WaitFor(seq, timeout);
+    return log_.WaitFor(seq, timeout);
   }
 
  private:
-  explicit LogReader(std::unique_ptr<internal::LogStore> store)
-      : store_(std::move(store)) {}
-  std::unique_ptr<internal::LogStore> store_;
+  explicit LogReader(internal::LogHandle log) : log_(log) {}
+  internal::LogHandle log_;
 };
 
 }  // namespace mapfile

@@ -113,6 +113,22 @@ absl::Status CheckCompressedCommit(absl::string_view path,
                                    const LogLayout& layout,
                                    const FileHeader& h, const CommitSlot& c);
 
+// DataLoss unless `count` records of `stride` bytes after a `control`-byte
+// block fit in kMaxSegmentSize, as every genuine segment's do. Checked
+// before any size is computed from a count read from a file or implied by
+// segment names: such a product could overflow.
+absl::Status CheckCount(absl::string_view path, uint64_t count,
+                        uint64_t control, uint64_t stride);
+
+// OK if the uncompressed segment at `path` (`file_size` bytes, header `h`)
+// can hold the records of its commit `c`: its data where this layout puts
+// it, c.count frames within the file and c.length their bytes. Else
+// DataLoss. The check recovery makes before trusting a commit, and
+// `mapfile verify` before reading frames.
+absl::Status CheckCommit(absl::string_view path, const LogLayout& layout,
+                         const FileHeader& h, const CommitSlot& c,
+                         uint64_t file_size);
+
 // "00000000000000001234.seg": zero-padded so that names sort by sequence.
 inline std::string SegmentFileName(uint64_t first_seq) {
   char name[32];

@@ -1,0 +1,74 @@
+// Copyright 2026 The mapfile Authors.
+//
+// log_options.h: the options and the recovery report shared by the log
+// faces (AppendLog<T> and LogReader<T> in append_log.h): how a writer opens
+// a log (LogOptions), how a reader opens one (ReaderOptions), and what a
+// writer's Open cut from a torn tail (RecoveryReport).
+//
+// Thread safety: plain structs.
+
+#ifndef MAPFILE_LOG_OPTIONS_H_
+#define MAPFILE_LOG_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "mapfile/mapped_file.h"
+
+namespace mapfile {
+
+struct LogOptions {
+  // kCreate: open, or create the directory and an empty log. kCreateNew:
+  // only create (AlreadyExists if the directory holds segments). kReadWrite:
+  // only open. kReadOnly is InvalidArgument: use LogReader.
+  OpenMode mode = OpenMode::kCreate;
+  // Bytes per segment file, rounded up to pages (and to hold one record).
+  uint64_t segment_size = uint64_t{64} << 20;
+  // Rewrite every sealed segment as zstd (Seal() and full segments).
+  bool compress_sealed = false;
+  int compression_level = 3;
+  // Automatic Sync() after this many appended records / bytes of records
+  // since the last one; 0: only explicit Sync().
+  uint64_t sync_every_records = 0;
+  uint64_t sync_every_bytes = 0;
+  // Decompressed segments kept in scratch memory, in bytes (at least the one
+  // being read is always kept).
+  uint64_t cache_bytes = uint64_t{256} << 20;
+  // Keep this many bytes ahead of the last record populated and writable
+  // (MADV_POPULATE_WRITE), as VectorOptions::pretouch, and prepare the next
+  // segment (create, preallocate, map, populate) while the active one is
+  // past half full, so that neither an append nor a roll page faults or
+  // makes a system call. 0: off (no cost). The work runs on the process's
+  // pretouch thread or, with pretouch_in_background = false, in Pretouch().
+  // With pretouch a roll only switches to the prepared segment; the next
+  // Sync() (or roll, Seal, TruncateBefore) finishes it: syncs the full
+  // segment, then names the new one. Records appended in between live in a
+  // file that a crash, or closing without Sync, drops, as unsynced records
+  // may be dropped (docs/DESIGN.md, "Durability").
+  uint64_t pretouch = 0;
+  bool pretouch_in_background = true;
+};
+
+// How a reader (LogReader<T>) opens a log.
+struct ReaderOptions {
+  // Decompressed (compressed sealed) segments kept in scratch memory, in
+  // bytes; at least the one being read is always kept.
+  uint64_t cache_bytes = uint64_t{256} << 20;
+  // A reader opened before its writer created the log waits up to this
+  // long for the log's first segment to appear (polling the directory every
+  // few milliseconds) instead of failing with NotFound at once. Zero: no
+  // wait.
+  absl::Duration wait_for_log = absl::ZeroDuration();
+};
+
+struct RecoveryReport {
+  uint64_t records_kept = 0;  // after the last commit, checksums valid
+  uint64_t records_cut = 0;   // frames touched by the bytes cut
+  uint64_t bytes_cut = 0;     // non-zero bytes after the kept records
+  std::string segment;        // where the cut happened, if any
+};
+
+}  // namespace mapfile
+
+#endif  // MAPFILE_LOG_OPTIONS_H_

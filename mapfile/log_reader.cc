@@ -1,0 +1,180 @@
+// Copyright 2026 The mapfile Authors.
+//
+// log_reader.cc: the reading side of the log engine, for writers and
+// readers alike: the directory's segments (Rescan; a reader follows the
+// writer with Refresh/UpdateLive), finding a record (Find, Run, Read) and
+// waiting for one (WaitFor). Part of the log engine
+// (mapfile/internal/log_store.h; docs/DESIGN.md).
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/internal/log_store.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/status_macros.h"
+
+namespace mapfile {
+namespace internal {
+
+absl::Status LogStore::Rescan() {
+  MAPFILE_ASSIGN_OR_RETURN(std::vector<std::string> names, os::ReadDir(dir_));
+  std::vector<uint64_t> firsts;
+  for (const std::string& name : names) {
+    absl::string_view base = name;
+    if (writer_ && !dry_run_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
+        ParseSegmentFileName(base)) {
+      // A segment being created or compressed when a writer died (and no
+      // other *.tmp file: those are not the log's to delete).
+      MAPFILE_RETURN_IF_ERROR(os::Unlink(absl::StrCat(dir_, "/", name)));
+    } else if (std::optional<uint64_t> first = ParseSegmentFileName(name)) {
+      firsts.push_back(*first);
+    }
+  }
+  if (firsts.empty()) {
+    if (writer_) return absl::OkStatus();
+    return absl::NotFoundError(absl::StrCat(
+        Context("Open"), ": no log segments (*", kSegmentSuffix, ") yet"));
+  }
+  std::sort(firsts.begin(), firsts.end());
+  std::vector<std::shared_ptr<Segment>> merged;
+  size_t j = 0;
+  for (uint64_t first : firsts) {
+    while (j < segments_.size() && segments_[j]->first < first) ++j;
+    if (j < segments_.size() && segments_[j]->first == first) {
+      merged.push_back(segments_[j]);
+    } else {
+      merged.push_back(std::make_shared<Segment>(
+          first, absl::StrCat(dir_, "/", SegmentFileName(first))));
+    }
+  }
+  for (size_t i = 0; i + 1 < merged.size(); ++i) {
+    Segment& s = *merged[i];
+    s.count = merged[i + 1]->first - s.first;  // what the names imply
+    MAPFILE_RETURN_IF_ERROR(CheckCount(s.path, s.count, control_, stride_));
+    s.live = false;
+    s.sealed = true;
+  }
+  segments_ = std::move(merged);
+  Segment& last = *segments_.back();
+  if (last.live && last.data != nullptr) {  // known, mapped or decompressed
+    if (!writer_) UpdateLive(last);
+    return absl::OkStatus();
+  }
+  last.live = true;
+  if (!writer_) return Load(segments_.back()).status();
+  MAPFILE_ASSIGN_OR_RETURN(FileHeader header, Map(last, !dry_run_));
+  return Recover(last, header);
+}
+
+// Maps `s` and checks its header against this log. Leaves s.data null for a
+// compressed segment (Load decompresses it).
+
+void LogStore::UpdateLive(Segment& s) {
+  if (s.data == nullptr || s.compressed) return;
+  const uint64_t published =
+      __atomic_load_n(Word64(s.data, kPublishedAt), __ATOMIC_ACQUIRE);
+  if (published > s.capacity && s.file->Refresh().ok()) {
+    // A recovering writer cut and re-extended the file.
+    s.data = s.file->data() + data_offset_;
+    s.capacity = (s.file->size() - data_offset_ - control_) / stride_;
+  }
+  s.count = std::max(s.count, std::min(published, s.capacity));
+}
+
+absl::Status LogStore::Refresh(bool rescan) {
+  Segment& last = *segments_.back();
+  if (!rescan && last.data != nullptr && !last.compressed &&
+      !__atomic_load_n(Word32(last.data, kSealedAt), __ATOMIC_ACQUIRE)) {
+    UpdateLive(last);
+    return absl::OkStatus();
+  }
+  return Rescan();
+}
+
+
+uint64_t LogStore::first_seq() {
+  if (!writer_) Refresh(true).IgnoreError();  // next_seq()/Read report errors
+  return segments_.front()->first;
+}
+
+uint64_t LogStore::next_seq() {
+  if (!writer_) Refresh(false).IgnoreError();
+  const Segment& last = *segments_.back();
+  return last.first + last.count;
+}
+
+const std::shared_ptr<Segment>& LogStore::Find(uint64_t seq) {
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), seq,
+      [](uint64_t s, const std::shared_ptr<Segment>& p) { return s < p->first; });
+  return *(it - 1);
+}
+
+absl::StatusOr<RecordRun> LogStore::Run(uint64_t seq) {
+  const uint64_t next = next_seq();
+  if (seq >= next || seq < segments_.front()->first) {
+    return absl::OutOfRangeError(absl::StrCat(
+        Context(absl::StrCat("Read(", seq, ")")), ": outside the log's [",
+        segments_.front()->first, ", ", next, ")"));
+  }
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Load(Find(seq)));
+  run.end = std::min(run.end, next);
+  return run;
+}
+
+bool LogStore::Valid(const std::byte* frame, uint64_t seq) const {
+  return FrameValid(frame, payload_, checksum_at_, seq);
+}
+
+absl::Status LogStore::Read(uint64_t seq, void* out) {
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+  const std::byte* frame = run.base + (seq - run.first) * stride_;
+  if (!Valid(frame, seq)) {
+    return absl::DataLossError(
+        absl::StrCat(Context(absl::StrCat("Read(", seq, ")")), ": record ",
+                     seq, " in \"", Find(seq)->path, "\" fails its checksum"));
+  }
+  std::memcpy(out, frame, payload_);
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::WaitFor(uint64_t seq, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const std::shared_ptr<Segment> last = segments_.back();
+    const uint32_t* word = last->data != nullptr && !last->compressed
+                               ? Word32(last->data, kGenerationAt)
+                               : nullptr;
+    const uint32_t generation =
+        word != nullptr ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
+    const uint64_t next = next_seq();
+    if (next > seq) return absl::OkStatus();
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          Context(absl::StrCat("WaitFor(", seq, ")")),
+          ": not committed within ", absl::FormatDuration(timeout),
+          " (next_seq() is ", next, ")"));
+    }
+    if (last != segments_.back()) continue;  // rolled over: look again
+    // Slices of at most 100 ms: a writer that died between creating a
+    // segment and marking the old one sealed wakes nobody.
+    const absl::Time until = std::min(deadline, now + absl::Milliseconds(100));
+    bool woken = false;
+    if (word != nullptr) {
+      const timespec ts = absl::ToTimespec(until);
+      MAPFILE_ASSIGN_OR_RETURN(woken,
+                               os::FutexWait(word, generation, &ts, last->path));
+    } else {
+      absl::SleepFor(until - now);
+    }
+    if (!woken) Refresh(true).IgnoreError();
+  }
+}
+
+
+}  // namespace internal
+}  // namespace mapfile

@@ -1,0 +1,115 @@
+// Copyright 2026 The mapfile Authors.
+//
+// log_recovery.cc: what a writer's Open does to the tail of the last
+// segment (Recover: the commit to trust, the frames to keep, the cut) and
+// the same without writing (PlanRecovery). Part of the log engine
+// (mapfile/internal/log_store.h; docs/DESIGN.md, "Recovery").
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "mapfile/internal/crash_point.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/internal/log_store.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/status_macros.h"
+
+namespace mapfile {
+namespace internal {
+
+absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
+    const std::string& dir, const TypeFingerprint& type) {
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
+                           Make(dir, LogOptions(), type, /*writer=*/true));
+  s->dry_run_ = true;
+  MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  if (s->segments_.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
+  }
+  const Segment& last = *s->segments_.back();
+  return RecoveryPlan{s->recovery_, last.path, last.count,
+                      s->data_offset_ + s->control_ +
+                          (last.count + s->recovery_.records_kept) * s->stride_};
+}
+
+// A store with the layout of `type`, before any file is touched.
+
+absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
+  MappedFile& f = *s.file;
+  MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
+  if (!s.compressed) {
+    MAPFILE_RETURN_IF_ERROR(
+        CheckCommit(s.path, LogLayout(type_), h, c, f.size()));
+  }
+  if (!s.compressed && !s.sealed) c = LastWholeCommit(s, h, c);
+  s.count = c.count;
+  slot_sequence_ = c.sequence;
+  synced_ = c.count;
+  if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
+  if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
+  uint64_t kept = c.count;
+  while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
+                                    s.first + kept)) {
+    ++kept;
+  }
+  // What lies after the kept frames: non-zero bytes up to the first zero
+  // page (a dying process leaves no holes; the cut below clears any).
+  const uint64_t cut = data_offset_ + control_ + kept * stride_;
+  const uint64_t page = os::PageSize();
+  uint64_t end = cut;
+  for (uint64_t at = cut; at < f.size();) {
+    const uint64_t next = std::min(f.size(), (at / page + 1) * page);
+    uint64_t i = next;
+    while (i > at && f.data()[i - 1] == std::byte{0}) --i;
+    if (i == at) break;
+    end = i;
+    at = next;
+  }
+  recovery_.records_kept = kept - c.count;
+  if (end > cut) {
+    recovery_.bytes_cut = end - cut;
+    recovery_.records_cut = (end - cut + stride_ - 1) / stride_;
+    recovery_.segment = s.path;
+  }
+  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
+  // Cut everything after the kept frames (stale or torn bytes, anywhere)
+  // and extend the file again: the free frames are zeros, as in a new
+  // segment.
+  const uint64_t size = std::max(f.size(), size_);
+  MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
+  MAPFILE_CRASH_POINT("log.recover.cut", &s.path);
+  MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
+  // The cut must be durable before a record is appended over it: else a
+  // power loss can bring back the old tail behind the new records, whole
+  // frames of a dead run that pass their checksums (power_loss_test).
+  MAPFILE_RETURN_IF_ERROR(f.Sync(0, 0));  // fdatasync: the size changed
+  s.data = f.data() + data_offset_;
+  s.capacity = (size - data_offset_ - control_) / stride_;
+  s.count = kept;
+  return kept > c.count ? Sync() : Publish(s, false);
+}
+
+// Commit flushes its frames and its slot together, so a power loss during
+// it can leave the newest slot on disk without all the frames it counts.
+// That Sync never returned; the one before it (the other slot, made durable
+// by the previous Sync) is the last that did. So the newest slot stands only
+// if every frame it added verifies; else the commit before it, under the
+// sequence number just below, so the next commit overwrites the torn slot.
+// (Damage to a frame of the newest commit thus reads as a torn commit: its
+// records are cut and reported, as a torn tail is, never returned.)
+CommitSlot LogStore::LastWholeCommit(const Segment& s, const FileHeader& h,
+                                     const CommitSlot& c) const {
+  const uint64_t from = NewestCommitFrom(h, c);
+  for (uint64_t i = from; i < c.count; ++i) {
+    if (!Valid(s.data + control_ + i * stride_, s.first + i)) {
+      return {c.sequence - 1, from, from * stride_};
+    }
+  }
+  return c;
+}
+
+// A segment for records from `first` under its temporary name, header
+}  // namespace internal
+}  // namespace mapfile

@@ -1,0 +1,176 @@
+// Copyright 2026 The mapfile Authors.
+//
+// log_store.cc: the log engine's life (Make, Open, the destructor) and
+// LogHandle, the faces' calls into it (append_log.h): each forwards to the
+// file that owns the work, except Append, whose body is in log_writer.cc.
+// Part of the log engine (mapfile/internal/log_store.h; docs/DESIGN.md).
+
+#include "mapfile/internal/log_store.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "mapfile/internal/log_format.h"
+#include "mapfile/internal/os.h"
+#include "mapfile/internal/pretouch.h"
+#include "mapfile/status_macros.h"
+
+namespace mapfile {
+namespace internal {
+
+using os::Annotate;
+
+LogStore::~LogStore() {
+  pretouch_.reset();  // waits for a task using this object
+  if (prepared_ && prepared_->ok()) {
+    os::Unlink((**prepared_)->file->path()).IgnoreError();
+  }
+}
+
+std::string LogStore::Context(absl::string_view call) const {
+  return absl::StrCat(writer_ ? "AppendLog::" : "LogReader::", call, "(\"",
+                      dir_, "\")");
+}
+
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
+    const std::string& dir, const LogOptions& options,
+    const TypeFingerprint& type, bool writer) {
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
+                           Make(dir, options, type, writer));
+  if (writer) {
+    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
+    if (options.pretouch > 0) {
+      s->pretouch_ = std::make_unique<Pretoucher>(
+          os::RoundUp(options.pretouch, os::PageSize()),
+          options.pretouch_in_background);
+    }
+  } else {
+    MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  }
+  return s;
+}
+
+// Runs a writer's recovery of the last segment (Rescan -> Map -> Recover)
+// with dry_run_ set: each step that would write stops short of it.
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
+    const std::string& dir, const LogOptions& options,
+    const TypeFingerprint& type, bool writer) {
+  std::unique_ptr<LogStore> s(new LogStore());
+  s->dir_ = dir;
+  s->options_ = options;
+  s->type_ = type;
+  s->writer_ = writer;
+  const LogLayout layout(type);
+  s->stride_ = layout.stride;
+  s->payload_ = layout.payload;
+  s->checksum_at_ = layout.checksum_at;
+  s->control_ = layout.control_size;
+  s->data_offset_ = layout.data_offset();
+  absl::StatusOr<FileHeader> header =
+      NewHeader(ContainerKind::kLogSegment, type, layout.alignment);
+  MAPFILE_RETURN_IF_ERROR(
+      Annotate(header.status(), absl::StrCat(s->Context("Open"),
+                                           ": header of segments \"", dir,
+                                           "/*", kSegmentSuffix, "\"")));
+  s->header_ = *std::move(header);
+  if (options.segment_size > kMaxSegmentSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(s->Context("Open"), ": segment_size ",
+                     options.segment_size, " is above ", kMaxSegmentSize));
+  }
+  const uint64_t page = os::PageSize();
+  s->size_ = std::max(os::RoundUp(options.segment_size, page),
+                      os::RoundUp(layout.records_offset() + s->stride_, page));
+  return s;
+}
+
+// ---------------------------------------------------------------- LogHandle
+
+LogHandle::LogHandle(LogStore* store)
+    : store_(store),
+      stride_(store->stride()),
+      payload_(store->payload()),
+      checksum_at_(store->checksum_at()) {}
+
+absl::StatusOr<LogHandle> LogHandle::OpenWriter(const std::string& dir,
+                                                const LogOptions& options,
+                                                const TypeFingerprint& type) {
+  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> store,
+                           LogStore::Open(dir, options, type, /*writer=*/true));
+  return LogHandle(store.release());
+}
+
+// A reader opened before its writer made the log polls for the first
+// segment: a writer creates it under a temporary name and renames it only
+// once its header is durable, so the first name seen is a whole segment.
+absl::StatusOr<LogHandle> LogHandle::OpenReader(const std::string& dir,
+                                                const ReaderOptions& options,
+                                                const TypeFingerprint& type) {
+  LogOptions o;
+  o.cache_bytes = options.cache_bytes;
+  const absl::Time deadline = absl::Now() + options.wait_for_log;
+  while (true) {
+    absl::StatusOr<std::unique_ptr<LogStore>> store =
+        LogStore::Open(dir, o, type, /*writer=*/false);
+    if (store.ok()) return LogHandle(store->release());
+    const absl::Time now = absl::Now();
+    if (store.status().code() != absl::StatusCode::kNotFound) {
+      return store.status();
+    }
+    if (now >= deadline) {
+      if (options.wait_for_log <= absl::ZeroDuration()) return store.status();
+      return absl::NotFoundError(absl::StrCat(
+          store.status().message(), " (waited ",
+          absl::FormatDuration(options.wait_for_log), " for the log)"));
+    }
+    absl::SleepFor(std::min(deadline - now, absl::Milliseconds(5)));
+  }
+}
+
+absl::StatusOr<RecoveryReport> LogHandle::PlanRecovery(
+    const std::string& dir, const TypeFingerprint& type) {
+  MAPFILE_ASSIGN_OR_RETURN(RecoveryPlan plan,
+                           LogStore::PlanRecovery(dir, type));
+  return std::move(plan.report);
+}
+
+void LogHandle::Close() {
+  delete store_;
+  store_ = nullptr;
+}
+
+absl::Status LogHandle::Sync() const { return store_->Sync(); }
+absl::Status LogHandle::TruncateBefore(uint64_t seq) const {
+  return store_->TruncateBefore(seq);
+}
+absl::Status LogHandle::Seal() const { return store_->Seal(); }
+absl::Status LogHandle::Compress(uint64_t seq) const {
+  return store_->Compress(seq);
+}
+absl::Status LogHandle::Decompress(uint64_t seq) const {
+  return store_->Decompress(seq);
+}
+void LogHandle::Pretouch() const { store_->Pretouch(); }
+const RecoveryReport& LogHandle::recovery() const {
+  return store_->recovery();
+}
+uint64_t LogHandle::first_seq() const { return store_->first_seq(); }
+uint64_t LogHandle::next_seq() const { return store_->next_seq(); }
+absl::Status LogHandle::Read(uint64_t seq, void* out) const {
+  return store_->Read(seq, out);
+}
+absl::StatusOr<RecordRun> LogHandle::Run(uint64_t seq) const {
+  return store_->Run(seq);
+}
+absl::Status LogHandle::WaitFor(uint64_t seq, absl::Duration timeout) const {
+  return store_->WaitFor(seq, timeout);
+}
+const std::string& LogHandle::dir() const { return store_->dir(); }
+
+}  // namespace internal
+}  // namespace mapfile
