@@ -1,7 +1,7 @@
 // Copyright 2026 The mapfile Authors.
 //
-// The API sketch of DESIGN.md, spelled exactly as users write it: if a name
-// or a signature there stops compiling or behaving as described, this test
+// The public API of docs/DESIGN.md ("The public API"), spelled exactly as
+// users write it: if a name or a signature there stops compiling or behaving as described, this test
 // fails. Each case is a short user program through one public header.
 
 #include "mapfile/mapfile.h"
@@ -184,6 +184,17 @@ TEST(ApiTest, AppendLogAndReader) {
   EXPECT_TRUE(reader->WaitFor(9999, absl::Milliseconds(10)).ok());
   EXPECT_EQ(reader->WaitFor(10000, absl::Milliseconds(10)).code(),
             absl::StatusCode::kDeadlineExceeded);
+
+  ReaderOptions reader_options;
+  reader_options.cache_bytes = uint64_t{1} << 20;
+  reader_options.wait_for_log = absl::Milliseconds(20);
+  absl::StatusOr<LogReader<ApiTick>> tuned =
+      LogReader<ApiTick>::Open(logdir, reader_options);
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  EXPECT_EQ(tuned->next_seq(), 10000u);
+  EXPECT_EQ(
+      LogReader<ApiTick>::Open(logdir + "-none", reader_options).status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // records.h: the records of a vector or a log, without their type: what
 // `dump`, `tail` and `follow` print. A vector's records are read with pread
 // (FileReader); a log's through the library's untyped log reader
-// (internal::LogStore, the engine of LogReader<T>), so they are committed
+// (internal::LogStore in mapfile/internal/log_store.h, the engine of
+// LogReader<T>), so they are committed
 // and checksum-verified exactly as a LogReader<T> would see them.
 //
 // Thread safety: a Records object is used by one thread.

@@ -45,7 +45,7 @@ struct LogOptions {
   // Sync() (or roll, Seal, TruncateBefore) finishes it: syncs the full
   // segment, then names the new one. Records appended in between live in a
   // file that a crash, or closing without Sync, drops, as unsynced records
-  // may be dropped (docs/DESIGN.md, "Durability").
+  // may be dropped (docs/DESIGN.md, "Contracts").
   uint64_t pretouch = 0;
   bool pretouch_in_background = true;
 };
