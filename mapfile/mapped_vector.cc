@@ -1,7 +1,7 @@
 // Copyright 2026 The mapfile Authors.
 //
 // The untyped half of MappedVector<T>: creating and validating the file,
-// growth, and the commit protocol of docs/FORMAT.md.
+// growth, and the commit protocol of docs/DESIGN.md.
 
 #include "mapfile/mapped_vector.h"
 
@@ -268,7 +268,7 @@ absl::Status VectorStore::Shrink(uint64_t used) {
   return status;
 }
 
-// The commit protocol (docs/FORMAT.md): the data reaches the disk before
+// The commit protocol (docs/DESIGN.md): the data reaches the disk before
 // the slot that counts it, and the slot overwritten is the older one, so a
 // crash at any instant leaves the previous commit or this one.
 absl::Status VectorStore::Commit(uint64_t count) {

@@ -1,8 +1,8 @@
 // Copyright 2026 The mapfile Authors.
 //
 // The public API of docs/DESIGN.md ("The public API"), spelled exactly as
-// users write it: if a name or a signature there stops compiling or behaving as described, this test
-// fails. Each case is a short user program through one public header.
+// users write it: if a name or a signature there stops compiling or
+// behaving as described, this test fails. Each case is a short user program through one public header.
 
 #include "mapfile/mapfile.h"
 
@@ -192,9 +192,10 @@ TEST(ApiTest, AppendLogAndReader) {
       LogReader<ApiTick>::Open(logdir, reader_options);
   ASSERT_TRUE(tuned.ok()) << tuned.status();
   EXPECT_EQ(tuned->next_seq(), 10000u);
-  EXPECT_EQ(
-      LogReader<ApiTick>::Open(logdir + "-none", reader_options).status().code(),
-      absl::StatusCode::kNotFound);
+  EXPECT_EQ(LogReader<ApiTick>::Open(logdir + "-none", reader_options)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

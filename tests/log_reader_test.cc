@@ -116,7 +116,7 @@ TEST_F(LogReaderTest, WaitForReturnsDeadlineExceededWithoutACommit) {
 // ReaderOptions::cache_bytes bounds the decompressed segments a reader
 // keeps: a cursor pins its segment's copy, so a segment read again after
 // another one gets a new copy only if the cache let the first one go.
-TEST_F(LogReaderTest, ReaderCacheBytesDecidesWhetherASegmentIsDecompressedAgain) {
+TEST_F(LogReaderTest, CacheBytesDecidesWhetherASegmentIsDecompressedAgain) {
   options_.compress_sealed = true;
   auto writer = Writer();
   AppendRange(writer, 0, 5000);  // rolls: compressed segments

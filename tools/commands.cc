@@ -385,8 +385,8 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   const internal::LogLayout layout(h.type);
   const CommitSlot& c = *f.commit();
   // Recovery reads a bad frame of the active segment's newest commit as a
-  // torn Sync (LogStore::LastWholeCommit, mapfile/log_recovery.cc): it falls back to the commit
-  // before and cuts the rest.
+  // torn Sync (LogStore::LastWholeCommit, mapfile/log_recovery.cc): it
+  // falls back to the commit before and cuts the rest.
   const bool active =
       last && !(h.segment_flags & kSegmentCompressed) && !Sealed(f);
   const uint64_t newest = h.first_sequence + internal::NewestCommitFrom(h, c);

@@ -254,7 +254,8 @@ class AppendLog : internal::LogRecordCheck<T> {
   // ResourceExhausted (no space for a segment).
   [[nodiscard]] static absl::StatusOr<AppendLog> Open(
       const std::string& dir, const Options& options = {}) {
-    auto log = internal::LogHandle::OpenWriter(dir, options, FingerprintOf<T>());
+    auto log =
+        internal::LogHandle::OpenWriter(dir, options, FingerprintOf<T>());
     if (!log.ok()) return log.status();
     return AppendLog(*log);
   }
@@ -357,7 +358,8 @@ class LogReader : internal::LogRecordCheck<T> {
   // options.wait_for_log for one); FailedPrecondition for another T.
   [[nodiscard]] static absl::StatusOr<LogReader> Open(
       const std::string& dir, const ReaderOptions& options = {}) {
-    auto log = internal::LogHandle::OpenReader(dir, options, FingerprintOf<T>());
+    auto log =
+        internal::LogHandle::OpenReader(dir, options, FingerprintOf<T>());
     if (!log.ok()) return log.status();
     return LogReader(*log);
   }
