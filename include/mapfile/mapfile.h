@@ -14,6 +14,7 @@
 
 #include "mapfile/append_log.h"     // IWYU pragma: export
 #include "mapfile/format.h"         // IWYU pragma: export
+#include "mapfile/log_options.h"    // IWYU pragma: export
 #include "mapfile/mapped_file.h"    // IWYU pragma: export
 #include "mapfile/mapped_vector.h"  // IWYU pragma: export
 #include "mapfile/scratch.h"        // IWYU pragma: export
