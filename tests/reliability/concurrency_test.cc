@@ -2,14 +2,19 @@
 //
 // Concurrency across processes and threads: two writer processes race for
 // one vector file or log directory (exactly one wins, the other gets
-// Unavailable, the file stays valid); a reader follows a writer's appends,
-// growth, Syncs and segment rolls for 2 s (10 s with MAPFILE_LONG=1) and
-// never sees a torn, foreign or out-of-order record. The thread variant is
+// Unavailable, the file stays valid; the winner holds it until the loser has
+// tried); a reader follows a writer's appends, growth, Syncs and segment
+// rolls for 2 s (10 s with MAPFILE_LONG=1) and never sees a torn, foreign or
+// out-of-order record. The thread variant is
 // the one to run under TSan.
 
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,24 +40,59 @@ LogOptions RollingLog() {
   return o;
 }
 
-// One racer: waits for the start (EOF on `start`), opens, and if it won,
-// writes and syncs while holding the file a little. 0: won, 1: Unavailable.
-int Racer(bool log, const std::string& path, int start) {
-  char c;
-  while (::read(start, &c, 1) > 0) {
+// How long a racer or the test waits for the other side before it gives up
+// and fails: far beyond any scheduling delay, short of bazel's timeout.
+constexpr int kHandshakeMs = 60000;
+
+// Waits for EOF on `fd` (every write end closed). False after kHandshakeMs.
+bool AwaitEof(int fd) {
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kHandshakeMs);
+  for (;;) {
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left <= 0) return false;
+    pollfd p = {fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left));
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready <= 0) continue;
+    char c;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n == 0) return true;
+    if (n < 0 && errno != EINTR) return false;
   }
-  auto finish = [](absl::Status s) { return s.ok() ? 0 : 2; };
+}
+
+// The pipes of one race. Each racer writes a byte to `tried` once its Open
+// has returned; the test closes `release` when both bytes arrived. The
+// winner holds the file until then, so the loser always tries while the
+// lock is held, however the two are scheduled: "exactly one wins" does not
+// depend on how long anything takes.
+struct RacePipes {
+  int start[2];
+  int tried[2];
+  int release[2];
+};
+
+// One racer: waits for the start (EOF on `start`), opens, reports that it
+// tried, and if it won, writes and syncs, then holds the file until the
+// test releases it. 0: won, 1: Unavailable, 4: never released.
+int Racer(bool log, const std::string& path, const RacePipes& pipes) {
+  if (!AwaitEof(pipes.start[0])) return 5;
+  auto tried = [&] { return ::write(pipes.tried[1], "x", 1) == 1; };
+  auto finish = [&](absl::Status s) {
+    if (!s.ok()) return 2;
+    return AwaitEof(pipes.release[0]) ? 0 : 4;
+  };
   if (log) {
     auto l = AppendLog<Rec>::Open(path, RollingLog());
+    if (!tried()) return 6;
     if (!l.ok()) return absl::IsUnavailable(l.status()) ? 1 : 3;
-    ::usleep(20000);
     const uint64_t next = l->next_seq();
     if (!l->Append(MakeRec(next, 1)).ok()) return 2;
     return finish(l->Sync());
   }
   auto v = MappedVector<Rec>::Open(path, Pretouched());
+  if (!tried()) return 6;
   if (!v.ok()) return absl::IsUnavailable(v.status()) ? 1 : 3;
-  ::usleep(20000);
   if (!v->push_back(MakeRec(v->size())).ok()) return 2;
   return finish(v->Sync());
 }
@@ -63,20 +103,44 @@ void Race(bool log) {
   const int rounds = Scaled(25, 250);
   for (int round = 0; round < rounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
-    int start[2];
-    ASSERT_EQ(::pipe(start), 0);
+    RacePipes pipes;
+    ASSERT_EQ(::pipe(pipes.start), 0);
+    ASSERT_EQ(::pipe(pipes.tried), 0);
+    ASSERT_EQ(::pipe(pipes.release), 0);
     std::vector<pid_t> pids;
     for (int i = 0; i < 2; ++i) {
       std::fflush(nullptr);
       const pid_t pid = ::fork();
       if (pid == 0) {
-        ::close(start[1]);
-        ::_exit(Racer(log, path, start[0]));
+        ::close(pipes.start[1]);
+        ::close(pipes.tried[0]);
+        ::close(pipes.release[1]);
+        ::_exit(Racer(log, path, pipes));
       }
       pids.push_back(pid);
     }
-    ::close(start[0]);
-    ::close(start[1]);  // go
+    ::close(pipes.start[0]);
+    ::close(pipes.tried[1]);
+    ::close(pipes.release[0]);
+    ::close(pipes.start[1]);  // go
+    // Both tried (or died: EOF). A racer that never reports fails the
+    // round after kHandshakeMs instead of hanging it.
+    int tried = 0;
+    const absl::Time deadline =
+        absl::Now() + absl::Milliseconds(kHandshakeMs);
+    while (tried < 2 && absl::Now() < deadline) {
+      pollfd p = {pipes.tried[0], POLLIN, 0};
+      const int ready = ::poll(
+          &p, 1,
+          static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now())));
+      if (ready <= 0) continue;
+      char c;
+      const ssize_t n = ::read(pipes.tried[0], &c, 1);
+      if (n == 0) break;
+      tried += n == 1;
+    }
+    ::close(pipes.tried[0]);
+    ::close(pipes.release[1]);  // the winner may let go
     int won = 0, lost = 0;
     for (pid_t pid : pids) {
       int status = 0;
@@ -85,6 +149,7 @@ void Race(bool log) {
       won += WEXITSTATUS(status) == 0;
       lost += WEXITSTATUS(status) == 1;
     }
+    ASSERT_EQ(tried, 2);
     ASSERT_EQ(won, 1);
     ASSERT_EQ(lost, 1);
     const uint64_t n = round + 1;  // one record per round, from the winner
