@@ -99,7 +99,7 @@ absl::string_view OpName(Op op) {
                 "readdir",  "pread",         "pwrite",   "memfd_create",
                 "mmap",     "munmap",        "mremap",   "msync",
                 "madvise",  "mincore",       "aligned_alloc", "futex",
-                "sync_file_range"};
+                "sync_file_range", "fchmod",     "fchown"};
   size_t i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -269,6 +269,70 @@ absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
     return ErrnoStatus(errno, absl::StrFormat("fstat(%s)", Quote(path)));
   }
   return st;
+}
+
+absl::Status Fchmod(int fd, absl::string_view path, mode_t mode) {
+  mode &= 07777;
+  if (Retry(Op::kFchmod, [&] { return ::fchmod(fd, mode); }) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrFormat("fchmod(%s, 0%o)", Quote(path), mode));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// fchown(2), returning errno (0 on success) so that callers can tell EPERM.
+int FchownErrno(int fd, uid_t owner, gid_t group) {
+  return Retry(Op::kFchown, [&] { return ::fchown(fd, owner, group); }) == 0
+             ? 0
+             : errno;
+}
+
+absl::Status FchownStatus(int error, absl::string_view path, uid_t owner,
+                          gid_t group) {
+  if (error == 0) return absl::OkStatus();
+  // As the call is written: -1 for "unchanged".
+  return ErrnoStatus(error, absl::StrFormat("fchown(%s, %d, %d)", Quote(path),
+                                            static_cast<int>(owner),
+                                            static_cast<int>(group)));
+}
+
+}  // namespace
+
+absl::Status Fchown(int fd, absl::string_view path, uid_t owner, gid_t group) {
+  return FchownStatus(FchownErrno(fd, owner, group), path, owner, group);
+}
+
+absl::Status KeepAccess(int fd, absl::string_view path,
+                        const struct stat& original) {
+  absl::StatusOr<struct stat> stat = Fstat(fd, path);
+  if (!stat.ok()) return stat.status();
+  const struct stat& now = *stat;
+  constexpr uid_t kSameOwner = static_cast<uid_t>(-1);
+  constexpr gid_t kSameGroup = static_cast<gid_t>(-1);
+  const uid_t owner =
+      now.st_uid == original.st_uid ? kSameOwner : original.st_uid;
+  const gid_t group =
+      now.st_gid == original.st_gid ? kSameGroup : original.st_gid;
+  bool group_kept = true;
+  // Owner and group first: fchown by a process that is not root clears the
+  // set-user-ID and set-group-ID bits, which fchmod then restores.
+  if (owner != kSameOwner || group != kSameGroup) {
+    int error = FchownErrno(fd, owner, group);
+    if (error == EPERM && owner != kSameOwner && group != kSameGroup) {
+      error = FchownErrno(fd, kSameOwner, group);  // the group alone
+    }
+    if (error == EPERM) {
+      group_kept = group == kSameGroup;
+    } else {
+      absl::Status status = FchownStatus(error, path, owner, group);
+      if (!status.ok()) return status;
+    }
+  }
+  mode_t mode = original.st_mode & 07777;
+  if (!group_kept) mode &= ~static_cast<mode_t>(S_ISGID | 0070);
+  return Fchmod(fd, path, mode);
 }
 
 absl::StatusOr<struct stat> Stat(const std::string& path) {

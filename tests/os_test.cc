@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing.h"
@@ -121,6 +123,8 @@ TEST_F(OsTest, EveryWrapperReportsInjectedErrors) {
                               SYNC_FILE_RANGE_WRITE);
        }},
       {Op::kFsync, "fsync", [&] { return Fsync(fd->get(), file); }},
+      {Op::kFchmod, "fchmod", [&] { return Fchmod(fd->get(), file, 0600); }},
+      {Op::kFchown, "fchown", [&] { return Fchown(fd->get(), file, -1, -1); }},
       {Op::kFlock, "flock", [&] { return Flock(fd->get(), file, LOCK_SH); }},
       {Op::kRename, "rename", [&] { return Rename(file, file + ".2"); }},
       {Op::kUnlink, "unlink", [&] { return Unlink(file); }},
@@ -292,6 +296,93 @@ TEST_F(OsTest, OpenReportsCreationAndFailures) {
   fault::Inject({Op::kFsync, EIO});
   absl::StatusOr<Fd> again = Open(dir_.File("other"), O_RDWR | O_CREAT);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(DirectoryModeTest, EachReadBitGrantsSearch) {
+  EXPECT_EQ(DirectoryMode(0644), 0755u);
+  EXPECT_EQ(DirectoryMode(0600), 0700u);
+  EXPECT_EQ(DirectoryMode(0640), 0750u);
+  EXPECT_EQ(DirectoryMode(0664), 0775u);
+  EXPECT_EQ(DirectoryMode(0200), 0200u);
+  EXPECT_EQ(DirectoryMode(04644), 0755u);  // no set-user-ID on a directory
+}
+
+// Runs `body` with the umask set to `mask`, then restores it. The umask is
+// per process: tests in one binary run one at a time.
+template <typename Body>
+void WithUmask(mode_t mask, Body body) {
+  const mode_t old = ::umask(mask);
+  body();
+  ::umask(old);
+}
+
+TEST_F(OsTest, KeepAccessGivesTheOriginalsModeWhateverTheUmask) {
+  for (mode_t mode : {0600, 0640, 0644, 0664, 0400}) {
+    SCOPED_TRACE(absl::StrFormat("0%o", mode));
+    const std::string original = dir_.File(absl::StrFormat("orig%o", mode));
+    const std::string copy = original + ".copy";
+    ASSERT_TRUE(testing::WriteFile(original, "x"));
+    ASSERT_EQ(::chmod(original.c_str(), mode), 0);
+    absl::StatusOr<struct stat> st = Stat(original);
+    ASSERT_TRUE(st.ok()) << st.status();
+    WithUmask(077, [&] {  // would narrow 0644 to 0600
+      absl::StatusOr<Fd> fd = Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600);
+      ASSERT_TRUE(fd.ok()) << fd.status();
+      ASSERT_TRUE(KeepAccess(fd->get(), copy, *st).ok());
+    });
+    absl::StatusOr<struct stat> got = Stat(copy);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->st_mode & 07777, mode);
+    EXPECT_EQ(got->st_gid, st->st_gid);
+  }
+}
+
+TEST_F(OsTest, KeepAccessKeepsTheGroupOrClearsItsBits) {
+  const std::string original = dir_.File("orig");
+  ASSERT_TRUE(testing::WriteFile(original, "x"));
+  ASSERT_EQ(::chmod(original.c_str(), 0640), 0);
+  // A group this process is not in: only root may give a file that group.
+  const gid_t other = ::getegid() + 4242;
+  if (::chown(original.c_str(), static_cast<uid_t>(-1), other) != 0) {
+    GTEST_SKIP() << "cannot chgrp here (not root): " << strerror(errno);
+  }
+  absl::StatusOr<struct stat> st = Stat(original);
+  ASSERT_TRUE(st.ok()) << st.status();
+  {
+    const std::string copy = dir_.File("kept");
+    absl::StatusOr<Fd> fd = Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    ASSERT_TRUE(KeepAccess(fd->get(), copy, *st).ok());
+    absl::StatusOr<struct stat> got = Stat(copy);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->st_gid, other);
+    EXPECT_EQ(got->st_mode & 07777, 0640u);
+  }
+  {
+    // As for a process that may not set the group: EPERM is not an error,
+    // and the group (another one) gets no access.
+    const std::string copy = dir_.File("denied");
+    absl::StatusOr<Fd> fd = Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    fault::ScopedReset reset;
+    fault::Inject({Op::kFchown, EPERM, 1, fault::kForever});
+    ASSERT_TRUE(KeepAccess(fd->get(), copy, *st).ok());
+    absl::StatusOr<struct stat> got = Stat(copy);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_NE(got->st_gid, other);
+    EXPECT_EQ(got->st_mode & 07777, 0600u);
+  }
+  {
+    // Any other failure is reported.
+    const std::string copy = dir_.File("failed");
+    absl::StatusOr<Fd> fd = Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    fault::ScopedReset reset;
+    fault::Inject({Op::kFchown, EIO});
+    absl::Status s = KeepAccess(fd->get(), copy, *st);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("fchown(\"" + copy));
+  }
 }
 
 TEST_F(OsTest, FdClosesOnceAndMoves) {

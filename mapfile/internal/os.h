@@ -1,9 +1,10 @@
 // Copyright 2026 The mapfile Authors.
 //
 // os.h: the operating-system layer. This is the only code in mapfile that
-// calls open, close, fstat, ftruncate, fallocate, fdatasync/fsync, flock,
-// rename, unlink, mkdir, readdir, pread/pwrite, memfd_create, mmap, munmap,
-// mremap, msync, madvise, mincore and aligned_alloc. Everything above it
+// calls open, close, fstat, fchmod, fchown, ftruncate, fallocate,
+// fdatasync/fsync, flock, rename, unlink, mkdir, readdir, pread/pwrite,
+// memfd_create, mmap, munmap, mremap, msync, madvise, mincore and
+// aligned_alloc. Everything above it
 // (scratch, region, format, containers) goes through these wrappers, so that
 //
 //   * every failure is an absl::Status whose message names the call, its
@@ -69,6 +70,8 @@ enum class Op : int {
   kAlignedAlloc,
   kFutex,
   kSyncFileRange,
+  kFchmod,
+  kFchown,
   kCount,  // not an operation: the number of them
 };
 
@@ -153,6 +156,42 @@ class Fd {
 // AlreadyExists if the file exists.
 absl::StatusOr<Fd> Open(const std::string& path, int flags,
                         mode_t mode = 0644, bool* created = nullptr);
+
+// Permissions. A file mapfile creates gets the caller's `permissions`
+// (MappedFile::Options, VectorOptions, LogOptions; default 0644) through
+// open(2), so the umask filters them as it does for any program. A file
+// that replaces another (a rewritten segment, its temporary, a copy of its
+// bytes) gets the replaced file's access instead, through KeepAccess, so
+// that no rewrite widens (or narrows) who may read it.
+
+// The mode of a directory that holds files created with `permissions`:
+// each read bit also grants search (execute), so 0644 -> 0755,
+// 0600 -> 0700, 0640 -> 0750. Bits outside 0777 are dropped.
+constexpr mode_t DirectoryMode(mode_t permissions) {
+  return static_cast<mode_t>((permissions & 0777) |
+                             ((permissions & 0444) >> 2));
+}
+
+// fchmod(2): sets the file's mode bits to `mode` & 07777; the umask does
+// not apply.
+absl::Status Fchmod(int fd, absl::string_view path, mode_t mode);
+
+// fchown(2); an id of -1 (static_cast<uid_t>(-1)) is left unchanged.
+absl::Status Fchown(int fd, absl::string_view path, uid_t owner, gid_t group);
+
+// Gives the file open at `fd` (just created, nothing written to it yet) the
+// access of `original`, the file it is to replace or copy:
+//   1. its owner and group, where this process may set them (fchown; a
+//      process that is not root keeps its own uid, and may set only a group
+//      it belongs to: EPERM there is not an error);
+//   2. original.st_mode & 07777 (fchmod: the umask neither narrows nor
+//      widens it). When the group could not be kept, the group bits are
+//      cleared: the file's group is then one that `original` granted
+//      nothing to.
+// Create the file with owner-only bits (0600) before calling this, so that
+// it is never readable by more than `original` is.
+absl::Status KeepAccess(int fd, absl::string_view path,
+                        const struct stat& original);
 
 // close(2). Not retried on EINTR (Linux has released the descriptor).
 absl::Status Close(int fd, absl::string_view path);
