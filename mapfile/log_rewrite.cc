@@ -85,8 +85,12 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
              absl::MakeSpan(page.data(), kHeaderSize));
   const std::string temp = absl::StrCat(s.path, kTempSuffix);
   absl::Status status = [&]() -> absl::Status {
+    // The new file gets the old one's access, never options_.permissions:
+    // a rewrite must not widen (or narrow) who may read the segment.
+    MAPFILE_ASSIGN_OR_RETURN(struct stat old, os::Stat(s.path));
     MAPFILE_ASSIGN_OR_RETURN(
-        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    MAPFILE_RETURN_IF_ERROR(os::KeepAccess(fd.get(), temp, old));
     MAPFILE_RETURN_IF_ERROR(
         os::Pwrite(fd.get(), temp, page.data(), page.size(), 0));
     MAPFILE_RETURN_IF_ERROR(os::Pwrite(fd.get(), temp, body.data(),

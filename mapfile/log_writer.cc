@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
@@ -34,8 +35,14 @@ absl::Status LogStore::OpenWriter() {
     return absl::InvalidArgumentError(absl::StrCat(
         Context("Open"), ": kReadOnly; open a LogReader<T> to read a log"));
   }
+  if ((options_.permissions & ~mode_t{0777}) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: permissions 0%o has bits outside 0777",
+                        Context("Open"), options_.permissions));
+  }
   if (mode != OpenMode::kReadWrite) {
-    absl::Status made = os::Mkdir(dir_);
+    absl::Status made =
+        os::Mkdir(dir_, os::DirectoryMode(options_.permissions));
     if (!made.ok() && (mode == OpenMode::kCreateNew ||
                        made.code() != absl::StatusCode::kAlreadyExists)) {
       return Annotate(made, Context("Open"));
@@ -44,6 +51,7 @@ absl::Status LogStore::OpenWriter() {
   MappedFile::Options lock;
   lock.mode = OpenMode::kCreate;
   lock.reserve = 0;
+  lock.permissions = options_.permissions;
   absl::StatusOr<MappedFile> file =
       MappedFile::Open(absl::StrCat(dir_, "/", kLogLockName), lock);
   if (file.status().code() == absl::StatusCode::kUnavailable) {
@@ -91,6 +99,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.initial_size = size_;
   o.reserve = size_;
   o.lock = false;
+  o.permissions = options_.permissions;
   absl::StatusOr<MappedFile> file = MappedFile::Open(temp, o);
   absl::Status status = file.status();
   if (status.ok()) {

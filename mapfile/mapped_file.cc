@@ -120,12 +120,18 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
         "%s: initial_size %d is larger than the largest file (%d)", context,
         options.initial_size, kMaxSize));
   }
+  if ((options.permissions & ~mode_t{0777}) != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: permissions 0%o has bits outside 0777", context,
+        options.permissions));
+  }
   // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below
   // then rejects it. It has no effect on regular files.
   int flags = O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
   if (options.mode == OpenMode::kCreate) flags |= O_CREAT;
   if (options.mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
-  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, os::Open(path, flags, options.file_mode));
+  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd,
+                           os::Open(path, flags, options.permissions));
 
   MappedFile file;
   file.path_ = path;

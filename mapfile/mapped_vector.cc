@@ -99,6 +99,7 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   MappedFile::Options file_options;
   file_options.mode = read_only ? OpenMode::kReadOnly : options.mode;
   file_options.reserve = options.reserve;
+  file_options.permissions = options.permissions;
   file_options.preallocate = options.preallocate;
   file_options.populate = options.populate;
   file_options.huge_pages = options.huge_pages;

@@ -23,6 +23,16 @@ struct LogOptions {
   // only create (AlreadyExists if the directory holds segments). kReadWrite:
   // only open. kReadOnly is InvalidArgument: use LogReader.
   OpenMode mode = OpenMode::kCreate;
+  // segments; the directory gets 0755 from it. The mode bits of every file
+  // this log creates afresh (segments, including each new one a roll or
+  // Seal() starts, and LOCK), filtered by the umask as open(2) does; a log
+  // directory Open creates gets DirectoryMode: each read bit also grants
+  // search (0644 -> 0755, 0600 -> 0700, 0640 -> 0750). A rewrite
+  // (Compress, Decompress, compress_sealed) gives the new file the mode,
+  // owner and group of the segment it replaces, whatever `permissions` and
+  // the umask say, so that it never widens access (docs/MAPPED_FILE.md,
+  // "File permissions"). Bits outside 0777 are InvalidArgument.
+  mode_t permissions = 0644;
   // Bytes per segment file, rounded up to pages (and to hold one record).
   uint64_t segment_size = uint64_t{64} << 20;
   // Rewrite every sealed segment as zstd (Seal() and full segments).

@@ -44,6 +44,8 @@
 #ifndef MAPFILE_MAPPED_FILE_H_
 #define MAPFILE_MAPPED_FILE_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -116,15 +118,20 @@ class MappedFile {
     // it is open. A reader that follows a live writer (Refresh) must set
     // lock = false.
     bool lock = true;
-    // Permission bits of a file created by kCreate/kCreateNew (before umask).
-    uint32_t file_mode = 0644;
+    // if it creates the file (umask applies): the permission bits a file
+    // created by kCreate/kCreateNew gets, filtered by the process's umask as
+    // open(2) filters them (0644 under umask 022 is rw-r--r--, under 077
+    // rw-------). An existing file keeps its mode. Only the bits in 0777
+    // are accepted (InvalidArgument otherwise).
+    mode_t permissions = 0644;
   };
 
   // Opens (or creates) `path` and maps all of it. Errors: NotFound (missing,
   // kReadOnly/kReadWrite), AlreadyExists (kCreateNew), PermissionDenied,
   // InvalidArgument (not a regular mappable file: directory, FIFO, socket,
-  // device, /proc file; sizes that overflow), Unavailable (locked),
-  // ResourceExhausted (no address space, no disk space for initial_size).
+  // device, /proc file; sizes that overflow; permissions outside 0777),
+  // Unavailable (locked), ResourceExhausted (no address space, no disk
+  // space for initial_size).
   // An empty file opens with size() == 0 and a valid data().
   [[nodiscard]] static absl::StatusOr<MappedFile> Open(const std::string& path,
                                                        const Options& options);

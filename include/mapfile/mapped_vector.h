@@ -103,6 +103,11 @@ struct VectorOptions {
   // kCreate: open, or create an empty vector if the file is missing or
   // empty. kCreateNew: only create. kReadWrite: only open.
   OpenMode mode = OpenMode::kCreate;
+  // of files it creates (umask applies): as MappedFile::Options::permissions,
+  // the mode bits of a file that kCreate/kCreateNew creates, filtered by the
+  // umask as open(2) does; an existing file keeps its own. Bits outside
+  // 0777 are InvalidArgument.
+  mode_t permissions = 0644;
   // Address space reserved up front (see MappedFile); for a scratch vector
   // past scratch.mmap_threshold, the mapping's reserve (it replaces
   // scratch.reserve).
