@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -606,6 +607,97 @@ TEST_F(CliTest, RecoverShowsTheTornTailAndCutsItOnlyWithYes) {
             before.substr(FrameOffset(12), 3 * 24));
   EXPECT_EQ(Cli({"verify", dir}).code, 0);
   EXPECT_THAT(Cli({"recover", dir}).out, HasSubstr("nothing to cut"));
+}
+
+// The modes of the files in `dir`, by name.
+std::map<std::string, mode_t> Modes(const std::string& dir) {
+  std::map<std::string, mode_t> modes;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    struct stat st;
+    if (::stat(entry.path().c_str(), &st) == 0) {
+      modes[entry.path().filename()] = st.st_mode & 07777;
+    }
+  }
+  return modes;
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : ~mode_t{0};
+}
+
+// compress, decompress and recover --yes rewrite segments and copy their
+// bytes: each file keeps (each copy takes) the mode of the segment it
+// replaces (copies), whatever LogOptions::permissions and the umask (which
+// the tool inherits) would give a new file. docs/CLI.md, "Permissions".
+TEST_F(CliTest, RewritesKeepEachSegmentsModeUnderEveryUmask) {
+  for (const mode_t mask : {022, 077}) {
+    for (const mode_t permissions : {0600, 0640, 0644}) {
+      const std::string name =
+          absl::StrFormat("log_%o_%o", permissions, mask);
+      SCOPED_TRACE(name);
+      struct RestoreUmask {
+        mode_t old;
+        ~RestoreUmask() { ::umask(old); }
+      } restore{::umask(mask)};
+      const std::string dir = dir_.File(name);
+      LogOptions options;
+      options.segment_size = 8 << 10;  // 168 records a segment
+      options.permissions = permissions;
+      {
+        auto log = AppendLog<Tick>::Open(dir, options);
+        ASSERT_TRUE(log.ok()) << log.status();
+        for (int i = 0; i < 400; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+        ASSERT_TRUE(log->Sync().ok());
+      }  // segments 0 and 168 sealed, 336 active
+      // One segment with a mode its owner chose, which no (permissions,
+      // umask) pair here creates.
+      ASSERT_EQ(::chmod(Segment(dir, 168).c_str(), 0660), 0);
+      const std::map<std::string, mode_t> before = Modes(dir);
+      ASSERT_EQ(before.size(), 4u);  // LOCK and three segments
+      EXPECT_EQ(before.at(internal::SegmentFileName(0)), permissions & ~mask);
+
+      Result r = Cli({"compress", dir});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_LT(testing::ReadFile(Segment(dir, 168)).size(), 8u << 10)
+          << "not compressed";
+      EXPECT_EQ(Modes(dir), before) << "after compress";
+      r = Cli({"decompress", dir});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(testing::ReadFile(Segment(dir, 168)).size(), 8u << 10);
+      EXPECT_EQ(Modes(dir), before) << "after decompress";
+
+      // A copy of the records takes its source's read and write bits.
+      const std::string raw = dir_.File(name + ".raw");
+      r = Cli({"dump", "--raw", "-o", raw, Segment(dir, 168)});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(ModeOf(raw), 0660 & ~mask);
+
+      // A torn tail in the active segment, which has a chosen mode too.
+      {
+        auto log = AppendLog<Tick>::Open(dir, options);
+        ASSERT_TRUE(log.ok()) << log.status();
+        for (int i = 400; i < 405; ++i) {
+          ASSERT_TRUE(log->Append({i, 0.5}).ok());
+        }
+      }  // records 400..404 are not committed
+      const std::string active = Segment(dir, 336);
+      Patch(active, FrameOffset(402, 336) + 1, "\x55");
+      ASSERT_EQ(::chmod(active.c_str(), 0604), 0);
+      const std::map<std::string, mode_t> torn = Modes(dir);
+      r = Cli({"recover", "--yes", "--json", dir});
+      ASSERT_EQ(r.code, 0) << r.err;
+      const json j = json::parse(r.out);
+      ASSERT_EQ(j["written"], true);
+      EXPECT_EQ(Modes(dir).at(internal::SegmentFileName(336)), 0604u);
+      EXPECT_EQ(ModeOf(j["copy"].get<std::string>()), 0604u)
+          << "the cut bytes' copy";
+      std::map<std::string, mode_t> after = Modes(dir);
+      after.erase(std::filesystem::path(j["copy"].get<std::string>())
+                      .filename());
+      EXPECT_EQ(after, torn) << "after recover";
+    }
+  }
 }
 
 TEST_F(CliTest, RecoverPreviewIsWhatYesCutsForATornTailAtSeveralOffsets) {

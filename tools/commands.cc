@@ -496,12 +496,15 @@ absl::StatusOr<internal::RecoveryPlan> PlanRecovery(
   return internal::LogStore::PlanRecovery(dir, *type);
 }
 
-// Copies [from, to) of `path` to `copy` (created; never overwritten).
+// Copies [from, to) of `path` to `copy` (created; never overwritten), with
+// the access (mode, owner, group) of `path`: the bytes are the segment's.
 absl::Status SaveCopy(const std::string& path, uint64_t from, uint64_t to,
                       const std::string& copy) {
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(path));
+  MAPFILE_ASSIGN_OR_RETURN(struct stat original, os::Stat(path));
   MAPFILE_ASSIGN_OR_RETURN(
-      os::Fd out, os::Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0644));
+      os::Fd out, os::Open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  MAPFILE_RETURN_IF_ERROR(os::KeepAccess(out.get(), copy, original));
   std::vector<std::byte> buffer(std::min<uint64_t>(kChunk, to - from));
   for (uint64_t at = from; at < to;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, to - at));
@@ -530,12 +533,18 @@ absl::StatusOr<std::string> LogDir(const std::string& path) {
 }
 
 // Opens the log in `dir` as its writer (the flock excludes a live writer);
-// the library recovers the tail as AppendLog::Open does.
+// the library recovers the tail as AppendLog::Open does. `segment` is the
+// log's last segment: a file the writer creates (the next segment after a
+// sealed last one; LOCK, if it is missing) gets its permission bits rather
+// than the default 0644. Rewritten segments keep their own.
 absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenWriter(
-    const std::string& dir, const TypeFingerprint& type, int level) {
+    const std::string& dir, const std::string& segment,
+    const TypeFingerprint& type, int level) {
   LogOptions options;
   options.mode = OpenMode::kReadWrite;
   options.compression_level = level;
+  MAPFILE_ASSIGN_OR_RETURN(struct stat last, os::Stat(segment));
+  options.permissions = last.st_mode & 0777;
   return internal::LogStore::Open(dir, options, type, /*writer=*/true);
 }
 
@@ -555,7 +564,7 @@ int RewriteSegments(const ReadOptions& o, int level, bool compress) {
                        "first")));
   }
   absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-      OpenWriter(*dir, type, level);
+      OpenWriter(*dir, plan->segment, type, level);
   if (!log.ok()) return Fail(o, log.status());
   // Listed after Open: a sealed last segment has a successor now.
   absl::StatusOr<std::vector<SegmentName>> names = ListSegments(*dir);
@@ -665,7 +674,8 @@ int RunDump(const DumpOptions& o) {
   auto range = Range(o, first, next);
   if (!range.ok()) return Fail(o, range.status());
   absl::StatusOr<RawSink> sink =
-      o.raw ? RawSink::Open(o.output) : absl::StatusOr<RawSink>(RawSink());
+      o.raw ? RawSink::Open(o.output, o.path)
+            : absl::StatusOr<RawSink>(RawSink());
   if (!sink.ok()) return Fail(o, sink.status());
   if (!o.json && !o.raw) {
     std::cout << absl::StrFormat("%s: %s, records [%d, %d) of [%d, %d)\n",
@@ -756,7 +766,7 @@ int RunRecover(const RecoverOptions& o) {
     absl::Status s = SaveCopy(plan->segment, plan->cut_offset,
                               plan->cut_offset + planned.bytes_cut, copy);
     absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-        s.ok() ? OpenWriter(*dir, type, 3)
+        s.ok() ? OpenWriter(*dir, plan->segment, type, 3)
                : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
     if (!log.ok()) return Fail(o, log.status());
     const RecoveryReport& report = (*log)->recovery();

@@ -160,7 +160,8 @@ std::string Parent(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<RawSink> RawSink::Open(const std::string& path) {
+absl::StatusOr<RawSink> RawSink::Open(const std::string& path,
+                                      const std::string& source) {
   RawSink sink;
   if (path.empty() || path == "-") {
     if (IsTerminal(STDOUT_FILENO)) {
@@ -169,8 +170,10 @@ absl::StatusOr<RawSink> RawSink::Open(const std::string& path) {
     }
     return sink;
   }
-  MAPFILE_ASSIGN_OR_RETURN(sink.fd_,
-                           os::Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  MAPFILE_ASSIGN_OR_RETURN(struct stat from, os::Stat(source));
+  MAPFILE_ASSIGN_OR_RETURN(
+      sink.fd_,
+      os::Open(path, O_WRONLY | O_CREAT | O_TRUNC, from.st_mode & 0666));
   return sink;
 }
 

@@ -28,8 +28,13 @@ namespace cli {
 // Raw record bytes go to a file, or to stdout when it is not a terminal.
 class RawSink {
  public:
-  // "" or "-": stdout (InvalidArgument if it is a terminal).
-  static absl::StatusOr<RawSink> Open(const std::string& path);
+  // "" or "-": stdout (InvalidArgument if it is a terminal). A file `path`
+  // that does not exist is created, as cp(1) creates a copy, with the read
+  // and write bits of `source` (the vector, segment or log directory the
+  // records come from) under the umask: a copy of private records is not
+  // readable by more users than they are.
+  static absl::StatusOr<RawSink> Open(const std::string& path,
+                                      const std::string& source);
   absl::Status Write(const std::byte* data, size_t size);
   absl::Status Close();
 
