@@ -1,7 +1,6 @@
 // Copyright 2026 The mapfile Authors.
 //
-// File permissions (docs/MAPPED_FILE.md and docs/FORMAT.md, "File
-// permissions"): a file the library creates gets `permissions` filtered by
+// File permissions (docs/MAPPED_FILE.md, "File permissions"): a file the library creates gets `permissions` filtered by
 // the umask, a log directory the matching directory mode, and every rewrite
 // (Compress, Decompress, compress_sealed at a roll or Seal, recovery of a
 // torn tail) leaves the mode, owner and group of the file it replaces as
