@@ -63,6 +63,9 @@ TEST(ApiTest, MappedFile) {
   testing::TempDir dir;
   MappedFile::Options options;
   options.mode = OpenMode::kCreateNew;
+  static_assert(std::is_same_v<decltype(options.permissions), mode_t>);
+  EXPECT_EQ(options.permissions, 0644u);
+  options.permissions = 0600;
   absl::StatusOr<MappedFile> file = MappedFile::Open(dir.File("f"), options);
   ASSERT_TRUE(file.ok()) << file.status();
   std::byte* base = file->data();
@@ -97,6 +100,9 @@ TEST(ApiTest, MappedVector) {
   const std::string path = dir.File("ticks.vec");
   {
     MappedVector<ApiTick>::Options options;  // kCreate
+    static_assert(std::is_same_v<decltype(options.permissions), mode_t>);
+    EXPECT_EQ(options.permissions, 0644u);
+    options.permissions = 0640;
     absl::StatusOr<MappedVector<ApiTick>> v =
         MappedVector<ApiTick>::Open(path, options);
     ASSERT_TRUE(v.ok()) << v.status();
@@ -145,6 +151,9 @@ TEST(ApiTest, AppendLogAndReader) {
   testing::TempDir dir;
   const std::string logdir = dir.File("log");
   LogOptions options;
+  static_assert(std::is_same_v<decltype(options.permissions), mode_t>);
+  EXPECT_EQ(options.permissions, 0644u);
+  options.permissions = 0644;
   options.segment_size = 64 << 10;
   options.compress_sealed = true;
   options.compression_level = 3;
