@@ -319,14 +319,16 @@ absl::Status KeepAccess(int fd, absl::string_view path,
   // Owner and group first: fchown by a process that is not root clears the
   // set-user-ID and set-group-ID bits, which fchmod then restores.
   if (owner != kSameOwner || group != kSameGroup) {
+    uid_t tried = owner;
     int error = FchownErrno(fd, owner, group);
     if (error == EPERM && owner != kSameOwner && group != kSameGroup) {
-      error = FchownErrno(fd, kSameOwner, group);  // the group alone
+      tried = kSameOwner;  // the group alone
+      error = FchownErrno(fd, tried, group);
     }
     if (error == EPERM) {
       group_kept = group == kSameGroup;
     } else {
-      absl::Status status = FchownStatus(error, path, owner, group);
+      absl::Status status = FchownStatus(error, path, tried, group);
       if (!status.ok()) return status;
     }
   }
