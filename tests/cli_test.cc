@@ -700,6 +700,33 @@ TEST_F(CliTest, RewritesKeepEachSegmentsModeUnderEveryUmask) {
   }
 }
 
+// compress opens the log as its writer, which starts a new segment after a
+// sealed last one: that file takes the last segment's permission bits, not
+// the default 0644.
+TEST_F(CliTest, ASegmentTheCliStartsTakesTheLastSegmentsMode) {
+  struct RestoreUmask {
+    mode_t old;
+    ~RestoreUmask() { ::umask(old); }
+  } restore{::umask(022)};
+  const std::string dir = dir_.File("log");
+  LogOptions options;
+  options.segment_size = 8 << 10;
+  options.permissions = 0600;
+  {
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 200; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+    ASSERT_TRUE(log->Seal().ok());  // segments 0, 168 sealed; 200 active
+  }
+  ASSERT_EQ(::unlink(Segment(dir, 200).c_str()), 0);  // 168 is now the last
+  ASSERT_EQ(::chmod(Segment(dir, 168).c_str(), 0640), 0);
+  const Result r = Cli({"compress", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ModeOf(Segment(dir, 200)), 0640u);
+  EXPECT_EQ(ModeOf(Segment(dir, 168)), 0640u);
+  EXPECT_EQ(ModeOf(Segment(dir, 0)), 0600u);
+}
+
 TEST_F(CliTest, RecoverPreviewIsWhatYesCutsForATornTailAtSeveralOffsets) {
   const std::string original = dir_.File("original");
   LogOptions options;
