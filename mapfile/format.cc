@@ -14,7 +14,12 @@
 //   65    7     reserved                72  64 type name (zero padded)
 //   136   64    kind-specific area: 136 first sequence, 144 segment flags,
 //               152 uncompressed length, rest reserved
-//   200   3760  reserved
+//   200   3760  field schema if flags has kHeaderHasSchema (1.1), else
+//               reserved: 200 u16 field count, 202 u16 entry bytes L,
+//               204 u32 reserved, 208 L bytes of entries, each
+//               u32 offset, u32 count, u8 type, u8 flags, u8 name length k,
+//               k name bytes, one NUL
+//   (the rest up to 3960 reserved)
 //   3960  8     header checksum: XXH3-64 of bytes [0, 3960)
 //   3968  64    commit slot 0           4032  64  commit slot 1
 //
@@ -32,6 +37,7 @@
 #include "absl/strings/str_format.h"
 #include "mapfile/internal/checksum.h"
 #include "mapfile/internal/os.h"
+#include "mapfile/status_macros.h"
 
 namespace mapfile {
 namespace {
@@ -55,6 +61,21 @@ uint64_t Get(const std::byte* p, int bytes) {
 absl::Status Corrupt(absl::string_view path, absl::string_view what) {
   return absl::DataLossError(
       absl::StrCat("mapfile header of ", os::Quote(path), ": ", what));
+}
+
+constexpr size_t kSchemaAt = 200;
+constexpr size_t kFieldsAt = 208;
+constexpr size_t kMaxSchemaBytes = kHeaderChecksumOffset - kFieldsAt;
+constexpr size_t kFieldFixedBytes = 12;  // entry bytes besides the name
+
+bool IsIdentifier(absl::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
 }
 
 // Larger records are no use in a mapped file, and a hostile header's size
@@ -83,10 +104,112 @@ absl::Status ValidateType(const TypeFingerprint& t, uint64_t record_alignment) {
         "record alignment ", record_alignment, " is not a power of two in [",
         t.alignment, ", ", kMaxRecordAlignment, "]"));
   }
-  return absl::OkStatus();
+  return ValidateFields(t.fields, t.size);
 }
 
 }  // namespace
+
+absl::Status ValidateFields(const std::vector<FieldInfo>& fields,
+                            uint64_t record_size) {
+  if (fields.size() > kMaxFields) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the schema has ", fields.size(), " fields; at most ", kMaxFields));
+  }
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const FieldInfo& f = fields[i];
+    // Messages quote a name only once it is known to be an identifier, so
+    // they never carry a hostile file's bytes.
+    const std::string which = absl::StrCat("field ", i + 1);
+    if (f.name.size() > kMaxFieldNameLength || !IsIdentifier(f.name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          which, "'s name is not an identifier of 1 to ", kMaxFieldNameLength,
+          " bytes"));
+    }
+    const std::string named = absl::StrCat(which, " \"", f.name, "\"");
+    if (f.element_size() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          named, " has unknown type ", static_cast<int>(f.type)));
+    }
+    if ((f.flags & ~(kFieldArray | kFieldEnum)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          named, " has unknown flags ", static_cast<int>(f.flags)));
+    }
+    if (f.count == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(named, " has count 0"));
+    }
+    // u32 offset + u32 count * 8 cannot overflow 64 bits.
+    if (uint64_t{f.offset} + f.size() > record_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          named, " (", f.size(), " bytes at offset ", f.offset,
+          ") ends past the ", record_size, "-byte record"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (fields[j].name == f.name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(named, " has the name of field ", j + 1));
+      }
+    }
+    bytes += kFieldFixedBytes + f.name.size();
+  }
+  if (bytes > kMaxSchemaBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the schema needs ", bytes, " bytes; the header holds ",
+        kMaxSchemaBytes, " (fewer or shorter field names)"));
+  }
+  return absl::OkStatus();
+}
+
+uint64_t FieldInfo::element_size() const {
+  switch (type) {
+    case FieldType::kBool:
+    case FieldType::kInt8:
+    case FieldType::kUint8:
+    case FieldType::kText:
+    case FieldType::kBytes:
+      return 1;
+    case FieldType::kInt16:
+    case FieldType::kUint16:
+      return 2;
+    case FieldType::kInt32:
+    case FieldType::kUint32:
+    case FieldType::kFloat32:
+      return 4;
+    case FieldType::kInt64:
+    case FieldType::kUint64:
+    case FieldType::kFloat64:
+      return 8;
+  }
+  return 0;
+}
+
+std::string FieldInfo::TypeName() const {
+  const char* base = "?";
+  switch (type) {
+    case FieldType::kBool: base = "bool"; break;
+    case FieldType::kInt8: base = "int8"; break;
+    case FieldType::kInt16: base = "int16"; break;
+    case FieldType::kInt32: base = "int32"; break;
+    case FieldType::kInt64: base = "int64"; break;
+    case FieldType::kUint8: base = "uint8"; break;
+    case FieldType::kUint16: base = "uint16"; break;
+    case FieldType::kUint32: base = "uint32"; break;
+    case FieldType::kUint64: base = "uint64"; break;
+    case FieldType::kFloat32: base = "float32"; break;
+    case FieldType::kFloat64: base = "float64"; break;
+    case FieldType::kText: base = "char"; break;
+    case FieldType::kBytes: base = "bytes"; break;
+  }
+  std::string name = base;
+  if (flags & kFieldArray) absl::StrAppend(&name, "[", count, "]");
+  if (flags & kFieldEnum) absl::StrAppend(&name, " (enum)");
+  return name;
+}
+
+std::string FieldInfo::ToString() const {
+  return absl::StrCat(name, ": ", TypeName(), " at offset ", offset, " (",
+                      size(), size() == 1 ? " byte)" : " bytes)");
+}
 
 std::string TypeFingerprint::ToString() const {
   const std::string layout =
@@ -145,6 +268,26 @@ void EncodeHeader(const FileHeader& h, absl::Span<std::byte> page) {
   Put(p + 136, h.first_sequence, 8);
   Put(p + 144, h.segment_flags, 4);
   Put(p + 152, h.uncompressed_length, 8);
+  uint32_t flags = h.flags & ~kHeaderHasSchema;
+  if (!h.type.fields.empty()) {
+    flags |= kHeaderHasSchema;
+    Put(p + kSchemaAt, h.type.fields.size(), 2);
+    size_t at = kFieldsAt;
+    for (const FieldInfo& f : h.type.fields) {
+      // NewHeader validated the sizes; never write past the schema area.
+      const size_t n = std::min(f.name.size(), kMaxFieldNameLength);
+      if (at + kFieldFixedBytes + n > kHeaderChecksumOffset) break;
+      Put(p + at, f.offset, 4);
+      Put(p + at + 4, f.count, 4);
+      Put(p + at + 8, static_cast<uint8_t>(f.type), 1);
+      Put(p + at + 9, f.flags, 1);
+      Put(p + at + 10, n, 1);
+      std::memcpy(p + at + 11, f.name.data(), n);
+      at += kFieldFixedBytes + n;  // the NUL is the page's zero
+    }
+    Put(p + kSchemaAt + 2, at - kFieldsAt, 2);
+  }
+  Put(p + 20, flags, 4);
   Put(p + kHeaderChecksumOffset, internal::Xxh3(p, kHeaderChecksumOffset), 8);
 }
 
@@ -198,6 +341,60 @@ void EncodeSlot(const CommitSlot& slot, absl::Span<std::byte> page) {
   }
   StoreWord(to, s, true);
 }
+
+namespace {
+
+// The schema of the header page `p` (already checksummed), validated
+// against a record of `record_size` bytes. Every length is checked before
+// it is followed, and nothing is sized by an unchecked field.
+absl::StatusOr<std::vector<FieldInfo>> DecodeSchema(const std::byte* p,
+                                                    uint64_t record_size) {
+  const size_t n = Get(p + kSchemaAt, 2);
+  const size_t bytes = Get(p + kSchemaAt + 2, 2);
+  if (n == 0 || n > kMaxFields) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("schema field count ", n, " is not in [1, ", kMaxFields, "]"));
+  }
+  if (bytes > kMaxSchemaBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schema length ", bytes, " exceeds the ", kMaxSchemaBytes, "-byte area"));
+  }
+  std::vector<FieldInfo> fields(n);
+  size_t at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string which = absl::StrCat("schema field ", i + 1);
+    if (bytes - at < kFieldFixedBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(which, " runs past the schema's ", bytes, " bytes"));
+    }
+    const std::byte* e = p + kFieldsAt + at;
+    const size_t k = Get(e + 10, 1);
+    if (k == 0 || k > kMaxFieldNameLength || bytes - at < kFieldFixedBytes + k) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          which, "'s name length ", k, " is not in [1, ", kMaxFieldNameLength,
+          "] or runs past the schema"));
+    }
+    if (Get(e + 11 + k, 1) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(which, "'s name is not NUL-terminated"));
+    }
+    FieldInfo& f = fields[i];
+    f.offset = static_cast<uint32_t>(Get(e, 4));
+    f.count = static_cast<uint32_t>(Get(e + 4, 4));
+    f.type = static_cast<FieldType>(Get(e + 8, 1));
+    f.flags = static_cast<uint8_t>(Get(e + 9, 1));
+    f.name.assign(reinterpret_cast<const char*>(e + 11), k);
+    at += kFieldFixedBytes + k;
+  }
+  if (at != bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schema length ", bytes, " disagrees with its fields' ", at, " bytes"));
+  }
+  MAPFILE_RETURN_IF_ERROR(ValidateFields(fields, record_size));
+  return fields;
+}
+
+}  // namespace
 
 absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
                                         absl::string_view path) {
@@ -269,6 +466,23 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
                                       " exceeds ", kMaxTypeNameLength));
   }
   h.type.name.assign(reinterpret_cast<const char*>(p + 72), name_length);
+  if (const uint32_t unknown = h.flags & kRequiredFlags & ~kKnownFlags) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s (format %d.%d) needs features this library does not have "
+        "(required flags 0x%08x); use a newer mapfile",
+        os::Quote(path), h.format_major, h.format_minor, unknown));
+  }
+  if (h.flags & kHeaderHasSchema) {
+    // Validated against the type's size, which ValidateType checks next.
+    if (h.type.size == 0 || h.type.size > kMaxTypeSize) {
+      return Corrupt(path, absl::StrCat("type size ", h.type.size,
+                                        " is not in [1, ", kMaxTypeSize, "]"));
+    }
+    absl::StatusOr<std::vector<FieldInfo>> fields =
+        DecodeSchema(p, h.type.size);
+    if (!fields.ok()) return Corrupt(path, fields.status().message());
+    h.type.fields = *std::move(fields);
+  }
   if (absl::Status s = ValidateType(h.type, h.record_alignment); !s.ok()) {
     return Corrupt(path, s.message());
   }
@@ -341,6 +555,19 @@ absl::Status CheckCompatible(const FileHeader& h, ContainerKind kind,
   if (names_differ || have.size != want.size ||
       have.alignment != want.alignment) {
     return fail(have.ToString(), want.ToString());
+  }
+  if (have.fields.empty() || want.fields.empty()) return absl::OkStatus();
+  for (size_t i = 0; i < std::max(have.fields.size(), want.fields.size()); ++i) {
+    auto field = [&](const std::vector<FieldInfo>& fields) {
+      return i < fields.size()
+                 ? absl::StrCat("field ", i + 1, " \"", fields[i].ToString(), "\"")
+                 : absl::StrCat("no field ", i + 1);
+    };
+    if (i >= have.fields.size() || i >= want.fields.size() ||
+        have.fields[i] != want.fields[i]) {
+      return fail(absl::StrCat(have.ToString(), " with ", field(have.fields)),
+                  absl::StrCat(want.ToString(), " with ", field(want.fields)));
+    }
   }
   return absl::OkStatus();
 }

@@ -39,6 +39,21 @@ struct Rec {  // 24 bytes: frames of 32, no padding outside the checksum
 };
 MAPFILE_TYPE(Rec, "test.Rec", 1);
 
+// The same declared type in two programs, one with a field changed.
+struct TickOld {
+  int64_t time;
+  double price;
+};
+struct TickNew {
+  int64_t time;
+  float price;
+  float spread;
+};
+MAPFILE_TYPE(TickOld, "test.Tick", 1);
+MAPFILE_FIELDS(TickOld, time, price);
+MAPFILE_TYPE(TickNew, "test.Tick", 1);
+MAPFILE_FIELDS(TickNew, time, price, spread);
+
 namespace mapfile {
 namespace {
 
@@ -67,6 +82,51 @@ void Rewrite(const std::string& path,
   EncodeHeader(*h, page);
   EncodeSlot(*c, page);
   ASSERT_TRUE(testing::WriteFile(path, bytes));
+}
+
+TEST(AppendLogSchemaTest, EverySegmentCarriesTheSchemaAndAMismatchIsRejected) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.File("ticks");
+  LogOptions options;
+  options.segment_size = 16 << 10;
+  options.compress_sealed = true;
+  {
+    auto log = AppendLog<TickOld>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int64_t i = 0; i < 2000; ++i) {
+      ASSERT_TRUE(log->Append({i, i + 0.5}).ok());
+    }
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  int segments = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".seg") continue;
+    const std::string bytes = testing::ReadFile(entry.path().string());
+    absl::StatusOr<FileHeader> h = DecodeHeader(
+        absl::MakeConstSpan(reinterpret_cast<const std::byte*>(bytes.data()),
+                            bytes.size()),
+        entry.path().string());
+    ASSERT_TRUE(h.ok()) << h.status();
+    EXPECT_TRUE(h->type.fields == FingerprintOf<TickOld>().fields)
+        << entry.path();
+    ++segments;
+  }
+  EXPECT_GT(segments, 2);
+  auto reader = LogReader<TickOld>::Open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<TickOld> t = reader->Read(1999);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->price, 1999.5);
+  for (const absl::Status& s :
+       {AppendLog<TickNew>::Open(dir, options).status(),
+        LogReader<TickNew>::Open(dir).status()}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(s.message(),
+                HasSubstr("with field 2 \"price: float64 at offset 8 (8 "
+                          "bytes)\"; asked for \"test.Tick\" v1 (16 bytes, "
+                          "align 8) with field 2 \"price: float32 at offset 8 "
+                          "(4 bytes)\""));
+  }
 }
 
 class AppendLogTest : public ::testing::Test {

@@ -6,10 +6,15 @@
 
 #include "mapfile/format.h"
 
+#include <cstddef>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include <functional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -25,6 +30,36 @@ struct Undeclared {
 };
 MAPFILE_TYPE(Trade, "Trade", 2);
 MAPFILE_TYPE(Quote, "Quote", 1);
+
+// One member of every kind MAPFILE_FIELDS takes, and one it is not told of.
+enum class Side : uint8_t { kBuy = 1, kSell = 2 };
+enum Color : int32_t { kRed = 1 };
+struct AllKinds {
+  bool flag;
+  int8_t i8;
+  int16_t i16;
+  int32_t i32;
+  int64_t i64;
+  uint8_t u8;
+  uint16_t u16;
+  uint32_t u32;
+  uint64_t u64;
+  float f32;
+  double f64;
+  Side side;
+  Color color;
+  char symbol[8];
+  uint8_t raw[3];
+  std::byte blob[2];
+  int16_t pair[2];
+  double one[1];
+  bool bits[3];
+  int8_t small[2];
+  uint32_t unlisted;
+};
+MAPFILE_TYPE(AllKinds, "test.AllKinds", 1);
+MAPFILE_FIELDS(AllKinds, flag, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64,
+               side, color, symbol, raw, blob, pair, one, bits, small);
 
 namespace mapfile {
 namespace {
@@ -75,11 +110,242 @@ TEST(RecordTraitsTest, DeclaredArithmeticAndUndeclaredTypes) {
             "an undeclared type (32 bytes, align 8)");
 }
 
+TEST(FieldsTest, RecordsEveryFieldKind) {
+  const std::vector<FieldInfo> f = FingerprintOf<AllKinds>().fields;
+  ASSERT_EQ(f.size(), 20u);
+  struct Want {
+    const char* name;
+    FieldType type;
+    uint8_t flags;
+    size_t offset;
+    uint32_t count;
+    const char* type_name;
+  };
+  const Want want[] = {
+      {"flag", FieldType::kBool, 0, offsetof(AllKinds, flag), 1, "bool"},
+      {"i8", FieldType::kInt8, 0, offsetof(AllKinds, i8), 1, "int8"},
+      {"i16", FieldType::kInt16, 0, offsetof(AllKinds, i16), 1, "int16"},
+      {"i32", FieldType::kInt32, 0, offsetof(AllKinds, i32), 1, "int32"},
+      {"i64", FieldType::kInt64, 0, offsetof(AllKinds, i64), 1, "int64"},
+      {"u8", FieldType::kUint8, 0, offsetof(AllKinds, u8), 1, "uint8"},
+      {"u16", FieldType::kUint16, 0, offsetof(AllKinds, u16), 1, "uint16"},
+      {"u32", FieldType::kUint32, 0, offsetof(AllKinds, u32), 1, "uint32"},
+      {"u64", FieldType::kUint64, 0, offsetof(AllKinds, u64), 1, "uint64"},
+      {"f32", FieldType::kFloat32, 0, offsetof(AllKinds, f32), 1, "float32"},
+      {"f64", FieldType::kFloat64, 0, offsetof(AllKinds, f64), 1, "float64"},
+      {"side", FieldType::kUint8, kFieldEnum, offsetof(AllKinds, side), 1,
+       "uint8 (enum)"},
+      {"color", FieldType::kInt32, kFieldEnum, offsetof(AllKinds, color), 1,
+       "int32 (enum)"},
+      {"symbol", FieldType::kText, kFieldArray, offsetof(AllKinds, symbol), 8,
+       "char[8]"},
+      {"raw", FieldType::kBytes, kFieldArray, offsetof(AllKinds, raw), 3,
+       "bytes[3]"},
+      {"blob", FieldType::kBytes, kFieldArray, offsetof(AllKinds, blob), 2,
+       "bytes[2]"},
+      {"pair", FieldType::kInt16, kFieldArray, offsetof(AllKinds, pair), 2,
+       "int16[2]"},
+      {"one", FieldType::kFloat64, kFieldArray, offsetof(AllKinds, one), 1,
+       "float64[1]"},
+      {"bits", FieldType::kBool, kFieldArray, offsetof(AllKinds, bits), 3,
+       "bool[3]"},
+      {"small", FieldType::kInt8, kFieldArray, offsetof(AllKinds, small), 2,
+       "int8[2]"},
+  };
+  for (size_t i = 0; i < f.size(); ++i) {
+    SCOPED_TRACE(want[i].name);
+    EXPECT_EQ(f[i].name, want[i].name);
+    EXPECT_EQ(f[i].type, want[i].type);
+    EXPECT_EQ(f[i].flags, want[i].flags);
+    EXPECT_EQ(f[i].offset, want[i].offset);
+    EXPECT_EQ(f[i].count, want[i].count);
+    EXPECT_EQ(f[i].TypeName(), want[i].type_name);
+  }
+  EXPECT_EQ(f[10].ToString(),
+            absl::StrCat("f64: float64 at offset ", offsetof(AllKinds, f64),
+                         " (8 bytes)"));
+  EXPECT_TRUE(FingerprintOf<Trade>().fields.empty());
+  EXPECT_TRUE(FingerprintOf<double>().fields.empty());
+}
+
+TEST(FieldsTest, SchemaRoundTripsThroughTheHeader) {
+  for (ContainerKind kind : {ContainerKind::kVector, ContainerKind::kLogSegment}) {
+    std::vector<std::byte> page(kPage);
+    FileHeader h = NewHeader(kind, FingerprintOf<AllKinds>(), 64).value();
+    EncodeHeader(h, absl::MakeSpan(page));
+    EncodeSlot({1, 0, 0}, absl::MakeSpan(page));
+    // The documented bytes: flag bit 0, the count at 200, the first entry
+    // at 208 ("flag": offset 0, count 1, bool, no flags, 4 bytes of name).
+    EXPECT_EQ(page[20], std::byte{1});
+    EXPECT_EQ(page[200], std::byte{20});
+    const unsigned char first[] = {0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 4,
+                                   'f', 'l', 'a', 'g', 0};
+    EXPECT_EQ(std::memcmp(page.data() + 208, first, sizeof(first)), 0);
+    absl::StatusOr<FileHeader> d = Decode(page);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(d->flags & kHeaderHasSchema, kHeaderHasSchema);
+    EXPECT_TRUE(d->type.fields == FingerprintOf<AllKinds>().fields);
+    EXPECT_TRUE(
+        CheckCompatible(*d, kind, FingerprintOf<AllKinds>(), "/x").ok());
+  }
+}
+
+TEST(FieldsTest, FilesWithoutASchemaOpenEitherWay) {
+  // A 1.0 file (minor 0, no flags) of a type that now lists its fields.
+  TypeFingerprint plain = FingerprintOf<AllKinds>();
+  plain.fields.clear();
+  std::vector<std::byte> page = Page(plain);
+  EXPECT_EQ(page[20], std::byte{0});
+  page[10] = std::byte{0};
+  Reseal(page);
+  absl::StatusOr<FileHeader> h = Decode(page);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_TRUE(h->type.fields.empty());
+  EXPECT_TRUE(CheckCompatible(*h, ContainerKind::kVector,
+                              FingerprintOf<AllKinds>(), "/x")
+                  .ok());
+  // A file with a schema, opened by a program whose type lists none.
+  h = Decode(Page(FingerprintOf<AllKinds>()));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_TRUE(CheckCompatible(*h, ContainerKind::kVector, plain, "/x").ok());
+}
+
+TEST(FieldsTest, SchemaMismatchNamesTheFirstFieldThatDiffersOnBothSides) {
+  absl::StatusOr<FileHeader> h = Decode(Page(FingerprintOf<AllKinds>()));
+  ASSERT_TRUE(h.ok()) << h.status();
+  const std::string kType =
+      "\"test.AllKinds\" v1 (" + std::to_string(sizeof(AllKinds)) +
+      " bytes, align 8)";
+  const std::string kF64 = "f64: float64 at offset " +
+                           std::to_string(offsetof(AllKinds, f64)) + " (8 bytes)";
+  TypeFingerprint want = FingerprintOf<AllKinds>();
+  want.fields[10].type = FieldType::kInt64;
+  absl::Status s = CheckCompatible(*h, ContainerKind::kVector, want, "/q.vec");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "/q.vec holds " + kType + " with field 11 \"" + kF64 +
+                "\"; asked for " + kType + " with field 11 \"f64: int64 at "
+                "offset " + std::to_string(offsetof(AllKinds, f64)) +
+                " (8 bytes)\"");
+  want = FingerprintOf<AllKinds>();
+  want.fields[10].name = "price";
+  s = CheckCompatible(*h, ContainerKind::kVector, want, "/q.vec");
+  EXPECT_THAT(s.message(), HasSubstr("field 11 \"price: float64"));
+  EXPECT_THAT(s.message(), HasSubstr("field 11 \"f64: float64"));
+  want = FingerprintOf<AllKinds>();
+  want.fields.pop_back();
+  s = CheckCompatible(*h, ContainerKind::kVector, want, "/q.vec");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("with field 20 \"small: int8[2]"));
+  EXPECT_THAT(s.message(), HasSubstr("asked for " + kType + " with no field 20"));
+}
+
+TEST(FieldsTest, NewHeaderRejectsSchemasThatCannotBeStored) {
+  auto check = [](TypeFingerprint t, const char* message) {
+    absl::Status s = NewHeader(ContainerKind::kVector, t, 64).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_THAT(s.message(), HasSubstr(message));
+  };
+  TypeFingerprint t = FingerprintOf<AllKinds>();
+  t.fields[3].offset = sizeof(AllKinds) - 2;
+  check(t, "field 4 \"i32\" (4 bytes at offset");
+  t = FingerprintOf<AllKinds>();
+  t.fields[3].name = "i16";
+  check(t, "field 4 \"i16\" has the name of field 3");
+  t.fields[3].name = "bad name";
+  check(t, "field 4's name is not an identifier");
+  t.fields[3].name = std::string(65, 'x');
+  check(t, "field 4's name is not an identifier");
+  t = FingerprintOf<AllKinds>();
+  t.fields[0].count = 0;
+  check(t, "field 1 \"flag\" has count 0");
+  t.fields[0].count = 1;
+  t.fields[0].type = static_cast<FieldType>(99);
+  check(t, "has unknown type 99");
+  t = FingerprintOf<AllKinds>();
+  t.size = 1 << 20;
+  t.fields.resize(300, t.fields[0]);
+  check(t, "at most 256");
+  t.fields.clear();
+  for (int i = 0; i < 100; ++i) {  // 100 x (12 + 40) bytes > 3752
+    FieldInfo f;
+    f.name = std::string(39, 'a') + char('A' + i % 26) + char('A' + i / 26);
+    t.fields.push_back(f);
+  }
+  check(t, "the schema needs 5300 bytes; the header holds 3752");
+}
+
+// A schema edited after the fact, its header checksum recomputed: only
+// DecodeHeader's validation stands between it and the tools.
+TEST(FieldsTest, HostileSchemasAreDataLoss) {
+  struct Case {
+    const char* what;
+    std::function<void(std::vector<std::byte>&)> edit;
+    const char* message;
+  };
+  auto put = [](std::vector<std::byte>& p, size_t at, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) p[at + i] = std::byte(v >> (8 * i));
+  };
+  // Entry 1 ("flag") is at 208; its name at 219, its NUL at 223.
+  const std::vector<Case> cases = {
+      {"name not NUL-terminated", [&](auto& p) { p[223] = std::byte{'x'}; },
+       "schema field 1's name is not NUL-terminated"},
+      {"name length 0", [&](auto& p) { put(p, 218, 0, 1); },
+       "schema field 1's name length 0"},
+      {"name length 255", [&](auto& p) { put(p, 218, 255, 1); },
+       "schema field 1's name length 255"},
+      {"name with a control byte", [&](auto& p) { p[220] = std::byte{27}; },
+       "field 1's name is not an identifier"},
+      {"offset past the record", [&](auto& p) { put(p, 208, 1 << 20, 4); },
+       "field 1 \"flag\" (1 bytes at offset 1048576) ends past the"},
+      {"count that overflows", [&](auto& p) {
+         put(p, 208 + 8, 11, 1);  // float64
+         put(p, 212, 0xffffffff, 4);
+       }, "(34359738360 bytes at offset 0) ends past the"},
+      {"count 0", [&](auto& p) { put(p, 212, 0, 4); }, "has count 0"},
+      {"unknown type", [&](auto& p) { put(p, 216, 200, 1); }, "unknown type 200"},
+      {"unknown field flags", [&](auto& p) { put(p, 217, 0x80, 1); },
+       "unknown flags 128"},
+      {"too many fields", [&](auto& p) { put(p, 200, 1000, 2); },
+       "schema field count 1000"},
+      {"no fields", [&](auto& p) { put(p, 200, 0, 2); }, "schema field count 0"},
+      {"more fields than bytes", [&](auto& p) { put(p, 200, 21, 2); },
+       "schema field 21 runs past"},
+      {"length past the area", [&](auto& p) { put(p, 202, 60000, 2); },
+       "schema length 60000 exceeds"},
+      {"length that disagrees", [&](auto& p) { put(p, 200, 19, 2); },
+       "disagrees with its fields"},
+      // Entry 2 ("i8") is at 224, its name at 235: "i8" -> "u8".
+      {"duplicate names", [&](auto& p) { p[235] = std::byte{'u'}; },
+       "field 6 \"u8\" has the name of field 2"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::vector<std::byte> page = Page(FingerprintOf<AllKinds>());
+    c.edit(page);
+    Reseal(page);
+    absl::Status s = Decode(page).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_THAT(s.message(), HasSubstr(c.message));
+  }
+}
+
+TEST(FieldsTest, UnknownRequiredFlagIsRejectedClearly) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  page[22] = std::byte{1};  // bit 16, the first required bit
+  Reseal(page);
+  absl::Status s = Decode(page).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "\"/data/q.vec\" (format 1.1) needs features this library does "
+            "not have (required flags 0x00010000); use a newer mapfile");
+}
+
 TEST(FormatTest, EncodesTheDocumentedBytes) {
   std::vector<std::byte> page = Page(FingerprintOf<Trade>(), {0, 3});
   const unsigned char expected[] = {
       'M', 'A',  'P', 'F', 'I', 'L', 'E', 0,  // magic
-      1,   0,    0,   0,                      // format 1.0
+      1,   0,    1,   0,                      // format 1.1
       1,   0,    1,   0,                      // vector, XXH3-64
       1,   0,    0,   0,                      // little-endian records
       0,   0,    0,   0,                      // flags
@@ -193,7 +459,8 @@ TEST(FormatTest, UnknownMinorVersionAndFlagsAreAccepted) {
   std::vector<std::byte> page = Page(FingerprintOf<Trade>());
   page[10] = std::byte{9};
   Put64(page, 200, 0xfeedface);  // a field a later minor version added
-  page[20] = std::byte{0xff};    // flags nobody knows yet
+  page[20] = std::byte{0xfe};    // optional flags nobody knows yet
+  page[21] = std::byte{0xff};
   Reseal(page);
   absl::StatusOr<FileHeader> h = Decode(page);
   ASSERT_TRUE(h.ok()) << h.status();

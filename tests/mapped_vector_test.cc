@@ -57,6 +57,23 @@ MAPFILE_TYPE(Trade, "Trade", 2);
 MAPFILE_TYPE(TradeV3, "Trade", 3);
 MAPFILE_TYPE(Quote, "Quote", 1);
 
+// Two programs' idea of the same declared type: the same name, version and
+// size, but the second changed a field's type without raising the version.
+struct TickOld {
+  int64_t time;
+  double price;
+  char symbol[8];
+};
+struct TickNew {
+  int64_t time;
+  int64_t price;
+  char symbol[8];
+};
+MAPFILE_TYPE(TickOld, "test.Tick", 1);
+MAPFILE_FIELDS(TickOld, time, price, symbol);
+MAPFILE_TYPE(TickNew, "test.Tick", 1);
+MAPFILE_FIELDS(TickNew, time, price, symbol);
+
 namespace mapfile {
 namespace {
 
@@ -228,6 +245,25 @@ TEST_F(VectorTest, SchemaVersionMismatchIsRejected) {
   EXPECT_THAT(s.message(), HasSubstr("asked for \"Trade\" v3"));
 }
 
+TEST_F(VectorTest, SchemaIsStoredAndADifferentOneIsRejectedNamingTheField) {
+  {
+    auto v = MappedVector<TickOld>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->push_back({1, 2.5, "AAPL"}).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  auto again = MappedVector<const TickOld>::Open(path_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].price, 2.5);
+  absl::Status s = MappedVector<TickNew>::Open(path_).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr(path_));
+  EXPECT_THAT(s.message(),
+              HasSubstr("with field 2 \"price: float64 at offset 8 (8 bytes)\"; "
+                        "asked for \"test.Tick\" v1 (24 bytes, align 8) with "
+                        "field 2 \"price: int64 at offset 8 (8 bytes)\""));
+}
+
 TEST_F(VectorTest, UndeclaredTypeIsCheckedBySize) {
   ASSERT_TRUE(MappedVector<Quote>::Open(path_).ok());
   EXPECT_TRUE(MappedVector<Blob32>::Open(path_).ok());  // the weaker check
@@ -245,7 +281,7 @@ TEST_F(VectorTest, ForeignKindMajorVersionAndByteOrderAreRejected) {
   };
   const Case cases[] = {
       {12, 2, 2, "holds a log segment; asked for a vector"},
-      {8, 2, 2, "has format version 2.0; this library reads version 1.x"},
+      {8, 2, 2, "has format version 2.1; this library reads version 1.x"},
       {16, kHostByteOrder == ByteOrder::kLittle ? 2u : 1u, 1,
        "-endian records; asked for"},
   };

@@ -135,6 +135,20 @@ std::vector<Case> Cases() {
        }},
       {"sealed_flag_lie", [](std::string& f) { Put(f, 144, kSegmentSealed, 4); Reseal(f); }},
       {"first_sequence_lie", [](std::string& f) { Put(f, 136, 12345, 8); Reseal(f); }},
+      // The field schema (Rec lists seq, gen, check): entry 1 at 208, its
+      // name "seq" at 219 and NUL at 222.
+      {"schema_name_unterminated", [](std::string& f) { f[222] = 'x'; Reseal(f); }},
+      {"schema_name_length_255", [](std::string& f) { Put(f, 218, 255, 1); Reseal(f); }},
+      {"schema_offset_past_record", [](std::string& f) { Put(f, 208, ~0u, 4); Reseal(f); }},
+      {"schema_count_overflow", [](std::string& f) { Put(f, 212, ~0u, 4); Reseal(f); }},
+      {"schema_too_many_fields", [](std::string& f) { Put(f, 200, 65535, 2); Reseal(f); }},
+      {"schema_length_lie", [](std::string& f) { Put(f, 202, 65535, 2); Reseal(f); }},
+      {"schema_unknown_type", [](std::string& f) { Put(f, 216, 99, 1); Reseal(f); }},
+      {"schema_flag_without_schema", [](std::string& f) {
+         std::fill(f.begin() + 200, f.begin() + 3960, '\0');
+         Reseal(f);
+       }},
+      {"required_flag_unknown", [](std::string& f) { Put(f, 23, 0x80, 1); Reseal(f); }},
       {"sparse_1tib", [](std::string& f) { f.resize(8192); }},  // + ftruncate below
   };
 }
@@ -247,7 +261,11 @@ TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
         ASSERT_EQ(::truncate(path.c_str(), 1ll << 40), 0);
       }
       const std::string target = log ? dir.File(name) : path;
-      errors += OpenEverything(target, log);
+      const int failed = OpenEverything(target, log);
+      if (c.name.rfind("schema_", 0) == 0 || c.name.rfind("required_", 0) == 0) {
+        EXPECT_EQ(failed, 2) << "a hostile schema must fail every open";
+      }
+      errors += failed;
       opens += 4;
       ++files;
       RunCli(target);

@@ -144,5 +144,6 @@ void WriteTree(const std::string& dir,
 }  // namespace mapfile
 
 MAPFILE_TYPE(mapfile::reliability::Rec, "reliability.Rec", 1);
+MAPFILE_FIELDS(mapfile::reliability::Rec, seq, gen, check);
 
 #endif  // MAPFILE_TESTS_RELIABILITY_RELIABILITY_H_
