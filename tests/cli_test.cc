@@ -36,6 +36,7 @@
 #include "mapfile/internal/log_format.h"
 #include "mapfile/mapped_vector.h"
 #include "nlohmann/json.hpp"
+#include "tests/sample_record.h"
 #include "tests/testing.h"
 #include "tools/inspect.h"
 
@@ -253,7 +254,7 @@ TEST_F(CliTest, InfoOfAVectorShowsTypeCountsCommitAndSizes) {
   const uint64_t size = testing::ReadFile(path).size();
   EXPECT_EQ(WithoutResidency(r.out),
             absl::StrFormat(
-                "%s: mapfile vector, format 1.0\n"
+                "%s: mapfile vector, format 1.1\n"
                 "  type           \"example.Tick\" v1 (16 bytes, align 8)\n"
                 "  records        3 committed, room for %d\n"
                 "  commit         sequence 2: 3 records, 48 bytes\n"
@@ -423,7 +424,7 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   const char* version = std::getenv("MAPFILE_VERSION");
   EXPECT_THAT(r.out, ::testing::MatchesRegex(absl::StrCat(
                          "mapfile ", version ? version : "[0-9]+\\.[0-9]+\\.[0-9]+",
-                         " \\(file format 1\\.0\\)\n")));
+                         " \\(file format 1\\.1\\)\n")));
   EXPECT_EQ(Cli({}).code, 2);
   EXPECT_EQ(Cli({"frobnicate", "x"}).code, 2);
   EXPECT_EQ(Cli({"info"}).code, 2);
@@ -892,7 +893,7 @@ TEST_F(CliTest, BadInputTable) {
          Patch(p, 8, std::string("\x02\x00", 2));
          return p;
        },
-       2, "has format version 2.0; this library reads version 1.x"},
+       2, "has format version 2.1; this library reads version 1.x"},
       {"bad header checksum",
        [&]() {
          const std::string p = vector("sum.vec");
@@ -1006,6 +1007,271 @@ TEST_F(CliTest, BadInputTable) {
       EXPECT_TRUE(json::accept(j.out)) << j.out;
     }
   }
+}
+
+// ---------------------------------------------------------------- fields
+
+using testing::MakeSample;
+using testing::Sample;
+
+// One row of CSV (RFC 4180: quoted cells, "" for a quote).
+std::vector<std::string> CsvRow(absl::string_view line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+// Every field of record `i` as the JSON output must give it.
+void ExpectSampleJson(const json& j, uint64_t i) {
+  const Sample s = MakeSample(i);
+  SCOPED_TRACE(j.dump());
+  EXPECT_EQ(j["seq"].get<uint64_t>(), i);
+  EXPECT_EQ(j["time"].get<int64_t>(), s.time);
+  EXPECT_EQ(j["price"].get<double>(), s.price);
+  EXPECT_EQ(j["symbol"].get<std::string>(),
+            std::string(s.symbol, strnlen(s.symbol, 8)));
+  EXPECT_EQ(j["sizes"], json::array({s.sizes[0], s.sizes[1]}));
+  EXPECT_EQ(j["ratio"].get<float>(), s.ratio);
+  EXPECT_EQ(j["delta"].get<int32_t>(), s.delta);
+  EXPECT_EQ(j["small"].get<int16_t>(), s.small);
+  EXPECT_EQ(j["port"].get<uint16_t>(), s.port);
+  EXPECT_EQ(j["tiny"].get<int8_t>(), s.tiny);
+  EXPECT_EQ(j["flags"].get<uint8_t>(), s.flags);
+  EXPECT_EQ(j["active"].get<bool>(), s.active);
+  EXPECT_EQ(j["side"].get<int>(), static_cast<int>(s.side));
+  EXPECT_EQ(j["id"].get<uint64_t>(), s.id);
+  EXPECT_EQ(j["raw"].get<std::string>(),
+            absl::StrFormat("%02x%02x%02x%02x", s.raw[0], s.raw[1], s.raw[2],
+                            s.raw[3]));
+  EXPECT_FALSE(j.contains("unlisted"));
+}
+
+class CliFieldsTest : public CliTest {
+ protected:
+  std::string MakeSamples(const std::string& name, int n) {
+    const std::string path = dir_.File(name);
+    auto v = MappedVector<Sample>::Open(path);
+    EXPECT_TRUE(v.ok()) << v.status();
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(v->push_back(MakeSample(i)).ok());
+    EXPECT_TRUE(v->Sync().ok());
+    return path;
+  }
+  std::string MakeSampleLog(const std::string& name, int n) {
+    const std::string dir = dir_.File(name);
+    LogOptions options;
+    options.segment_size = 8 << 10;
+    options.compress_sealed = true;
+    auto log = AppendLog<Sample>::Open(dir, options);
+    EXPECT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(log->Append(MakeSample(i)).ok());
+    EXPECT_TRUE(log->Sync().ok());
+    return dir;
+  }
+};
+
+TEST_F(CliFieldsTest, SchemaListsNameTypeOffsetAndSizeAndTheGaps) {
+  const std::string path = MakeSamples("s.vec", 1);
+  Result r = Cli({"schema", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat(
+      path, ": vector of \"test.Sample\" v1 (64 bytes, align 8), 14 fields\n"
+      "  name    type          offset    size\n"
+      "  time    int64              0       8\n"
+      "  price   float64            8       8\n"
+      "  symbol  char[8]           16       8\n"
+      "  sizes   uint32[2]         24       8\n"
+      "  ratio   float32           32       4\n"
+      "  delta   int32             36       4\n"
+      "  small   int16             40       2\n"
+      "  port    uint16            42       2\n"
+      "  tiny    int8              44       1\n"
+      "  flags   uint8             45       1\n"
+      "  active  bool              46       1\n"
+      "  side    uint8 (enum)      47       1\n"
+      "  id      uint64            48       8\n"
+      "  raw     bytes[4]          56       4\n"
+      "  (gap)                     60       4\n"));
+  r = Cli({"schema", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["fields"].size(), 14u);
+  EXPECT_EQ(j["fields"][3], json({{"name", "sizes"}, {"type", "uint32[2]"},
+                                  {"offset", 24}, {"size", 8}, {"count", 2},
+                                  {"array", true}, {"enum", false}}));
+  EXPECT_EQ(j["type"]["fields"], 14);
+  // A file without a schema says so, and is not an error.
+  r = Cli({"schema", MakeVector("ticks.vec", 1)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no field schema"));
+  // A log directory and one of its segments.
+  const std::string dir = MakeSampleLog("s.log", 300);
+  for (const std::string& p : {dir, Segment(dir, 0)}) {
+    r = Cli({"schema", p});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("log of \"test.Sample\" v1 (64 bytes, align 8), 14 fields"));
+  }
+}
+
+TEST_F(CliFieldsTest, DumpShowsNamedColumns) {
+  const std::string path = MakeSamples("s.vec", 4);
+  const Result r = Cli({"dump", "--from", "1", "--count", "2", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(
+      r.out,
+      absl::StrCat(
+          path,
+          ": vector of \"test.Sample\" v1 (64 bytes, align 8), records [1, 3) "
+          "of [0, 4)\n"
+          "seq        time   price  symbol  sizes[0]  sizes[1]  ratio  delta  "
+          "small  port  tiny  flags  active  side                    id  raw\n"
+          "  1  1700000001  100.25  MSFT           1         2   0.25     -1  "
+          "   -1     1    -1      1    true     2  18446744073709551614  "
+          "01020304\n"
+          "  2  1700000002   100.5  A,B\"C          2         4    0.5     -2  "
+          "   -2     2    -2      2   false     1  18446744073709551613  "
+          "02030405\n"));
+}
+
+TEST_F(CliFieldsTest, DumpJsonIsOneTypedObjectPerRecord) {
+  const std::string path = MakeSamples("s.vec", 8);
+  const Result r = Cli({"dump", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 8u) << r.out;
+  for (uint64_t i = 0; i < 8; ++i) ExpectSampleJson(json::parse(lines[i]), i);
+  EXPECT_THAT(lines[0], StartsWith("{\"seq\": 0, \"time\": 1700000000, "
+                                   "\"price\": 100.0, \"symbol\": \"AAPL\""));
+}
+
+TEST_F(CliFieldsTest, DumpCsvHasAHeaderRowAndQuotesCells) {
+  const std::string path = MakeSamples("s.vec", 8);
+  const Result r = Cli({"dump", "--csv", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 9u) << r.out;
+  EXPECT_EQ(lines[0],
+            "seq,time,price,symbol,sizes[0],sizes[1],ratio,delta,small,port,"
+            "tiny,flags,active,side,id,raw");
+  EXPECT_EQ(lines[3],
+            "2,1700000002,100.5,\"A,B\"\"C\",2,4,0.5,-2,-2,2,-2,2,false,1,"
+            "18446744073709551613,02030405");
+  for (uint64_t i = 0; i < 8; ++i) {
+    const Sample s = MakeSample(i);
+    const std::vector<std::string> cells = CsvRow(lines[i + 1]);
+    ASSERT_EQ(cells.size(), 16u) << lines[i + 1];
+    EXPECT_EQ(cells[0], absl::StrCat(i));
+    EXPECT_EQ(std::stod(cells[2]), s.price);
+    EXPECT_EQ(cells[3], std::string(s.symbol, strnlen(s.symbol, 8)));
+    EXPECT_EQ(cells[14], absl::StrCat(s.id));
+  }
+}
+
+TEST_F(CliFieldsTest, HexForcesTheHexFormAndFilesWithoutSchemaStayHex) {
+  const std::string path = MakeSamples("s.vec", 2);
+  Result r = Cli({"dump", "--hex", "--count", "1", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("record 0  offset 4096  64 bytes\n  00001000  00 f1 53 65"));
+  r = Cli({"dump", "--hex", "--json", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["records"].size(), 2u);
+  // No schema: hex, and --csv gives the bytes as one hex column.
+  const std::string ticks = MakeVector("ticks.vec", 2);
+  r = Cli({"dump", "--count", "1", ticks});
+  EXPECT_THAT(r.out, HasSubstr("record 0  offset 4096  16 bytes"));
+  r = Cli({"dump", "--csv", ticks});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "seq,bytes\n"
+            "0,0000000000000000000000000000e03f\n"
+            "1,0100000000000000000000000000f83f\n");
+  r = Cli({"dump", "--csv", "--json", ticks});
+  EXPECT_EQ(r.code, 2);
+  r = Cli({"dump", "--csv", "--hex", ticks});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST_F(CliFieldsTest, TextFieldsAreEscapedInEveryFormat) {
+  const std::string path = dir_.File("evil.vec");
+  {
+    auto v = MappedVector<Sample>::Open(path);
+    ASSERT_TRUE(v.ok()) << v.status();
+    Sample s = MakeSample(0);
+    std::memcpy(s.symbol, "\x1b[2J\n\\\xff", 8);  // 7 bytes and a NUL
+    ASSERT_TRUE(v->push_back(s).ok());
+    ASSERT_TRUE(v->Sync().ok());
+  }
+  for (const char* format : {"--csv", "--json", "--count=1"}) {
+    SCOPED_TRACE(format);
+    const Result r = Cli({"dump", format, path});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (char c : r.out) {
+      EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << int(c);
+    }
+    if (format != std::string("--json")) {
+      EXPECT_THAT(r.out, HasSubstr("\\x1b[2J\\x0a\\\\\\xff"));
+    }
+  }
+  const json j = json::parse(Cli({"dump", "--json", path}).out);
+  EXPECT_EQ(j["symbol"], "\\x1b[2J\\x0a\\\\\\xff");
+}
+
+TEST_F(CliFieldsTest, TailAndFollowUseTheSameFormats) {
+  const std::string dir = MakeSampleLog("s.log", 400);  // compressed segments
+  Result r = Cli({"tail", "-n", "3", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  for (uint64_t i = 0; i < 3; ++i) ExpectSampleJson(json::parse(lines[i]), 397 + i);
+  r = Cli({"tail", "-n", "2", "--csv", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("seq,time,price,"));
+  EXPECT_THAT(lines[2], StartsWith("399,1700000399,199.75,LONGNAME,"));
+  r = Cli({"tail", "-n", "1", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("seq        time   price  symbol"));
+  EXPECT_THAT(lines[1], StartsWith("399  1700000399  199.75  LONGNAME"));
+  // Records from a compressed segment, through dump.
+  r = Cli({"dump", "--json", "--from", "5", "--count", "1", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ExpectSampleJson(json::parse(r.out), 5);
+
+  Subprocess follow({"follow", "--csv", "--timeout", "20", dir});
+  {
+    LogOptions options;
+    options.mode = OpenMode::kReadWrite;
+    options.segment_size = 8 << 10;
+    auto log = AppendLog<Sample>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(log->Append(MakeSample(400)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  ASSERT_TRUE(follow.ReadUntil(absl::Now() + absl::Seconds(10), [&] {
+    return follow.out().find("\n400,") != std::string::npos;
+  })) << follow.out();
+  EXPECT_THAT(follow.out(), StartsWith("seq,time,price,"));
 }
 
 // ---------------------------------------------------------------- in-process

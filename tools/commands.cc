@@ -23,6 +23,7 @@
 #include "mapfile/internal/vector_layout.h"
 #include "mapfile/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "tools/fields.h"
 #include "tools/inspect.h"
 #include "tools/records.h"
 #include "tools/terminal.h"
@@ -70,12 +71,27 @@ json SlotJson(const CommitSlot& slot) {
           {"length", slot.length}};
 }
 
+json FieldsJson(const TypeFingerprint& type) {
+  json fields = json::array();
+  for (const FieldInfo& f : type.fields) {
+    fields.push_back({{"name", f.name},
+                      {"type", f.TypeName()},
+                      {"offset", f.offset},
+                      {"size", f.size()},
+                      {"count", f.count},
+                      {"array", (f.flags & kFieldArray) != 0},
+                      {"enum", (f.flags & kFieldEnum) != 0}});
+  }
+  return fields;
+}
+
 json TypeJson(const TypeFingerprint& type) {
   return {{"name", type.name},
           {"version", type.version},
           {"size", type.size},
           {"alignment", type.alignment},
-          {"declared", type.declared()}};
+          {"declared", type.declared()},
+          {"fields", type.fields.size()}};
 }
 
 TypeFingerprint TypeOf(const json& j) {
@@ -666,6 +682,64 @@ int RunVerify(const ReadOptions& o) {
   return findings.empty() ? kExitOk : kExitDamage;
 }
 
+int RunSchema(const ReadOptions& o) {
+  absl::StatusOr<std::unique_ptr<Records>> records = Records::Open(o.path);
+  if (!records.ok()) return Fail(o, records.status());
+  const TypeFingerprint& type = (*records)->type();
+  if (o.json) {
+    Print({{"path", o.path},
+           {"type", TypeJson(type)},
+           {"fields", FieldsJson(type)}});
+    return kExitOk;
+  }
+  std::cout << absl::StrFormat("%s: %s", Escape(o.path),
+                               Escape((*records)->Describe()));
+  if (type.fields.empty()) {
+    std::cout << ", no field schema (its type lists no MAPFILE_FIELDS)\n";
+    return kExitOk;
+  }
+  std::cout << absl::StrFormat(", %d field%s\n", type.fields.size(),
+                               type.fields.size() == 1 ? "" : "s");
+  // Names are identifiers (DecodeHeader checked), types our own words.
+  struct Row {
+    std::string name, type;
+    uint64_t offset, size;
+  };
+  std::vector<Row> rows = {{"name", "type", 0, 0}};
+  for (const FieldInfo& f : type.fields) {
+    rows.push_back({f.name, f.TypeName(), f.offset, f.size()});
+  }
+  for (const Gap& g : Gaps(type)) rows.push_back({"(gap)", "", g.offset, g.size});
+  std::sort(rows.begin() + 1, rows.end(), [](const Row& a, const Row& b) {
+    return a.offset < b.offset;
+  });
+  size_t name_width = 0, type_width = 0;
+  for (const Row& r : rows) {
+    name_width = std::max(name_width, r.name.size());
+    type_width = std::max(type_width, r.type.size());
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    std::cout << absl::StrFormat(
+        "  %-*s  %-*s  %6s  %6s\n", name_width, r.name, type_width, r.type,
+        i == 0 ? "offset" : absl::StrCat(r.offset),
+        i == 0 ? "size" : absl::StrCat(r.size));
+  }
+  return kExitOk;
+}
+
+// Whether records print through their schema (fields.h) rather than as hex.
+bool Typed(const Records& r, const RecordOutput& o) {
+  return o.csv || (!o.hex && !r.type().fields.empty());
+}
+
+absl::Status EmitTyped(Records& r, uint64_t seq, FieldPrinter& printer,
+                       std::string& buffer) {
+  MAPFILE_RETURN_IF_ERROR(r.Payload(seq, &buffer));
+  printer.Add(seq, reinterpret_cast<const std::byte*>(buffer.data()));
+  return absl::OkStatus();
+}
+
 int RunDump(const DumpOptions& o) {
   absl::StatusOr<std::unique_ptr<Records>> records = Records::Open(o.path);
   if (!records.ok()) return Fail(o, records.status());
@@ -677,6 +751,25 @@ int RunDump(const DumpOptions& o) {
       o.raw ? RawSink::Open(o.output, o.path)
             : absl::StatusOr<RawSink>(RawSink());
   if (!sink.ok()) return Fail(o, sink.status());
+  if (!o.raw && Typed(r, o)) {
+    const RecordFormat format = o.csv    ? RecordFormat::kCsv
+                                : o.json ? RecordFormat::kJson
+                                         : RecordFormat::kColumns;
+    if (format == RecordFormat::kColumns) {
+      std::cout << absl::StrFormat("%s: %s, records [%d, %d) of [%d, %d)\n",
+                                   Escape(o.path), Escape(r.Describe()),
+                                   range->first, range->second, first, next);
+    }
+    FieldPrinter printer(r.type(), r.byte_order(), format, std::cout);
+    std::string buffer;
+    absl::Status status;
+    for (uint64_t i = range->first; status.ok() && i < range->second; ++i) {
+      status = EmitTyped(r, i, printer, buffer);
+    }
+    printer.Flush();
+    if (!status.ok()) return Fail(o, status);
+    return kExitOk;
+  }
   if (!o.json && !o.raw) {
     std::cout << absl::StrFormat("%s: %s, records [%d, %d) of [%d, %d)\n",
                                  Escape(o.path), Escape(r.Describe()),
@@ -707,8 +800,21 @@ int RunTail(const TailOptions& o) {
   uint64_t next = std::max(first, r.next() - std::min(o.lines, r.next()));
   absl::Time idle_since = absl::Now();
   json line;
+  const bool typed = Typed(r, o);
+  FieldPrinter printer(r.type(), r.byte_order(),
+                       o.csv    ? RecordFormat::kCsv
+                       : o.json ? RecordFormat::kJson
+                                : RecordFormat::kColumns,
+                       std::cout);
+  std::string buffer;
   while (true) {
     for (const uint64_t end = r.next(); next < end; ++next) {
+      if (typed) {
+        absl::Status s = EmitTyped(r, next, printer, buffer);
+        if (!s.ok()) return Fail(o, s);
+        idle_since = absl::Now();
+        continue;
+      }
       absl::Status s = r.Emit(next, o.json ? &line : nullptr, nullptr);
       if (!s.ok()) return Fail(o, s);
       // --json: one object per line (JSON Lines), as records arrive.
@@ -718,6 +824,7 @@ int RunTail(const TailOptions& o) {
       }
       idle_since = absl::Now();
     }
+    printer.Flush();
     std::cout << std::flush;
     if (!o.follow) return kExitOk;
     absl::Duration wait = absl::Milliseconds(500);

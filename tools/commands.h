@@ -29,7 +29,16 @@ struct ReadOptions {
   bool json = false;  // one JSON document on stdout instead of text
 };
 
-struct DumpOptions : ReadOptions {
+// How records are printed: with a field schema (MAPFILE_FIELDS) as named
+// columns, --json (JSON Lines of typed values) or --csv; --hex forces the
+// hex form (and the hex JSON) even then. Without a schema: hex, or --csv
+// with one "bytes" column of hex.
+struct RecordOutput {
+  bool hex = false;
+  bool csv = false;
+};
+
+struct DumpOptions : ReadOptions, RecordOutput {
   std::optional<uint64_t> from;    // first sequence number (vector: index)
   std::optional<uint64_t> to;      // stop before this one
   std::optional<uint64_t> count;   // or: at most this many
@@ -37,7 +46,7 @@ struct DumpOptions : ReadOptions {
   std::string output;              // --raw: file to write ("" = stdout)
 };
 
-struct TailOptions : ReadOptions {
+struct TailOptions : ReadOptions, RecordOutput {
   uint64_t lines = 10;             // the last `lines` records first
   bool follow = false;             // then wait for new ones
   double timeout_seconds = 0;      // follow: stop after this long idle (0: never)
@@ -56,6 +65,7 @@ struct CompressOptions : ReadOptions {
 };
 
 int RunInfo(const ReadOptions& options);
+int RunSchema(const ReadOptions& options);
 int RunVerify(const ReadOptions& options);
 int RunDump(const DumpOptions& options);
 int RunTail(const TailOptions& options);

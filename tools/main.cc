@@ -35,6 +35,18 @@ CLI::App* AddRead(CLI::App& app, const char* name, const char* description,
   return command;
 }
 
+// --hex and --csv, shared by dump, tail and follow.
+void AddRecordOutput(CLI::App* command, mapfile::cli::RecordOutput& output,
+                     CLI::Option* raw) {
+  CLI::Option* hex = command->add_flag(
+      "--hex", output.hex, "hex even when the file has a field schema");
+  CLI::Option* csv = command->add_flag(
+      "--csv", output.csv, "CSV with a header row (one column per field)");
+  csv->excludes(hex);
+  csv->excludes(command->get_option("--json"));
+  if (raw != nullptr) csv->excludes(raw);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,9 +70,17 @@ int main(int argc, char** argv) {
           "damage is found",
           verify);
 
+  ReadOptions schema;
+  AddRead(app, "schema",
+          "the record type's fields (name, type, offset, size), from "
+          "MAPFILE_FIELDS",
+          schema);
+
   cli::DumpOptions dump;
-  CLI::App* d =
-      AddRead(app, "dump", "records as hex with their boundaries, or raw", dump);
+  CLI::App* d = AddRead(app, "dump",
+                        "records as named columns (a file with a field "
+                        "schema), as hex, as CSV, or raw",
+                        dump);
   d->add_option("--from", dump.from, "first sequence number (vector: index)")
       ->check(CLI::NonNegativeNumber);
   CLI::Option* to = d->add_option("--to", dump.to, "stop before this one")
@@ -72,6 +92,7 @@ int main(int argc, char** argv) {
       d->add_flag("--raw", dump.raw, "the records' bytes, back to back");
   d->add_option("-o,--output", dump.output, "write --raw bytes to this file")
       ->needs(raw);
+  AddRecordOutput(d, dump, raw);
 
   cli::TailOptions tail, follow;
   for (auto [name, options] : {std::pair{"tail", &tail}, {"follow", &follow}}) {
@@ -85,6 +106,7 @@ int main(int argc, char** argv) {
                   "print the last N records first (default 10; follow: 0)")
         ->check(CLI::NonNegativeNumber);
     if (options == &tail) t->add_flag("-f,--follow", tail.follow, "keep going");
+    AddRecordOutput(t, *options, nullptr);
     t->add_option("--timeout", options->timeout_seconds,
                   "stop after this many seconds without a new record")
         ->check(CLI::NonNegativeNumber);
@@ -116,6 +138,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = app.get_subcommands().front()->get_name();
   if (command == "info") return cli::RunInfo(info);
+  if (command == "schema") return cli::RunSchema(schema);
   if (command == "verify") return cli::RunVerify(verify);
   if (command == "dump") return cli::RunDump(dump);
   if (command == "tail") return cli::RunTail(tail);

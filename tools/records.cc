@@ -80,6 +80,13 @@ class VectorRecords final : public Records {
   std::string Describe() const override {
     return absl::StrCat("vector of ", f_.header().type.ToString());
   }
+  const TypeFingerprint& type() const override { return f_.header().type; }
+  ByteOrder byte_order() const override { return f_.header().byte_order; }
+  absl::Status Payload(uint64_t seq, std::string* out) override {
+    const uint64_t size = f_.header().type.size;
+    out->resize(size);
+    return f_.Read(f_.header().data_offset + seq * size, out->data(), size);
+  }
   absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
     const uint64_t size = f_.header().type.size;
     const uint64_t offset = f_.header().data_offset + seq * size;
@@ -110,23 +117,24 @@ class VectorRecords final : public Records {
 class LogRecords final : public Records {
  public:
   LogRecords(std::unique_ptr<internal::LogStore> store, TypeFingerprint type,
-             uint64_t lo, uint64_t hi)
-      : store_(std::move(store)), type_(std::move(type)), layout_(type_),
-        lo_(lo), hi_(hi) {}
+             ByteOrder order, uint64_t lo, uint64_t hi)
+      : store_(std::move(store)), type_(std::move(type)), order_(order),
+        layout_(type_), lo_(lo), hi_(hi) {}
   uint64_t first() override { return std::max(lo_, store_->first_seq()); }
   uint64_t next() override { return std::min(hi_, store_->next_seq()); }
   std::string Describe() const override {
     return absl::StrCat("log of ", type_.ToString());
   }
+  const TypeFingerprint& type() const override { return type_; }
+  ByteOrder byte_order() const override { return order_; }
+  absl::Status Payload(uint64_t seq, std::string* out) override {
+    MAPFILE_ASSIGN_OR_RETURN(const std::byte* frame, Frame(seq));
+    out->assign(reinterpret_cast<const char*>(frame), layout_.payload);
+    return absl::OkStatus();
+  }
   absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
     MAPFILE_ASSIGN_OR_RETURN(internal::RecordRun run, store_->Run(seq));
-    const std::byte* frame = run.base + (seq - run.first) * layout_.stride;
-    if (!store_->Valid(frame, seq)) {
-      return absl::DataLossError(
-          absl::StrCat("log \"", store_->dir(), "\": record ", seq, " in ",
-                       internal::SegmentFileName(run.first),
-                       " fails its checksum"));
-    }
+    MAPFILE_ASSIGN_OR_RETURN(const std::byte* frame, Frame(seq));
     return EmitRecord(
         {seq, internal::SegmentFileName(run.first),
          layout_.records_offset() + (seq - run.first) * layout_.stride,
@@ -136,6 +144,18 @@ class LogRecords final : public Records {
            return absl::OkStatus();
          }},
         records, raw);
+  }
+  // Record `seq`'s frame, its checksum verified.
+  absl::StatusOr<const std::byte*> Frame(uint64_t seq) {
+    MAPFILE_ASSIGN_OR_RETURN(internal::RecordRun run, store_->Run(seq));
+    const std::byte* frame = run.base + (seq - run.first) * layout_.stride;
+    if (!store_->Valid(frame, seq)) {
+      return absl::DataLossError(
+          absl::StrCat("log \"", store_->dir(), "\": record ", seq, " in ",
+                       internal::SegmentFileName(run.first),
+                       " fails its checksum"));
+    }
+    return frame;
   }
   absl::Status Wait(uint64_t seq, absl::Duration timeout) override {
     if (seq >= hi_) {  // past this segment: nothing will come
@@ -148,6 +168,7 @@ class LogRecords final : public Records {
  private:
   std::unique_ptr<internal::LogStore> store_;
   TypeFingerprint type_;
+  ByteOrder order_;
   internal::LogLayout layout_;
   uint64_t lo_, hi_;
 };
@@ -232,7 +253,7 @@ absl::StatusOr<std::unique_ptr<Records>> Records::Open(
   MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<internal::LogStore> store,
                            OpenLog(dir, h.type));
   return std::unique_ptr<Records>(
-      new LogRecords(std::move(store), h.type, lo, hi));
+      new LogRecords(std::move(store), h.type, h.byte_order, lo, hi));
 }
 
 }  // namespace cli

@@ -55,6 +55,14 @@ class Records {
   virtual uint64_t next() = 0;
   // "vector of \"T\" v1 (16 bytes, align 8)" (not escaped).
   virtual std::string Describe() const = 0;
+  // The record type as the header says (with its field schema, if any),
+  // and the records' byte order.
+  virtual const TypeFingerprint& type() const = 0;
+  virtual ByteOrder byte_order() const = 0;
+
+  // Copies record `seq`'s type().size payload bytes into *out (checksum
+  // verified, for a log). DataLoss if it fails its checksum.
+  virtual absl::Status Payload(uint64_t seq, std::string* out) = 0;
 
   // Prints record `seq`: raw bytes to `raw`; else as a JSON object into
   // *records (appended to an array, assigned otherwise); else as hex lines

@@ -1,6 +1,7 @@
 // Copyright 2026 The mapfile Authors.
 //
-// The CLI's read paths (info, verify, both as text and JSON) over arbitrary
+// The CLI's read paths (info, verify, both as text and JSON; schema, and
+// dump through the field schema as columns, JSON and CSV) over arbitrary
 // bytes given as a vector file or as a log's only segment. Exit codes only.
 
 #include <fcntl.h>
@@ -29,9 +30,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       mapfile::cli::ReadOptions o;
       o.path = path;
       o.json = json;
-      if (mapfile::cli::RunInfo(o) > 2 || mapfile::cli::RunVerify(o) > 2) {
+      if (mapfile::cli::RunInfo(o) > 2 || mapfile::cli::RunVerify(o) > 2 ||
+          mapfile::cli::RunSchema(o) > 2) {
         __builtin_trap();  // exit codes are 0, 1 and 2 (docs/CLI.md)
       }
+    }
+    for (int format = 0; format < 3; ++format) {
+      mapfile::cli::DumpOptions d;
+      d.path = path;
+      d.json = format == 1;
+      d.csv = format == 2;
+      d.count = 16;  // the fields of a few records are enough
+      if (mapfile::cli::RunDump(d) > 2) __builtin_trap();
     }
   }
   return 0;
