@@ -17,6 +17,9 @@ packages=(
   libbenchmark-dev libcli11-dev nlohmann-json3-dev
   # peers the benchmarks compare against
   liblmdb-dev libleveldb-dev libboost-dev
+  # the Python reader (python/) and its tests
+  python3-venv python3-pip python3-setuptools python3-wheel python3-numpy
+  python3-xxhash python3-zstandard python3-pytest
 )
 
 missing=()

@@ -12,10 +12,11 @@
 //                                        synced; sealed ones zstd if compress
 //   sample_writer commits DIR A B        a log: A records synced, then B more
 //                                        synced (two commits, one segment)
-//   sample_writer read PATH              prints "FIRST NEXT" as MappedVector
+//   sample_writer read PATH              prints "FIRST NEXT BAD" as MappedVector
 //                                        <const Sample> (FIRST 0) or
-//                                        LogReader<Sample> sees it, or
-//                                        "error: MESSAGE" (exit 1)
+//                                        LogReader<Sample> sees it, BAD the
+//                                        first record whose Read fails ("-":
+//                                        none), or "error: MESSAGE" (exit 1)
 //   sample_writer big PATH BYTES         a vector of about BYTES bytes of
 //                                        Sample records (for benchmarks)
 //
@@ -72,13 +73,21 @@ int Read(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     auto r = mapfile::LogReader<Sample>::Open(path);
     if (!r.ok()) return Error(r.status());
-    std::printf("%llu %llu\n", static_cast<unsigned long long>(r->first_seq()),
-                static_cast<unsigned long long>(r->next_seq()));
+    const uint64_t first = r->first_seq(), next = r->next_seq();
+    std::string bad = "-";
+    for (uint64_t seq = first; seq < next; ++seq) {
+      if (!r->Read(seq).ok()) {
+        bad = std::to_string(seq);
+        break;
+      }
+    }
+    std::printf("%llu %llu %s\n", static_cast<unsigned long long>(first),
+                static_cast<unsigned long long>(next), bad.c_str());
     return 0;
   }
   auto v = mapfile::MappedVector<const Sample>::Open(path);
   if (!v.ok()) return Error(v.status());
-  std::printf("0 %llu\n", static_cast<unsigned long long>(v->size()));
+  std::printf("0 %llu -\n", static_cast<unsigned long long>(v->size()));
   return 0;
 }
 

@@ -1,0 +1,467 @@
+# Copyright 2026 The mapfile Authors.
+"""Read mapfile files (docs/FORMAT.md) as numpy arrays.
+
+    import mapfile
+    q = mapfile.load("quotes.vec")        # read-only, zero-copy
+    q["bid"].mean(); q.dtype.names
+    log = mapfile.open_log("quotes.log")  # committed records, as LogReader
+    len(log); log.first_seq; log.next_seq
+    log[5]                                # numpy.void record
+    log.to_numpy(0, 1000)                 # structured array [start, stop)
+    for part in log.segments(): ...       # one array per segment
+
+An independent reader of the file format in pure Python and numpy (no
+compiled extension): python/README.md says why. What the C++ readers
+(MappedVector<const T>, LogReader<T>) would not return, this module does not
+return: headers, commit slots and record checksums are checked by the same
+rules, and a failure raises mapfile.Error naming the file and the cause.
+"""
+
+import mmap
+import os
+import stat
+
+import numpy as np
+
+from . import _format
+from . import _native
+from ._format import Field, FormatError
+
+__all__ = ["Error", "Field", "Header", "Log", "load", "open_log", "header"]
+__version__ = "0.1.0"
+
+MAX_SEGMENT_SIZE = 1 << 36
+Header = _format.Header
+
+
+class Error(Exception):
+    """A mapfile file could not be read. `code` is the C++ library's status
+    code name for the same failure ("DataLoss", "FailedPrecondition",
+    "InvalidArgument", "NotFound", ...); `path` the file."""
+
+    def __init__(self, message, code="Unknown", path=None):
+        super().__init__(message)
+        self.code = code
+        self.path = path
+
+
+def _error(call, path, cause, code):
+    return Error("%s('%s'): %s" % (call, path, cause), code, path)
+
+
+def _map(path, call):
+    """(mmap or None for an empty file, size) of a regular file, read-only."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as e:
+        raise _error(call, path, "open: %s" % e.strerror, "NotFound") from None
+    except OSError as e:
+        raise _error(call, path, "open: %s" % e.strerror, "InvalidArgument") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _error(call, path, "not a regular file", "InvalidArgument")
+        if st.st_size == 0:
+            return None, 0
+        try:
+            m = mmap.mmap(fd, st.st_size, mmap.MAP_SHARED, mmap.PROT_READ)
+        except (OSError, ValueError) as e:
+            raise _error(call, path, "mmap: %s" % e, "Internal") from None
+        return m, st.st_size
+    finally:
+        os.close(fd)
+
+
+def _decode(buffer, path, call):
+    try:
+        if buffer is None or len(buffer) < _format.HEADER_SIZE:
+            return _format.decode_header(b"" if buffer is None else buffer[:], path)
+        return _format.decode_header(_format.stable_page(buffer), path)
+    except FormatError as e:
+        raise Error("%s('%s'): %s" % (call, path, e), e.kind, path) from None
+    except _native.NativeError as e:
+        raise _error(call, path, str(e), "FailedPrecondition") from None
+
+
+def _dtype(h, dtype, path, call):
+    """The records' dtype: the caller's (its itemsize must be sizeof(T)), or
+    the schema's, or V{size}."""
+    if dtype is None:
+        return _format.schema_dtype(h)
+    dt = np.dtype(dtype)
+    if dt.itemsize != h.type.size:
+        raise _error(call, path, "dtype %s is %d bytes; the file holds %s"
+                     % (dt, dt.itemsize, h.type), "FailedPrecondition")
+    return dt
+
+
+def header(path):
+    """The decoded header of a vector file or a log segment (a Header:
+    kind, type with its fields, record_alignment, data_offset, slots, ...)."""
+    m, _ = _map(path, "mapfile.header")
+    try:
+        return _decode(m, path, "mapfile.header")
+    finally:
+        if m is not None:
+            m.close()
+
+
+def load(path, dtype=None):
+    """The committed records of a MappedVector file, as a read-only numpy
+    array that shares memory with the file's mapping (no copy).
+
+    The dtype comes from the field schema in the header (MAPFILE_FIELDS),
+    or is raw `V{size}` bytes without one; `dtype=` overrides it (its
+    itemsize must be the record size). The array sees the records committed
+    when it was made (the newest valid commit slot, as a C++ reader).
+    """
+    call = "mapfile.load"
+    m, size = _map(path, call)
+    h = _decode(m, path, call)
+    if h.kind != _format.KIND_VECTOR:
+        raise _error(call, path, "holds a %s; asked for a vector (use "
+                     "mapfile.open_log on its directory)" % h.kind_name,
+                     "FailedPrecondition")
+    try:
+        c = _format.latest_commit(h, size, path)
+    except FormatError as e:
+        raise Error("%s('%s'): %s" % (call, path, e), e.kind, path) from None
+    dt = _dtype(h, dtype, path, call)
+    # The ndarray keeps the mmap alive; mapped PROT_READ, it is read-only.
+    return np.ndarray(shape=(c.count,), dtype=dt, buffer=m, offset=h.data_offset)
+
+
+class _Layout:
+    """LogLayout of mapfile/internal/log_format.h."""
+
+    def __init__(self, t):
+        def round_up(x, m):
+            return (x + m - 1) // m * m
+        self.payload = t.size
+        self.alignment = max(8, t.alignment)
+        self.checksum_at = round_up(t.size, 8)
+        self.stride = round_up(self.checksum_at + 8, self.alignment)
+        self.control_size = round_up(64, self.alignment)
+        self.data_offset = round_up(_format.HEADER_SIZE, self.alignment)
+
+
+def _segment_name(first):
+    return "%020d.seg" % first
+
+
+def _parse_segment_name(name):
+    if len(name) != 24 or not name.endswith(".seg"):
+        return None
+    digits = name[:20]
+    if not all("0" <= c <= "9" for c in digits):
+        return None
+    value = int(digits)
+    return value if value < (1 << 64) else None
+
+
+class _Segment:
+    def __init__(self, first, path):
+        self.first = first
+        self.path = path
+        self.count = 0          # committed records
+        self.live = False       # the last segment
+        self.records = None     # ndarray of `count` records (strided view)
+        self.frames = None      # buffer holding the frames (mmap or bytes)
+        self.frames_at = 0      # offset of frame 0 in `frames`
+        self.verified = 0       # frames [0, verified) passed their checksum
+        self.mmap = None
+
+
+class Log:
+    """The committed records of an AppendLog directory, as LogReader<T>
+    sees them: every segment's commit and every record's checksum honoured,
+    and in the active segment the torn-newest-commit rule (a newest commit
+    whose new records do not all verify counts for nothing).
+
+    A snapshot as of open_log() or the last refresh(): first_seq and
+    next_seq do not move until refresh() looks for news.
+    """
+
+    def __init__(self, directory, dtype=None):
+        self._dir = directory
+        self._user_dtype = dtype
+        self._segments = []
+        self._type = None
+        self.refresh()
+
+    # ------------------------------------------------------------ layout
+
+    def _fail(self, call, cause, code, path=None):
+        return Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, cause), code,
+                     path or self._dir)
+
+    def _decode_segment(self, seg, call):
+        m, size = _map(seg.path, "mapfile.Log." + call)
+        h = _decode(m, seg.path, "mapfile.Log." + call)
+        try:
+            want = self._type if self._type is not None else h.type
+            _format.check_compatible(h, _format.KIND_LOG_SEGMENT, want, seg.path)
+        except FormatError as e:
+            raise Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, e), e.kind, seg.path) from None
+        layout = _Layout(want)
+        if (h.first_sequence != seg.first or h.record_alignment != layout.alignment or
+                h.data_offset != layout.data_offset):
+            raise self._fail(call, "log segment '%s': header says first record %d, alignment %d, "
+                             "data at %d; its name and type say %d, %d, %d"
+                             % (seg.path, h.first_sequence, h.record_alignment, h.data_offset,
+                                seg.first, layout.alignment, layout.data_offset),
+                             "DataLoss", seg.path)
+        return m, size, h
+
+    def _check_count(self, seg, count, call):
+        most = (MAX_SEGMENT_SIZE - self._layout.control_size) // self._layout.stride
+        if count > most:
+            raise self._fail(call, "log segment '%s' claims %d records; a segment holds at most %d"
+                             % (seg.path, count, most), "DataLoss", seg.path)
+
+    def _frame_valid(self, seg, i):
+        L = self._layout
+        at = seg.frames_at + i * L.stride
+        stored = int.from_bytes(seg.frames[at + L.checksum_at:at + L.checksum_at + 8], self._endian)
+        view = memoryview(seg.frames)[at:at + L.payload]
+        try:
+            return stored == _native.xxh3_64(view, seg.first + i)
+        finally:
+            view.release()
+
+    def _load(self, seg, call):
+        """Maps (or decompresses) `seg` and fixes its committed count, as
+        LogStore::Load does."""
+        if seg.records is not None:
+            return
+        L = self._layout
+        m, size, h = self._decode_segment(seg, call)
+        try:
+            c = _format.latest_commit(h, size, seg.path)
+        except FormatError as e:
+            raise Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, e), e.kind, seg.path) from None
+        compressed = bool(h.segment_flags & _format.SEGMENT_COMPRESSED)
+        capacity = 0
+        sealed = False
+        if not compressed:
+            if size >= L.data_offset + L.control_size:
+                capacity = (size - L.data_offset - L.control_size) // L.stride
+            sealed_word = int.from_bytes(m[L.data_offset + 12:L.data_offset + 16], self._endian) \
+                if capacity > 0 else 0
+            sealed = bool(h.segment_flags & _format.SEGMENT_SEALED) or sealed_word != 0
+        if seg.live:
+            seg.count = c.count
+        if c.count != seg.count or (not compressed and (c.count > capacity or
+                                                        c.length != c.count * L.stride)):
+            raise self._fail(call, "log segment '%s' commits %d records in %d bytes; the log "
+                             "expects %d of %d bytes (at most %d)"
+                             % (seg.path, c.count, c.length, seg.count, L.stride, capacity),
+                             "DataLoss", seg.path)
+        if compressed:
+            self._inflate(seg, m, h, c, call)
+            m.close()
+        else:
+            seg.mmap = m
+            seg.frames = m
+            seg.frames_at = L.data_offset + L.control_size
+            if seg.live:
+                if not sealed:
+                    seg.count = self._last_whole_commit(seg, h, c)
+                published = int.from_bytes(m[L.data_offset:L.data_offset + 8], self._endian)
+                seg.count = max(seg.count, min(published, capacity))
+        seg.records = np.ndarray(shape=(seg.count,), dtype=self.dtype, buffer=seg.frames,
+                                 offset=seg.frames_at, strides=(L.stride,))
+
+    def _last_whole_commit(self, seg, h, c):
+        """LastWholeCommit of mapfile/append_log.cc with NewestCommitFrom of
+        log_format.h: the newest commit stands only if every record it added
+        verifies; else the commit before it."""
+        other = h.slots[(c.sequence & 1) ^ 1]
+        start = other.count if (other is not None and other.sequence < c.sequence and
+                                other.count <= c.count) else 0
+        for i in range(start, c.count):
+            if not self._frame_valid(seg, i):
+                return start
+        return c.count
+
+    def _inflate(self, seg, m, h, c, call):
+        L = self._layout
+
+        def corrupt(what):
+            return self._fail(call, "compressed log segment '%s': %s" % (seg.path, what),
+                              "DataLoss", seg.path)
+        self._check_count(seg, c.count, call)
+        length = L.control_size + c.count * L.stride
+        if h.uncompressed_length != length:
+            raise corrupt("holds %d bytes uncompressed; %d records need %d"
+                          % (h.uncompressed_length, c.count, length))
+        if c.length < c.count * 4:
+            raise corrupt("%d compressed bytes cannot hold %d records (at least 4 bytes each)"
+                          % (c.length, c.count))
+        frame = m[L.data_offset:L.data_offset + c.length]
+        try:
+            declared = _native.zstd_content_size(frame)
+            if declared != length:
+                raise corrupt("its zstd frame does not declare %d bytes of content" % length)
+            data = _native.zstd_decompress(frame, length)
+        except _native.NativeError as e:
+            raise corrupt(str(e)) from None
+        if len(data) != length:
+            raise corrupt("decompresses to %d bytes, not %d" % (len(data), length))
+        seg.frames = data
+        seg.frames_at = L.control_size
+        for i in range(seg.count):
+            if not self._frame_valid(seg, i):
+                raise corrupt("record %d fails its checksum after decompression" % (seg.first + i))
+        seg.verified = seg.count
+
+    # ------------------------------------------------------------ public
+
+    def refresh(self):
+        """Looks for news: new segments, records committed since, segments
+        removed by retention (LogReader does this on every call)."""
+        try:
+            names = os.listdir(self._dir)
+        except FileNotFoundError:
+            raise self._fail("open", "no such directory", "NotFound") from None
+        except NotADirectoryError:
+            raise self._fail("open", "not a directory", "InvalidArgument") from None
+        except OSError as e:
+            raise self._fail("open", e.strerror, "InvalidArgument") from None
+        firsts = sorted(f for f in (_parse_segment_name(n) for n in names) if f is not None)
+        if not firsts:
+            raise self._fail("open", "no log segments (*.seg) yet", "NotFound")
+        old = {s.first: s for s in self._segments}
+        segments = []
+        for first in firsts:
+            seg = old.get(first)
+            if seg is None or seg.live:  # the live one is looked at again
+                seg = _Segment(first, os.path.join(self._dir, _segment_name(first)))
+            segments.append(seg)
+        last = segments[-1]
+        last.live = True
+        if self._type is None:
+            m, _, h = self._decode_segment(last, "open")
+            if m is not None:
+                m.close()
+            self._type = h.type
+            self._layout = _Layout(h.type)
+            self._endian = "big" if h.byte_order == 2 else "little"
+            self.dtype = _dtype(h, self._user_dtype, self._dir, "mapfile.open_log")
+        for i in range(len(segments) - 1):
+            s = segments[i]
+            s.live = False
+            count = segments[i + 1].first - s.first
+            self._check_count(s, count, "open")
+            if s.records is not None and s.count != count:
+                s.records = None
+            s.count = count
+        self._segments = segments
+        self._load(last, "open")
+
+    @property
+    def type(self):
+        """The record type (name, version, size, alignment, fields)."""
+        return self._type
+
+    @property
+    def first_seq(self):
+        return self._segments[0].first
+
+    @property
+    def next_seq(self):
+        """One past the last committed record."""
+        last = self._segments[-1]
+        return last.first + last.count
+
+    def __len__(self):
+        return self.next_seq - self.first_seq
+
+    def _find(self, seq):
+        lo, hi = 0, len(self._segments)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._segments[mid].first <= seq:
+                lo = mid
+            else:
+                hi = mid
+        return self._segments[lo]
+
+    def _check_range(self, seg, i, n, call):
+        """DataLoss unless frames [i, i + n) of `seg` verify (each frame is
+        checked once while the verified frames stay a prefix)."""
+        end = i + n
+        if seg.verified >= end:
+            return
+        start = max(i, seg.verified) if seg.verified >= i else i
+        for k in range(start, end):
+            if not self._frame_valid(seg, k):
+                raise self._fail(call, "record %d in '%s' fails its checksum"
+                                 % (seg.first + k, seg.path), "DataLoss", seg.path)
+        if start == seg.verified:
+            seg.verified = end
+
+    def __getitem__(self, seq):
+        """Record `seq` (a read-only numpy.void). IndexError outside
+        [first_seq, next_seq); mapfile.Error if it is damaged."""
+        seq = int(seq)
+        if seq < self.first_seq or seq >= self.next_seq:
+            raise IndexError("mapfile.Log('%s')[%d]: outside the log's [%d, %d)"
+                             % (self._dir, seq, self.first_seq, self.next_seq))
+        seg = self._find(seq)
+        self._load(seg, "read")
+        i = seq - seg.first
+        self._check_range(seg, i, 1, "read")
+        return seg.records[i]
+
+    def __iter__(self):
+        for part in self.segments():
+            for record in part:
+                yield record
+
+    def segments(self, start=None, stop=None):
+        """One read-only array per segment, of its records in [start,
+        stop) (default: all). Uncompressed segments are views of the file's
+        mapping (no copy); compressed ones are decompressed once."""
+        start, stop = self._bounds(start, stop, "segments")
+        for seg in list(self._segments):
+            lo = max(start, seg.first)
+            hi = min(stop, seg.first + seg.count)
+            if lo >= hi:
+                continue
+            self._load(seg, "segments")
+            self._check_range(seg, lo - seg.first, hi - lo, "segments")
+            yield seg.records[lo - seg.first:hi - seg.first]
+
+    def _bounds(self, start, stop, call):
+        first, nxt = self.first_seq, self.next_seq
+        start = first if start is None else int(start)
+        stop = nxt if stop is None else int(stop)
+        if start < first or stop > nxt or start > stop:
+            raise IndexError("mapfile.Log('%s').%s(%d, %d): outside the log's [%d, %d)"
+                             % (self._dir, call, start, stop, first, nxt))
+        return start, stop
+
+    def to_numpy(self, start=None, stop=None):
+        """Records [start, stop) (default: all) as one structured array (a
+        copy: frames are not contiguous records)."""
+        start, stop = self._bounds(start, stop, "to_numpy")
+        out = np.empty(stop - start, dtype=self.dtype)
+        at = 0
+        for part in self.segments(start, stop):
+            out[at:at + len(part)] = part
+            at += len(part)
+        return out
+
+    def __repr__(self):
+        return "<mapfile.Log '%s' of %s, records [%d, %d)>" % (
+            self._dir, self._type, self.first_seq, self.next_seq)
+
+
+def open_log(directory, dtype=None):
+    """The committed records of an AppendLog directory (see Log). The record
+    type is the one in the newest segment's header; every segment must hold
+    the same (name, version, size, alignment, and schema where both have
+    one). `dtype=` overrides the schema's dtype (itemsize: the record
+    size)."""
+    return Log(directory, dtype)
