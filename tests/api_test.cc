@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory_resource>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -21,8 +22,41 @@ struct ApiTick {
 };
 MAPFILE_TYPE(ApiTick, "api_test.Tick", 1);
 
+// format.h -- optional field schema, as DESIGN.md spells it.
+struct Quote {
+  int64_t time;
+  double bid, ask;
+  char symbol[8];
+  uint32_t sizes[2];
+};
+MAPFILE_TYPE(Quote, "example.Quote", 1);
+MAPFILE_FIELDS(Quote, time, bid, ask, symbol, sizes);
+
 namespace mapfile {
 namespace {
+
+TEST(ApiTest, FieldSchema) {
+  testing::TempDir dir;
+  const std::string path = dir.File("quotes.vec");
+  {
+    auto q = MappedVector<Quote>::Open(path);
+    ASSERT_TRUE(q.ok()) << q.status();
+    ASSERT_TRUE(q->push_back({1, 2.5, 2.75, "AAPL", {100, 200}}).ok());
+    ASSERT_TRUE(q->Sync().ok());
+  }
+  const std::string bytes = testing::ReadFile(path);
+  absl::StatusOr<FileHeader> h = DecodeHeader(
+      absl::MakeConstSpan(reinterpret_cast<const std::byte*>(bytes.data()),
+                          bytes.size()),
+      path);
+  ASSERT_TRUE(h.ok()) << h.status();
+  std::vector<std::string> names;
+  for (const FieldInfo& f : h->type.fields) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"time", "bid", "ask", "symbol",
+                                             "sizes"}));
+  EXPECT_EQ(h->type.fields[4].TypeName(), "uint32[2]");
+  EXPECT_TRUE(MappedVector<const Quote>::Open(path).ok());
+}
 
 TEST(ApiTest, Scratch) {
   absl::StatusOr<Layout> layout = Layout::Create(4096, 64);
