@@ -1258,7 +1258,11 @@ TEST_F(CliFieldsTest, TailAndFollowUseTheSameFormats) {
   ASSERT_EQ(r.code, 0) << r.err;
   ExpectSampleJson(json::parse(r.out), 5);
 
-  Subprocess follow({"follow", "--csv", "--timeout", "20", dir});
+  // -n 1: its record shows that follow has the log open before the append.
+  Subprocess follow({"follow", "-n", "1", "--csv", "--timeout", "20", dir});
+  ASSERT_TRUE(follow.ReadUntil(absl::Now() + absl::Seconds(10), [&] {
+    return follow.out().find("\n399,") != std::string::npos;
+  })) << follow.out();
   {
     LogOptions options;
     options.mode = OpenMode::kReadWrite;
