@@ -144,8 +144,9 @@ struct TypeFingerprint {
   uint64_t size = 0;       // sizeof
   uint64_t alignment = 0;  // alignof
   // The field schema (MAPFILE_FIELDS), in declaration order; empty when the
-  // type lists none (or the file was written without one).
-  std::vector<FieldInfo> fields;
+  // type lists none (or the file was written without one). Initialised so
+  // that {name, version, size, alignment} stays a complete initializer.
+  std::vector<FieldInfo> fields = {};
 
   bool declared() const { return !name.empty(); }
   // "\"Trade\" v2 (48 bytes, align 8)", or
