@@ -200,10 +200,10 @@ std::string FieldInfo::TypeName() const {
     case FieldType::kText: base = "char"; break;
     case FieldType::kBytes: base = "bytes"; break;
   }
-  std::string name = base;
-  if (flags & kFieldArray) absl::StrAppend(&name, "[", count, "]");
-  if (flags & kFieldEnum) absl::StrAppend(&name, " (enum)");
-  return name;
+  std::string text = base;
+  if (flags & kFieldArray) absl::StrAppend(&text, "[", count, "]");
+  if (flags & kFieldEnum) absl::StrAppend(&text, " (enum)");
+  return text;
 }
 
 std::string FieldInfo::ToString() const {
@@ -275,15 +275,15 @@ void EncodeHeader(const FileHeader& h, absl::Span<std::byte> page) {
     size_t at = kFieldsAt;
     for (const FieldInfo& f : h.type.fields) {
       // NewHeader validated the sizes; never write past the schema area.
-      const size_t n = std::min(f.name.size(), kMaxFieldNameLength);
-      if (at + kFieldFixedBytes + n > kHeaderChecksumOffset) break;
+      const size_t k = std::min(f.name.size(), kMaxFieldNameLength);
+      if (at + kFieldFixedBytes + k > kHeaderChecksumOffset) break;
       Put(p + at, f.offset, 4);
       Put(p + at + 4, f.count, 4);
       Put(p + at + 8, static_cast<uint8_t>(f.type), 1);
       Put(p + at + 9, f.flags, 1);
-      Put(p + at + 10, n, 1);
-      std::memcpy(p + at + 11, f.name.data(), n);
-      at += kFieldFixedBytes + n;  // the NUL is the page's zero
+      Put(p + at + 10, k, 1);
+      std::memcpy(p + at + 11, f.name.data(), k);
+      at += kFieldFixedBytes + k;  // the NUL is the page's zero
     }
     Put(p + kSchemaAt + 2, at - kFieldsAt, 2);
   }
