@@ -224,6 +224,8 @@ std::string KindName(ContainerKind kind) {
       return "vector";
     case ContainerKind::kLogSegment:
       return "log segment";
+    case ContainerKind::kBlobSegment:
+      return "blob log segment";
   }
   return absl::StrCat("kind ", static_cast<int>(kind));
 }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
 #include "mapfile/internal/os.h"
@@ -25,7 +26,7 @@ absl::Status LogStore::Rescan() {
   for (const std::string& name : names) {
     absl::string_view base = name;
     if (writer_ && !dry_run_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
-        ParseSegmentFileName(base)) {
+        (ParseSegmentFileName(base) || ParseIndexFileName(base))) {
       // A segment being created or compressed when a writer died (and no
       // other *.tmp file: those are not the log's to delete).
       MAPFILE_RETURN_IF_ERROR(os::Unlink(absl::StrCat(dir_, "/", name)));
@@ -76,6 +77,24 @@ void LogStore::UpdateLive(Segment& s) {
   if (s.data == nullptr || s.compressed) return;
   const uint64_t published =
       __atomic_load_n(Word64(s.data, kPublishedAt), __ATOMIC_ACQUIRE);
+  if (blob_) {
+    // The writer may have grown the file (a record larger than a segment)
+    // or a recovering writer cut and re-extended it: map its size first.
+    // Frames up to `published` are committed: index them now (a damaged
+    // one stops the index; ReadBlob reports it).
+    for (int pass = 0; pass < 2; ++pass) {
+      s.count = std::max(s.count, std::min(published, s.capacity));
+      const FrameCheck check =
+          s.index->Extend(s.data + control_, s.area, s.first, s.count, false);
+      if (pass == 1 || s.index->count() >= published ||
+          (check != FrameCheck::kShort && published <= s.capacity) ||
+          !s.file->Refresh().ok()) {
+        break;
+      }
+      SetArea(s);
+    }
+    return;
+  }
   if (published > s.capacity && s.file->Refresh().ok()) {
     // A recovering writer cut and re-extended the file.
     s.data = s.file->data() + data_offset_;
@@ -138,6 +157,40 @@ absl::Status LogStore::Read(uint64_t seq, void* out) {
                      seq, " in \"", Find(seq)->path, "\" fails its checksum"));
   }
   std::memcpy(out, frame, payload_);
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::ReadBlob(uint64_t seq, std::string* out) {
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+  Segment& s = *Find(seq);
+  const uint64_t i = seq - s.first;
+  FrameCheck check = FrameCheck::kValid;
+  uint64_t at = 0;
+  uint64_t n = 0;
+  if (s.index == nullptr) {
+    check = FrameCheck::kShort;
+  } else {
+    BlobIndex& x = *s.index;
+    // A reader's live segment: frames published since the last look.
+    if (i >= x.count()) check = x.Extend(run.base, s.area, s.first, i + 1, false);
+    at = x.bytes();
+    if (i < x.count()) {
+      at = x.start(i);
+      check = CheckBlobFrame(run.base, at, x.end(i), seq, &n);
+      // The index must end the frame where the frame says it ends.
+      if (check == FrameCheck::kValid && BlobFrameSize(n) != x.end(i) - at) {
+        check = FrameCheck::kShort;
+      }
+    }
+  }
+  if (check != FrameCheck::kValid) {
+    return absl::DataLossError(absl::StrCat(
+        Context(absl::StrCat("Read(", seq, ")")), ": the frame of record ",
+        seq, " in \"", s.path, "\" at offset ", at, " ",
+        FrameCheckName(check)));
+  }
+  out->assign(reinterpret_cast<const char*>(run.base + at + kBlobFrameHeader),
+              n);
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
 
@@ -19,9 +20,10 @@ namespace mapfile {
 namespace internal {
 
 absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
-    const std::string& dir, const TypeFingerprint& type) {
-  MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
-                           Make(dir, LogOptions(), type, /*writer=*/true));
+    const std::string& dir, const TypeFingerprint& type, FrameKind frames) {
+  MAPFILE_ASSIGN_OR_RETURN(
+      std::unique_ptr<LogStore> s,
+      Make(dir, LogOptions(), type, /*writer=*/true, frames));
   s->dry_run_ = true;
   MAPFILE_RETURN_IF_ERROR(s->Rescan());
   if (s->segments_.empty()) {
@@ -29,9 +31,11 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
         s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
   }
   const Segment& last = *s->segments_.back();
+  const uint64_t kept_end =
+      s->blob_ ? last.index->bytes()
+               : (last.count + s->recovery_.records_kept) * s->stride_;
   return RecoveryPlan{s->recovery_, last.path, last.count,
-                      s->data_offset_ + s->control_ +
-                          (last.count + s->recovery_.records_kept) * s->stride_};
+                      s->data_offset_ + s->control_ + kept_end};
 }
 
 // A store with the layout of `type`, before any file is touched.
@@ -39,24 +43,52 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
 absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   MappedFile& f = *s.file;
   MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
-  if (!s.compressed) {
+  if (blob_ && !s.compressed) {
+    if (c.count > s.capacity || c.length > s.area) {
+      return absl::DataLossError(absl::StrCat(
+          "blob log segment \"", s.path, "\": commit ", c.sequence, " says ",
+          c.count, " records in ", c.length, " bytes (room for ", s.area,
+          " bytes of frames)"));
+    }
+    s.index = std::make_shared<BlobIndex>();
+    if (!s.sealed) {
+      MAPFILE_ASSIGN_OR_RETURN(c, LastWholeBlobCommit(s, h, c));
+    } else {
+      s.index->Extend(s.data + control_, c.length, s.first, c.count, false);
+      if (s.index->count() != c.count || s.index->bytes() != c.length) {
+        return absl::DataLossError(absl::StrCat(
+            "blob log segment \"", s.path, "\": the frame of record ",
+            s.first + s.index->count(), " at offset ", s.index->bytes(),
+            " does not fit its commit of ", c.count, " records in ", c.length,
+            " bytes"));
+      }
+    }
+  } else if (!s.compressed) {
     MAPFILE_RETURN_IF_ERROR(
         CheckCommit(s.path, LogLayout(type_), h, c, f.size()));
+    if (!s.sealed) c = LastWholeCommit(s, h, c);
   }
-  if (!s.compressed && !s.sealed) c = LastWholeCommit(s, h, c);
   s.count = c.count;
   slot_sequence_ = c.sequence;
   synced_ = c.count;
   if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
   if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
   uint64_t kept = c.count;
-  while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
-                                    s.first + kept)) {
-    ++kept;
+  uint64_t cut = 0;
+  if (blob_) {
+    s.index->Extend(s.data + control_, s.area, s.first, ~uint64_t{0} - s.first,
+                    /*verify=*/true);
+    kept = s.index->count();
+    cut = data_offset_ + control_ + s.index->bytes();
+  } else {
+    while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
+                                      s.first + kept)) {
+      ++kept;
+    }
+    cut = data_offset_ + control_ + kept * stride_;
   }
   // What lies after the kept frames: non-zero bytes up to the first zero
   // page (a dying process leaves no holes; the cut below clears any).
-  const uint64_t cut = data_offset_ + control_ + kept * stride_;
   const uint64_t page = os::PageSize();
   uint64_t end = cut;
   for (uint64_t at = cut; at < f.size();) {
@@ -70,7 +102,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   recovery_.records_kept = kept - c.count;
   if (end > cut) {
     recovery_.bytes_cut = end - cut;
-    recovery_.records_cut = (end - cut + stride_ - 1) / stride_;
+    recovery_.records_cut = blob_ ? BlobFramesTouched(f.data() + cut, end - cut)
+                                  : (end - cut + stride_ - 1) / stride_;
     recovery_.segment = s.path;
   }
   if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
@@ -85,8 +118,12 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   // power loss can bring back the old tail behind the new records, whole
   // frames of a dead run that pass their checksums (power_loss_test).
   MAPFILE_RETURN_IF_ERROR(f.Sync(0, 0));  // fdatasync: the size changed
-  s.data = f.data() + data_offset_;
-  s.capacity = (size - data_offset_ - control_) / stride_;
+  if (blob_) {
+    SetArea(s);
+  } else {
+    s.data = f.data() + data_offset_;
+    s.capacity = (size - data_offset_ - control_) / stride_;
+  }
   s.count = kept;
   return kept > c.count ? Sync() : Publish(s, false);
 }
@@ -110,6 +147,32 @@ CommitSlot LogStore::LastWholeCommit(const Segment& s, const FileHeader& h,
   return c;
 }
 
-// A segment for records from `first` under its temporary name, header
+// LastWholeCommit for blob frames, which also indexes `s` (s.index, empty
+// on entry) up to the commit it returns. The frames of the commit before
+// the newest were durable before the newest slot was written: one that
+// does not parse is damage to committed records, DataLoss. A frame of the
+// newest commit that does not parse or verify means that commit was torn.
+absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
+    Segment& s, const FileHeader& h, const CommitSlot& c) const {
+  const uint64_t from = NewestCommitFrom(h, c);
+  const std::byte* frames = s.data + control_;
+  BlobIndex& index = *s.index;
+  const FrameCheck check =
+      index.Extend(frames, c.length, s.first, from, /*verify=*/false);
+  if (check != FrameCheck::kValid) {
+    return absl::DataLossError(absl::StrCat(
+        "blob log segment \"", s.path, "\": committed record ",
+        s.first + index.count(), " at offset ", index.bytes(), " ",
+        FrameCheckName(check)));
+  }
+  if (index.Extend(frames, c.length, s.first, c.count, true) !=
+          FrameCheck::kValid ||
+      index.bytes() != c.length) {
+    index.Truncate(from);
+    return CommitSlot{c.sequence - 1, from, index.bytes()};
+  }
+  return c;
+}
+
 }  // namespace internal
 }  // namespace mapfile

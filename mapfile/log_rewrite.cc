@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
@@ -44,13 +45,24 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
         context, ": the record is in the active segment; Seal() first"));
   }
   if (s.compressed == compress) return absl::OkStatus();
-  for (uint64_t i = s.first; i < run.end; ++i) {
+  for (uint64_t i = s.first; i < run.end && blob_; ++i) {
+    uint64_t n = 0;
+    const BlobIndex& x = *s.index;
+    if (i - s.first >= x.count() ||
+        CheckBlobFrame(run.base, x.start(i - s.first), x.end(i - s.first), i,
+                       &n) != FrameCheck::kValid ||
+        BlobFrameSize(n) != x.end(i - s.first) - x.start(i - s.first)) {
+      return absl::DataLossError(absl::StrCat(
+          context, ": record ", i, " in \"", s.path, "\" fails its checksum"));
+    }
+  }
+  for (uint64_t i = s.first; i < run.end && !blob_; ++i) {
     if (!Valid(run.base + (i - s.first) * stride_, i)) {
       return absl::DataLossError(absl::StrCat(
           context, ": record ", i, " in \"", s.path, "\" fails its checksum"));
     }
   }
-  const uint64_t length = control_ + s.count * stride_;
+  const uint64_t length = control_ + FramesEnd(s);
   absl::Span<const std::byte> body(s.data, length);  // after the header page
   FileHeader h = header_;
   h.first_sequence = s.first;
@@ -81,7 +93,7 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
   }
   std::vector<std::byte> page(data_offset_);  // the header, zero-padded
   EncodeHeader(h, absl::MakeSpan(page.data(), kHeaderSize));
-  EncodeSlot({1, s.count, compress ? body.size() : s.count * stride_},
+  EncodeSlot({1, s.count, compress ? body.size() : FramesEnd(s)},
              absl::MakeSpan(page.data(), kHeaderSize));
   const std::string temp = absl::StrCat(s.path, kTempSuffix);
   absl::Status status = [&]() -> absl::Status {
@@ -110,6 +122,7 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
   s.file.reset();
   s.block.reset();
   s.data = nullptr;
+  s.index.reset();
   if (status.ok()) return status;
   os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
   return Annotate(status, context);

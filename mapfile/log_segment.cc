@@ -1,15 +1,21 @@
 // Copyright 2026 The mapfile Authors.
 //
 // log_segment.cc: a log's segment files and their mapping (Map, Load) and
-// the decompressed-segment cache (Inflate, eviction in Load). Part of the
+// the decompressed-segment cache (Inflate, eviction in Load); for blob
+// segments also their frame area and offset index (SetArea, LoadIndex,
+// WriteIndex, InflateBlobs: the frame layer, blob_format.h, does the
+// decoding). Part of the
 // log engine (mapfile/internal/log_store.h; docs/DESIGN.md).
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
 #include "mapfile/internal/os.h"
@@ -31,7 +37,7 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
       FileHeader h,
       DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), s.path));
   MAPFILE_RETURN_IF_ERROR(
-      CheckCompatible(h, ContainerKind::kLogSegment, type_, s.path));
+      CheckCompatible(h, kind_, type_, s.path));
   if (h.first_sequence != s.first ||
       h.record_alignment != header_.record_alignment ||
       h.data_offset != data_offset_) {
@@ -43,7 +49,12 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   }
   s.compressed = (h.segment_flags & kSegmentCompressed) != 0;
   s.file = std::make_shared<MappedFile>(std::move(file));
-  if (!s.compressed) {
+  if (!s.compressed && blob_) {
+    SetArea(s);
+    s.sealed |= (h.segment_flags & kSegmentSealed) != 0 ||
+                (s.area > 0 &&
+                 __atomic_load_n(Word32(s.data, kSealedAt), __ATOMIC_ACQUIRE));
+  } else if (!s.compressed) {
     s.data = s.file->data() + data_offset_;
     s.capacity = s.file->size() < data_offset_ + control_
                      ? 0
@@ -68,9 +79,11 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
     MAPFILE_ASSIGN_OR_RETURN(CommitSlot c,
                              LatestCommit(*h, s.file->size(), s.path));
     if (s.live) s.count = c.count;
-    if (c.count != s.count ||
-        (!s.compressed && (c.count > s.capacity ||
-                           c.length != c.count * stride_))) {
+    const bool fits =
+        s.compressed ||
+        (c.count <= s.capacity &&
+         (blob_ ? c.length <= s.area : c.length == c.count * stride_));
+    if (c.count != s.count || !fits) {
       return absl::DataLossError(absl::StrCat(
           "log segment \"", s.path, "\" commits ", c.count, " records in ",
           c.length, " bytes; the log expects ", s.count, " of ", stride_,
@@ -82,8 +95,19 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
     } else if (s.live) {
       // As the writer's recovery will decide: a commit torn by a power loss
       // (no writer has reopened the log since) counts for nothing.
-      if (!s.sealed) s.count = LastWholeCommit(s, *h, c).count;
+      if (blob_) {
+        s.index = std::make_shared<BlobIndex>();
+        if (!s.sealed) {
+          MAPFILE_ASSIGN_OR_RETURN(CommitSlot whole,
+                                   LastWholeBlobCommit(s, *h, c));
+          s.count = whole.count;
+        }
+      } else if (!s.sealed) {
+        s.count = LastWholeCommit(s, *h, c).count;
+      }
       UpdateLive(s);
+    } else if (blob_) {
+      MAPFILE_RETURN_IF_ERROR(LoadIndex(s, c.length));
     }
   } else if (s.compressed) {
     auto it = std::find(cache_.begin(), cache_.end(), sp);
@@ -112,8 +136,13 @@ absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
   // No allocation sized by a bomb: the image is bounded by the compressed
   // bytes (CheckCompressedCommit; c.count == s.count, Load checked), and
   // its zstd frame must declare that size.
-  MAPFILE_RETURN_IF_ERROR(
-      CheckCompressedCommit(s.path, LogLayout(type_), h, c));
+  if (blob_) {
+    MAPFILE_RETURN_IF_ERROR(
+        CheckCompressedBlobCommit(s.path, h, c, control_, kMaxSegmentSize));
+  } else {
+    MAPFILE_RETURN_IF_ERROR(
+        CheckCompressedCommit(s.path, LogLayout(type_), h, c));
+  }
   const uint64_t length = h.uncompressed_length;
   auto corrupt = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("compressed log segment \"", s.path,
@@ -127,13 +156,18 @@ absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
   MAPFILE_ASSIGN_OR_RETURN(Layout layout,
                            Layout::Create(length, header_.record_alignment));
   MAPFILE_ASSIGN_OR_RETURN(ScratchBlock block, Allocate(layout));
-  const size_t n = ZSTD_decompress(block.data(), length, frame, c.length);
-  if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
-  if (n != length) {
-    return corrupt(absl::StrCat("decompresses to ", n, " bytes, not ", length));
-  }
   std::byte* data = static_cast<std::byte*>(block.data());
-  for (uint64_t i = 0; i < s.count; ++i) {
+  if (blob_) {
+    MAPFILE_RETURN_IF_ERROR(InflateBlobs(s, frame, c.length, data, length));
+  } else {
+    const size_t n = ZSTD_decompress(data, length, frame, c.length);
+    if (ZSTD_isError(n)) return corrupt(ZSTD_getErrorName(n));
+    if (n != length) {
+      return corrupt(
+          absl::StrCat("decompresses to ", n, " bytes, not ", length));
+    }
+  }
+  for (uint64_t i = 0; i < s.count && !blob_; ++i) {
     if (!Valid(data + control_ + i * stride_, s.first + i)) {
       return corrupt(absl::StrCat("record ", s.first + i,
                                   " fails its checksum after decompression"));
@@ -143,6 +177,127 @@ absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
   s.data = data;
   s.file.reset();
   return absl::OkStatus();
+}
+
+// Bytes of `s`'s frames: what its commit slot's length counts.
+uint64_t LogStore::FramesEnd(const Segment& s) const {
+  return blob_ ? s.index->bytes() : s.count * stride_;
+}
+
+// kBlob: the frame area of `s`'s mapped file (data, area, capacity).
+void LogStore::SetArea(Segment& s) const {
+  const uint64_t size = s.file->size();
+  s.data = s.file->data() + data_offset_;
+  s.area = size < data_offset_ + control_ ? 0 : size - data_offset_ - control_;
+  s.capacity = s.area / kBlobFrameHeader;
+}
+
+// Inflate for blob frames: decompresses `compressed` into `data` (`length`
+// bytes) 1 MiB at a time, indexing and verifying each frame as soon as it
+// is whole, so that an image of garbage (a hostile file claiming gigabytes
+// of zeros, say) fails at its first frame, after touching little of the
+// memory reserved for it, instead of after decompressing all of it.
+absl::Status LogStore::InflateBlobs(Segment& s, const std::byte* compressed,
+                                    uint64_t compressed_length, std::byte* data,
+                                    uint64_t length) {
+  auto corrupt = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("compressed blob log segment \"",
+                                            s.path, "\": ", what));
+  };
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                         ZSTD_freeDCtx);
+  if (dctx == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        Context("Read"), ": zstd: cannot allocate a context"));
+  }
+  ZSTD_inBuffer in{compressed, compressed_length, 0};
+  ZSTD_outBuffer out{data, 0, 0};
+  auto index = std::make_shared<BlobIndex>();
+  const std::byte* frames = data + control_;
+  FrameCheck check = FrameCheck::kShort;
+  for (size_t done = 1; done != 0;) {
+    const size_t before = out.pos, consumed = in.pos;
+    out.size = std::min<uint64_t>(length, out.pos + (uint64_t{1} << 20));
+    done = ZSTD_decompressStream(dctx.get(), &out, &in);
+    if (ZSTD_isError(done)) return corrupt(ZSTD_getErrorName(done));
+    if (out.pos > control_) {
+      check = index->Extend(frames, out.pos - control_, s.first, s.count,
+                            /*verify=*/true);
+      if (check != FrameCheck::kValid && check != FrameCheck::kShort) break;
+    }
+    if (done != 0 && out.pos == before && in.pos == consumed) {
+      return corrupt(in.pos == in.size
+                         ? "its zstd frame ends early"
+                         : "its zstd frame holds more than it declares");
+    }
+  }
+  if (out.pos != length || index->count() != s.count ||
+      index->bytes() != length - control_) {
+    return corrupt(absl::StrCat(
+        "record ", s.first + index->count(), " at offset ", index->bytes(),
+        " ",
+        check == FrameCheck::kValid ? "is past the end of the records"
+                                    : FrameCheckName(check),
+        " after decompression (", out.pos, " of ", length, " bytes)"));
+  }
+  s.index = std::move(index);
+  s.area = length - control_;
+  return absl::OkStatus();
+}
+
+// kBlob: the index of sealed segment `s` whose frames end at `length`: its
+// NAME.idx if that describes it, else rebuilt from the frames (and, by a
+// writer, written back). A frame that does not parse ends the index early;
+// ReadBlob reports records past it as DataLoss.
+absl::Status LogStore::LoadIndex(Segment& s, uint64_t length) {
+  s.area = std::min(s.area, length);
+  const std::string path = absl::StrCat(dir_, "/", IndexFileName(s.first));
+  absl::StatusOr<os::Fd> fd = os::Open(path, O_RDONLY | O_CLOEXEC);
+  if (fd.ok()) {
+    absl::StatusOr<struct stat> st = os::Fstat(fd->get(), path);
+    // Read only a file of the size `count` implies (no allocation sized
+    // by a hostile file).
+    if (st.ok() && static_cast<uint64_t>(st->st_size) ==
+                       kIndexFileOverhead + 8 * s.count &&
+        s.count <= length / kBlobFrameHeader) {
+      std::string bytes(static_cast<size_t>(st->st_size), '\0');
+      absl::StatusOr<size_t> n =
+          os::Pread(fd->get(), path, bytes.data(), bytes.size(), 0);
+      if (n.ok() && *n == bytes.size()) {
+        absl::StatusOr<BlobIndex> index =
+            BlobIndex::Decode(bytes, s.first, s.count, length, path);
+        if (index.ok()) {
+          s.index = std::make_shared<BlobIndex>(*std::move(index));
+          return absl::OkStatus();
+        }
+      }
+    }
+  }
+  s.index = std::make_shared<BlobIndex>();
+  s.index->Extend(s.data + control_, s.area, s.first, s.count, false);
+  if (writer_ && !dry_run_ && s.index->count() == s.count &&
+      s.index->bytes() == length) {
+    WriteIndex(s);
+  }
+  return absl::OkStatus();
+}
+
+// Writes NAME.idx for sealed segment `s` (temporary file, rename). The
+// index is a cache: a failure, or a power loss that leaves it torn or
+// empty, only means the next reader rebuilds it from the frames.
+void LogStore::WriteIndex(const Segment& s) const {
+  const std::string path = absl::StrCat(dir_, "/", IndexFileName(s.first));
+  const std::string temp = absl::StrCat(path, kTempSuffix);
+  const std::string bytes = s.index->Encode(s.first);
+  absl::Status status = [&]() -> absl::Status {
+    MAPFILE_ASSIGN_OR_RETURN(
+        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    MAPFILE_RETURN_IF_ERROR(
+        os::Pwrite(fd.get(), temp, bytes.data(), bytes.size(), 0));
+    MAPFILE_RETURN_IF_ERROR(fd.Close());
+    return os::Rename(temp, path);
+  }();
+  if (!status.ok()) os::Unlink(temp).IgnoreError();
 }
 
 }  // namespace internal

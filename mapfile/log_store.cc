@@ -31,19 +31,22 @@ LogStore::~LogStore() {
 }
 
 std::string LogStore::Context(absl::string_view call) const {
-  return absl::StrCat(writer_ ? "AppendLog::" : "LogReader::", call, "(\"",
-                      dir_, "\")");
+  const char* face = blob_ ? (writer_ ? "BlobLog::" : "BlobReader::")
+                           : (writer_ ? "AppendLog::" : "LogReader::");
+  return absl::StrCat(face, call, "(\"", dir_, "\")");
 }
 
 
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     const std::string& dir, const LogOptions& options,
-    const TypeFingerprint& type, bool writer) {
+    const TypeFingerprint& type, bool writer, FrameKind frames) {
   MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
-                           Make(dir, options, type, writer));
+                           Make(dir, options, type, writer, frames));
   if (writer) {
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
-    if (options.pretouch > 0) {
+    // (A blob log's frames vary: pretouch's count-based window does not
+    // apply to it.)
+    if (options.pretouch > 0 && !s->blob_) {
       s->pretouch_ = std::make_unique<Pretoucher>(
           os::RoundUp(options.pretouch, os::PageSize()),
           options.pretouch_in_background);
@@ -59,12 +62,14 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
 
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
     const std::string& dir, const LogOptions& options,
-    const TypeFingerprint& type, bool writer) {
+    const TypeFingerprint& type, bool writer, FrameKind frames) {
   std::unique_ptr<LogStore> s(new LogStore());
   s->dir_ = dir;
   s->options_ = options;
   s->type_ = type;
   s->writer_ = writer;
+  s->blob_ = frames == FrameKind::kBlob;
+  s->kind_ = s->blob_ ? ContainerKind::kBlobSegment : ContainerKind::kLogSegment;
   const LogLayout layout(type);
   s->stride_ = layout.stride;
   s->payload_ = layout.payload;
@@ -72,7 +77,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
   s->control_ = layout.control_size;
   s->data_offset_ = layout.data_offset();
   absl::StatusOr<FileHeader> header =
-      NewHeader(ContainerKind::kLogSegment, type, layout.alignment);
+      NewHeader(s->kind_, type, layout.alignment);
   MAPFILE_RETURN_IF_ERROR(
       Annotate(header.status(), absl::StrCat(s->Context("Open"),
                                            ": header of segments \"", dir,

@@ -1,7 +1,8 @@
 // Copyright 2026 The mapfile Authors.
 //
 // log_writer.cc: a log's writer: Open (a new or recovered log), the append
-// path (LogHandle::Append), Sync and its commit, rolls to a new segment
+// paths (LogHandle::Append; AppendBlobs, which has the frame layer encode
+// each variable-length frame), Sync and its commit, rolls to a new segment
 // (created here, or prepared ahead by the pretouch thread: Ahead), Seal and
 // retention (TruncateBefore). Part of the log engine
 // (mapfile/internal/log_store.h; docs/DESIGN.md, "The commit protocol").
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
@@ -32,8 +34,9 @@ void LogStore::Pretouch() {
 absl::Status LogStore::OpenWriter() {
   const OpenMode mode = options_.mode;
   if (mode == OpenMode::kReadOnly) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Context("Open"), ": kReadOnly; open a LogReader<T> to read a log"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Context("Open"), ": kReadOnly; open a ",
+                     blob_ ? "BlobReader" : "LogReader<T>", " to read a log"));
   }
   if ((options_.permissions & ~mode_t{0777}) != 0) {
     return absl::InvalidArgumentError(
@@ -56,8 +59,9 @@ absl::Status LogStore::OpenWriter() {
       MappedFile::Open(absl::StrCat(dir_, "/", kLogLockName), lock);
   if (file.status().code() == absl::StatusCode::kUnavailable) {
     return absl::UnavailableError(absl::StrCat(
-        Context("Open"), ": another AppendLog has this log open for writing "
-                         "(flock on ", kLogLockName, " is held)"));
+        Context("Open"), ": another ", blob_ ? "BlobLog" : "AppendLog",
+        " has this log open for writing (flock on ", kLogLockName,
+        " is held)"));
   }
   MAPFILE_RETURN_IF_ERROR(Annotate(file.status(), Context("Open")));
   lock_ = std::make_unique<MappedFile>(*std::move(file));
@@ -120,6 +124,10 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   s->file = std::make_shared<MappedFile>(*std::move(file));
   s->data = s->file->data() + data_offset_;
   s->capacity = (size_ - data_offset_ - control_) / stride_;
+  if (blob_) {
+    SetArea(*s);
+    s->index = std::make_shared<BlobIndex>();
+  }
   return s;
 }
 
@@ -241,6 +249,60 @@ absl::StatusOr<uint64_t> LogHandle::Append(const void* records,
   return first;
 }
 
+absl::StatusOr<uint64_t> LogStore::AppendBlobs(
+    const absl::string_view* records, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (records[i].size() > kMaxBlobSize) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Context("Append"), ": record ", i, " of the batch is ",
+          records[i].size(), " bytes; a record holds at most ", kMaxBlobSize));
+    }
+  }
+  const uint64_t first = next_seq();
+  // Frame bytes a segment of segment_size holds: a larger record gets a
+  // segment of its own, grown to fit it.
+  const uint64_t normal = size_ - data_offset_ - control_;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t frame = BlobFrameSize(records[i].size());
+    Segment* a = segments_.back().get();
+    if (a->own || a->index->bytes() + frame > a->area) {
+      if (a->count > 0) {
+        MAPFILE_RETURN_IF_ERROR(Roll());
+        a = segments_.back().get();
+      }
+      if (frame > a->area) MAPFILE_RETURN_IF_ERROR(GrowFor(*a, frame));
+    }
+    EncodeBlobFrame(records[i], a->first + a->count,
+                    a->data + control_ + a->index->bytes());
+    a->index->Push(frame);
+    ++a->count;
+    a->own = frame > normal;
+    unsynced_bytes_ += records[i].size();
+  }
+  unsynced_records_ += n;
+  if ((options_.sync_every_records > 0 &&
+       unsynced_records_ >= options_.sync_every_records) ||
+      (options_.sync_every_bytes > 0 &&
+       unsynced_bytes_ >= options_.sync_every_bytes)) {
+    MAPFILE_RETURN_IF_ERROR(Sync());
+  }
+  return first;
+}
+
+// Grows the (empty) active segment `a` to hold a frame of `frame` bytes.
+// Preallocated, as segments are: a full disk is ResourceExhausted here.
+absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
+  const uint64_t need =
+      os::RoundUp(data_offset_ + control_ + a.index->bytes() + frame,
+                  os::PageSize());
+  MAPFILE_RETURN_IF_ERROR(Annotate(
+      a.file->Grow(need),
+      absl::StrCat(Context("Append"), ": growing \"", a.path, "\" for a ",
+                   frame, "-byte frame")));
+  SetArea(a);
+  return absl::OkStatus();
+}
+
 absl::Status LogStore::Sync() {
   if (roll_pending_) MAPFILE_RETURN_IF_ERROR(FinishRoll());
   return Commit(*segments_.back());
@@ -253,16 +315,17 @@ absl::Status LogStore::Sync() {
 // (LastWholeCommit). docs/PERFORMANCE.md: one flush instead of two.
 absl::Status LogStore::Commit(Segment& a) {
   if (a.count == synced_) return absl::OkStatus();
-  EncodeSlot({slot_sequence_ + 1, a.count, a.count * stride_},
+  EncodeSlot({slot_sequence_ + 1, a.count, FramesEnd(a)},
              absl::MakeSpan(a.file->data(), kHeaderSize));
   MAPFILE_CRASH_POINT("log.sync.slot_written", &a.path);
   // From the header page through the last new frame: msync writes only the
   // dirty pages of the range, which are the slot's and the new frames'.
   MAPFILE_RETURN_IF_ERROR(
-      a.file->Sync(0, data_offset_ + control_ + a.count * stride_));
+      a.file->Sync(0, data_offset_ + control_ + FramesEnd(a)));
   ++slot_sequence_;
   synced_ = a.count;
   unsynced_records_ = 0;
+  unsynced_bytes_ = 0;
   return Publish(a, false);
 }
 
@@ -305,8 +368,13 @@ absl::Status LogStore::SealOld(Segment& old) {
     a.limit = std::min(a.limit, a.count);  // ask again at the next append
   }
   MAPFILE_RETURN_IF_ERROR(
-      old.file->Truncate(data_offset_ + control_ + old.count * stride_));
+      old.file->Truncate(data_offset_ + control_ + FramesEnd(old)));
   old.capacity = old.count;
+  if (blob_) {
+    old.area = old.index->bytes();
+    old.own = false;
+    WriteIndex(old);
+  }
   return options_.compress_sealed ? Compress(old.first) : absl::OkStatus();
 }
 
@@ -321,6 +389,10 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
          segments_[1]->first <= seq) {
     MAPFILE_RETURN_IF_ERROR(Annotate(os::Unlink(segments_.front()->path),
                                    Context("TruncateBefore")));
+    if (blob_) {  // a cache of the segment: gone or not, no matter
+      os::Unlink(absl::StrCat(dir_, "/", IndexFileName(segments_.front()->first)))
+          .IgnoreError();
+    }
     MAPFILE_CRASH_POINT("log.truncate.unlinked", &segments_.front()->path);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), segments_.front()),
                  cache_.end());

@@ -63,6 +63,7 @@ inline constexpr uint64_t kMaxRecordAlignment = 65536;
 enum class ContainerKind : uint16_t {
   kVector = 1,      // MappedVector<T>: `count` records of sizeof(T)
   kLogSegment = 2,  // one segment file of an AppendLog<T>
+  kBlobSegment = 3,  // one segment file of a BlobLog (variable-length records)
 };
 enum class ChecksumAlgorithm : uint16_t { kXxh3_64 = 1 };
 // The byte order of the records (the header itself is always little-endian).
@@ -82,7 +83,7 @@ inline constexpr uint32_t kHeaderHasSchema = 1;  // a field schema at 200
 inline constexpr uint32_t kRequiredFlags = 0xffff0000u;
 inline constexpr uint32_t kKnownFlags = kHeaderHasSchema;
 
-// FileHeader::segment_flags bits (kLogSegment only).
+// FileHeader::segment_flags bits (kLogSegment and kBlobSegment only).
 inline constexpr uint32_t kSegmentSealed = 1;      // no more appends
 inline constexpr uint32_t kSegmentCompressed = 2;  // data region is zstd
 
@@ -315,6 +316,7 @@ struct FileHeader {
   uint64_t record_alignment = 0;
   uint64_t data_offset = 0;
   // Kind-specific area; zero for kinds that do not use it.
+  // (kBlobSegment uses it as kLogSegment does.)
   uint64_t first_sequence = 0;       // kLogSegment: sequence of record 0
   uint32_t segment_flags = 0;        // kLogSegment: kSegmentSealed | ...
   uint64_t uncompressed_length = 0;  // kLogSegment, compressed: data bytes
@@ -386,7 +388,7 @@ absl::Status CheckCompatible(const FileHeader& header, ContainerKind kind,
                              const TypeFingerprint& want,
                              absl::string_view path);
 
-// "vector", "log segment", "kind 7".
+// "vector", "log segment", "blob log segment", "kind 7".
 std::string KindName(ContainerKind kind);
 
 // The format's checksum (XXH3-64) of `length` bytes: for containers that

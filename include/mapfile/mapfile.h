@@ -13,6 +13,7 @@
 #define MAPFILE_MAPFILE_H_
 
 #include "mapfile/append_log.h"     // IWYU pragma: export
+#include "mapfile/blob_log.h"       // IWYU pragma: export
 #include "mapfile/format.h"         // IWYU pragma: export
 #include "mapfile/log_options.h"    // IWYU pragma: export
 #include "mapfile/mapped_file.h"    // IWYU pragma: export

@@ -61,6 +61,16 @@ namespace mapfile {
 namespace internal {
 
 class Pretoucher;  // mapfile/internal/pretouch.h
+class BlobIndex;   // mapfile/internal/blob_format.h
+
+// Which faces a LogStore serves: fixed-size frames of one type (AppendLog<T>,
+// LogReader<T>; segment kind kLogSegment) or variable-length frames
+// (BlobLog, BlobReader; kind kBlobSegment), whose format, checks and offset
+// index are the frame layer's (mapfile/internal/blob_format.h). The engine
+// asks it only where record i starts and how many bytes a segment's frames
+// take; everything else (segments, commits, recovery, retention,
+// compression, waiting) is shared.
+enum class FrameKind { kFixed, kBlob };
 
 // The control block's words (log_format.h: kPublishedAt, ...) in a
 // segment's data region.
@@ -83,8 +93,14 @@ struct Segment {
   std::shared_ptr<MappedFile> file;     // mapped segment
   std::shared_ptr<ScratchBlock> block;  // decompressed data region
   std::byte* data = nullptr;            // data region in `file` or `block`
-  uint64_t capacity = 0;                // frames that fit
+  uint64_t capacity = 0;                // frames that fit (kBlob: at most)
   uint64_t limit = 0;  // writer: Append calls Ahead() at this count
+  // kBlob: bytes of the frame area (the mapped file after the control
+  // block, or a decompressed image's frames), and where each frame starts.
+  // A reader's index may lag `count` (it extends it on demand).
+  uint64_t area = 0;
+  std::shared_ptr<BlobIndex> index;
+  bool own = false;  // kBlob writer: holds a record larger than a segment
 
   std::shared_ptr<const void> pin() const {
     if (block) return block;
@@ -107,13 +123,19 @@ class LogStore {
  public:
   static absl::StatusOr<std::unique_ptr<LogStore>> Open(
       const std::string& dir, const LogOptions& options,
-      const TypeFingerprint& type, bool writer);
+      const TypeFingerprint& type, bool writer,
+      FrameKind frames = FrameKind::kFixed);
   ~LogStore();
 
-  static absl::StatusOr<RecoveryPlan> PlanRecovery(const std::string& dir,
-                                                   const TypeFingerprint& type);
+  static absl::StatusOr<RecoveryPlan> PlanRecovery(
+      const std::string& dir, const TypeFingerprint& type,
+      FrameKind frames = FrameKind::kFixed);
 
   // Writer only (Append is LogHandle::Append, in log_writer.cc).
+  // kBlob: appends `n` variable-length records. InvalidArgument, nothing
+  // appended, if one is longer than kMaxBlobSize.
+  absl::StatusOr<uint64_t> AppendBlobs(const absl::string_view* records,
+                                       size_t n);
   absl::Status Sync();
   absl::Status TruncateBefore(uint64_t seq);
   absl::Status Seal();
@@ -126,6 +148,8 @@ class LogStore {
   uint64_t first_seq();
   uint64_t next_seq();
   absl::Status Read(uint64_t seq, void* out);
+  // kBlob: record `seq`'s bytes, frame and checksum verified, into *out.
+  absl::Status ReadBlob(uint64_t seq, std::string* out);
   absl::StatusOr<RecordRun> Run(uint64_t seq);
   bool Valid(const std::byte* frame, uint64_t seq) const;
   uint64_t stride() const { return stride_; }
@@ -139,7 +163,7 @@ class LogStore {
   LogStore() = default;
   static absl::StatusOr<std::unique_ptr<LogStore>> Make(
       const std::string& dir, const LogOptions& options,
-      const TypeFingerprint& type, bool writer);
+      const TypeFingerprint& type, bool writer, FrameKind frames);
   absl::Status OpenWriter();
   absl::Status Rescan();
   absl::Status Refresh(bool rescan);
@@ -147,12 +171,23 @@ class LogStore {
   absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
   absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
   absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
+  absl::Status InflateBlobs(Segment& s, const std::byte* compressed,
+                            uint64_t compressed_length, std::byte* data,
+                            uint64_t length);
   absl::Status Rewrite(uint64_t seq, bool compress);
   absl::Status Recover(Segment& s, const FileHeader& header);
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
                              const CommitSlot& c) const;
+  absl::StatusOr<CommitSlot> LastWholeBlobCommit(Segment& s,
+                                                 const FileHeader& h,
+                                                 const CommitSlot& c) const;
+  absl::Status LoadIndex(Segment& s, uint64_t length);
+  void WriteIndex(const Segment& s) const;
+  void SetArea(Segment& s) const;
+  uint64_t FramesEnd(const Segment& s) const;
   absl::Status CreateSegment(uint64_t first);
   absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
+  absl::Status GrowFor(Segment& a, uint64_t frame);
   absl::Status Name(const Segment& s);
   std::shared_ptr<Segment> TakePrepared(uint64_t first);
   absl::Status Ahead();
@@ -168,6 +203,8 @@ class LogStore {
   LogOptions options_;
   TypeFingerprint type_;
   bool writer_ = false;
+  bool blob_ = false;  // FrameKind::kBlob
+  ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
@@ -183,6 +220,7 @@ class LogStore {
   uint64_t synced_ = 0;
   uint64_t slot_sequence_ = 0;
   uint64_t unsynced_records_ = 0;
+  uint64_t unsynced_bytes_ = 0;  // kBlob: payload bytes since the last Sync
   // Pretouch (LogOptions::pretouch): the next segment, prepared by a task
   // (read only after Pretoucher::FinishTasks), and whether segments_.back()
   // is such a segment not yet named and its predecessor not yet synced.
