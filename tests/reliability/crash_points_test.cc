@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/mapped_vector.h"
 #include "tests/reliability/reliability.h"
 #include "tests/testing.h"
@@ -99,7 +100,38 @@ int LogWorkload(const std::string& dir, bool compress, Channel& channel) {
   return 0;
 }
 
-enum class Workload { kVector, kLog, kCompressedLog };
+// LogWorkload on a BlobLog of MakeBlob records, compress_sealed on (so
+// that sealing writes the index and then compresses).
+int BlobWorkload(const std::string& dir, Channel& channel) {
+  const LogOptions options = WorkloadLogOptions(true);
+  auto log = BlobLog::Open(dir, options);
+  if (!log.ok()) return 2;
+  std::vector<std::string> owned;
+  for (uint64_t it = 0; it < 20; ++it) {
+    const uint64_t next = log->next_seq();
+    owned.clear();
+    for (uint64_t i = (it * 53) % 40 + 1; i > 0; --i) {
+      owned.push_back(MakeBlob(next + owned.size(), 1));
+    }
+    const std::vector<absl::string_view> batch(owned.begin(), owned.end());
+    channel.Send(kAppending, next + batch.size());
+    if (!log->AppendBatch(batch).ok()) return 3;
+    if (!log->Sync().ok()) return 4;
+    channel.Send(kSynced, next + batch.size());
+    if (it % 5 == 4 && !log->Seal().ok()) return 3;
+    if (it % 6 == 5 && !log->TruncateBefore(log->next_seq() - 50).ok()) {
+      return 3;
+    }
+    if (it == 10) {
+      log = absl::UnavailableError("closed");  // release the lock
+      log = BlobLog::Open(dir, options);
+      if (!log.ok()) return 2;
+    }
+  }
+  return 0;
+}
+
+enum class Workload { kVector, kLog, kCompressedLog, kBlobLog };
 
 struct Run {
   Workload workload;
@@ -111,10 +143,13 @@ int RunWorkload(void* arg) {
   Run& run = *static_cast<Run*>(arg);
   ScopedCrashHook hook(CrashHere);
   const int code =
-      run.workload == Workload::kVector
-          ? VectorWorkload(run.path, *run.channel)
-          : LogWorkload(run.path, run.workload == Workload::kCompressedLog,
-                        *run.channel);
+      run.workload == Workload::kVector    ? VectorWorkload(run.path, *run.channel)
+      : run.workload == Workload::kBlobLog ? BlobWorkload(run.path, *run.channel)
+                                           : LogWorkload(
+                                                 run.path,
+                                                 run.workload ==
+                                                     Workload::kCompressedLog,
+                                                 *run.channel);
   run.channel->Send(kHits, g_hits);
   return code;
 }
@@ -144,8 +179,12 @@ absl::Status CheckAfterCrash(Workload workload, const std::string& path,
   }
   if (workload == Workload::kVector) return CheckVector(path, allowed);
   absl::Status s =
-      CheckLog(path, WorkloadLogOptions(workload == Workload::kCompressedLog),
-               synced, std::max(appended, synced), 1);
+      workload == Workload::kBlobLog
+          ? CheckBlobLog(path, WorkloadLogOptions(true), synced,
+                         std::max(appended, synced), 1)
+          : CheckLog(path,
+                     WorkloadLogOptions(workload == Workload::kCompressedLog),
+                     synced, std::max(appended, synced), 1);
   // Dying before the first segment exists leaves no log.
   if (absl::IsNotFound(s) && messages.empty()) return absl::OkStatus();
   return s;
@@ -164,8 +203,8 @@ TEST(CrashPointsTest, EveryPointIsReachedAndEveryCrashThereReopensValid) {
   uint64_t crashes = 0;
   for (const char* point : kPoints) {
     uint64_t reached = 0;
-    for (Workload w :
-         {Workload::kVector, Workload::kLog, Workload::kCompressedLog}) {
+    for (Workload w : {Workload::kVector, Workload::kLog,
+                       Workload::kCompressedLog, Workload::kBlobLog}) {
       SCOPED_TRACE(absl::StrCat(point, ", workload ", static_cast<int>(w)));
       ShmDir dir;
       std::vector<Channel::Message> messages;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/mapped_vector.h"
 #include "tests/reliability/reliability.h"
 #include "tests/testing.h"
@@ -115,6 +116,36 @@ int LogWriter(void* arg) {
   }
 }
 
+// LogWriter's mix on a BlobLog of MakeBlob records (0 B to 9000 B).
+int BlobWriter(void* arg) {
+  const Round& r = *static_cast<Round*>(arg);
+  std::mt19937_64 rng(r.seed);
+  auto log = BlobLog::Open(r.path, r.log);
+  if (!log.ok()) return 2;
+  std::vector<std::string> owned;
+  std::vector<absl::string_view> batch;
+  for (;;) {
+    const uint64_t next = log->next_seq();
+    const uint64_t op = rng() % 10;
+    if (op < 6) {
+      owned.clear();
+      for (uint64_t i = 1 + rng() % 60; i > 0; --i) {
+        owned.push_back(MakeBlob(next + owned.size(), r.gen));
+      }
+      batch.assign(owned.begin(), owned.end());
+      if (!r.channel->Send(kAppending, next + batch.size())) return 4;
+      if (!log->AppendBatch(batch).ok()) return 3;
+    } else if (op < 8) {
+      if (!log->Sync().ok()) return 4;
+      if (!r.channel->Send(kSynced, next)) return 4;
+    } else if (op == 8) {
+      if (!log->Seal().ok()) return 3;
+    } else if (next - log->first_seq() > 3000) {
+      if (!log->TruncateBefore(next - 1000).ok()) return 3;
+    }
+  }
+}
+
 int64_t KillDelay(std::mt19937_64& rng) {
   // One round in eight dies while opening (and recovering); the rest spread
   // over the first 4 ms of work.
@@ -183,6 +214,40 @@ TEST(KillLoopTest, LogKeepsEverySyncedRecordAndOnlyWholeRecordsAfterEveryKill) {
     records = std::max(records, state.next);
   }
   Report("kill_loop.log",
+         absl::StrCat(kills, " kills, ", records, " records appended"));
+}
+
+TEST(KillLoopTest, BlobLogKeepsEverySyncedRecordAndOnlyWholeRecords) {
+  ShmDir dir;
+  const int rounds = Scaled(300, 10000);
+  std::mt19937_64 rng(0x626c6f62);
+  uint64_t synced = 0, kills = 0, records = 0;
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    Channel channel;
+    Round r{dir.File("log"), rng(), static_cast<uint64_t>(round) + 1, {},
+            &channel};
+    r.log.segment_size = 64 << 10;  // a roll every ~25 records
+    r.log.compress_sealed = round % 4 == 1;
+    const int code = RunAndKill(BlobWriter, &r, KillDelay(rng));
+    ASSERT_EQ(code, 128 + SIGKILL) << "writer failed before its kill";
+    ++kills;
+    uint64_t appended = synced;
+    bool heard = false;
+    for (const Channel::Message& m : channel.Drain()) {
+      heard = true;
+      if (m.tag == kAppending) appended = std::max(appended, m.value);
+      if (m.tag == kSynced) synced = std::max(synced, m.value);
+    }
+    LogState state;
+    absl::Status s = CheckBlobLog(r.path, r.log, synced,
+                                  std::max(appended, synced), r.gen, &state);
+    if (!heard && synced == 0 && absl::IsNotFound(s)) continue;  // not created
+    ASSERT_TRUE(s.ok()) << s;
+    synced = state.next;
+    records = std::max(records, state.next);
+  }
+  Report("kill_loop.blob_log",
          absl::StrCat(kills, " kills, ", records, " records appended"));
 }
 

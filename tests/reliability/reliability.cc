@@ -11,12 +11,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "mapfile/mapped_vector.h"
+#include "mapfile/status_macros.h"
 #include "tests/testing.h"
 
 namespace mapfile {
@@ -28,6 +30,64 @@ Rec MakeRec(uint64_t seq, uint64_t gen) {
 
 bool Intact(const Rec& r, uint64_t seq) {
   return r.seq == seq && r.check == MakeRec(seq, r.gen).check;
+}
+
+namespace {
+uint64_t BlobLength(uint64_t seq) {
+  static const uint64_t kLengths[] = {0, 1, 15, 16, 100, 4095, 4096, 4097,
+                                      9000, 24, 300, 40};
+  return kLengths[(seq * 0x9E3779B97F4A7C15u >> 40) % 12];
+}
+}  // namespace
+
+std::string MakeBlob(uint64_t seq, uint64_t gen) {
+  std::string r(BlobLength(seq), '\0');
+  const uint64_t g = r.size() >= 16 ? gen : 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    r[i] = static_cast<char>((seq * 0x9E3779B97F4A7C15u + g * 31 + i * 13) >>
+                             (8 * (i % 7)));
+  }
+  if (r.size() >= 16) {
+    std::memcpy(&r[0], &seq, 8);
+    std::memcpy(&r[8], &gen, 8);
+  }
+  return r;
+}
+
+bool BlobIntact(const std::string& r, uint64_t seq, uint64_t* gen) {
+  *gen = 0;
+  if (r.size() >= 16) std::memcpy(gen, &r[8], 8);
+  return r == MakeBlob(seq, *gen);
+}
+
+absl::Status CheckBlobLog(const std::string& dir, const LogOptions& options,
+                          uint64_t min_next, uint64_t max_next,
+                          uint64_t max_gen, LogState* state, uint64_t from) {
+  LogOptions o = options;
+  o.mode = OpenMode::kReadWrite;
+  auto log = BlobLog::Open(dir, o);
+  if (!log.ok()) return log.status();
+  const uint64_t first = log->first_seq(), next = log->next_seq();
+  if (state != nullptr) *state = {first, next};
+  if (next < min_next || next > max_next) {
+    return absl::DataLossError(absl::StrCat("blob log [", first, ", ", next,
+                                            "): next_seq outside [", min_next,
+                                            ", ", max_next, "]"));
+  }
+  uint64_t gen = 0;
+  std::string r;
+  for (uint64_t seq = std::max(from, first); seq < next; ++seq) {
+    MAPFILE_RETURN_IF_ERROR(log->Read(seq, &r));
+    uint64_t g = 0;
+    if (!BlobIntact(r, seq, &g) || (g != 0 && (g < gen || g > max_gen))) {
+      return absl::DataLossError(absl::StrCat(
+          "blob record ", seq, " (", r.size(), " bytes, gen ", g,
+          ") is torn, foreign or from an older run than the record before "
+          "it (gen ", gen, ")"));
+    }
+    if (g != 0) gen = g;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckVector(const std::string& path,

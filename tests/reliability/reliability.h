@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/mapped_vector.h"
@@ -54,6 +55,20 @@ struct LogState {
 absl::Status CheckLog(const std::string& dir, const LogOptions& options,
                       uint64_t min_next, uint64_t max_next, uint64_t max_gen,
                       LogState* state = nullptr, uint64_t from = 0);
+
+// The blob log's record `seq` of writer run `gen`: a length chosen by `seq`
+// among 0 B, 1 B, 15 B, 16 B, 100 B, 4 KiB +- 1 and 9000 B (more than two
+// pages), and bytes that depend on `seq` and, from 16 bytes on, name `seq`
+// and `gen` (shorter records cannot: they are checked by length and bytes).
+std::string MakeBlob(uint64_t seq, uint64_t gen = 0);
+// `r` is a whole record written for position `seq`; *gen receives its run
+// (0 when the record is too short to say).
+bool BlobIntact(const std::string& r, uint64_t seq, uint64_t* gen);
+// CheckLog for a BlobLog of MakeBlob records.
+absl::Status CheckBlobLog(const std::string& dir, const LogOptions& options,
+                          uint64_t min_next, uint64_t max_next,
+                          uint64_t max_gen, LogState* state = nullptr,
+                          uint64_t from = 0);
 
 // The suite's pretouch run (the *_pretouch tests): with
 // MAPFILE_RELIABILITY_PRETOUCH=<bytes> every writer the scenarios open has
