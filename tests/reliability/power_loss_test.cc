@@ -24,11 +24,13 @@
 #include <map>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/mapped_vector.h"
 #include "tests/reliability/reliability.h"
@@ -206,7 +208,56 @@ TEST(PowerLossTest, VectorImagesHoldExactlyACommittedSize) {
                       f.torn, " torn pages)"));
 }
 
+// What LogScenario does with each face of the log engine.
+template <typename Log>
+struct Face;
+template <>
+struct Face<AppendLog<Rec>> {
+  static constexpr const char* kName = "log";
+  static absl::StatusOr<AppendLog<Rec>> Open(const std::string& dir,
+                                             const LogOptions& options) {
+    return AppendLog<Rec>::Open(dir, options);
+  }
+  static absl::Status Append(AppendLog<Rec>& log, uint64_t next, uint64_t n,
+                             uint64_t gen) {
+    std::vector<Rec> batch;
+    for (uint64_t i = 0; i < n; ++i) batch.push_back(MakeRec(next + i, gen));
+    absl::Status s = log.AppendBatch(batch).status();
+    log.Pretouch();  // prepares the next segment in the pretouch run
+    return s;
+  }
+  static absl::Status Check(const std::string& dir, const LogOptions& options,
+                            uint64_t min_next, uint64_t max_next,
+                            uint64_t gen) {
+    return CheckLog(dir, options, min_next, max_next, gen);
+  }
+};
+template <>
+struct Face<BlobLog> {
+  static constexpr const char* kName = "blob_log";
+  static absl::StatusOr<BlobLog> Open(const std::string& dir,
+                                      const LogOptions& options) {
+    return BlobLog::Open(dir, options);
+  }
+  static absl::Status Append(BlobLog& log, uint64_t next, uint64_t n,
+                             uint64_t gen) {
+    std::vector<std::string> owned;
+    for (uint64_t i = 0; i < n / 8 + 1; ++i) {
+      owned.push_back(MakeBlob(next + i, gen));
+    }
+    const std::vector<absl::string_view> batch(owned.begin(), owned.end());
+    return log.AppendBatch(batch).status();
+  }
+  static absl::Status Check(const std::string& dir, const LogOptions& options,
+                            uint64_t min_next, uint64_t max_next,
+                            uint64_t gen) {
+    return CheckBlobLog(dir, options, min_next, max_next, gen);
+  }
+};
+
+template <typename Log>
 void LogScenario(bool compress) {
+  using F = Face<Log>;
   ShmDir dir, images;
   const std::string live = dir.File("log"), img = images.File("img");
   // Pretouch, in the pretouch run, from this thread (Pretouch() below): the
@@ -228,7 +279,7 @@ void LogScenario(bool compress) {
       std::map<std::string, std::string> image = CrashImage(live, rng, &f.torn);
       WriteTree(img, image);
       ++f.images;
-      absl::Status s = CheckLog(img, options, synced, appended, gen);
+      absl::Status s = F::Check(img, options, synced, appended, gen);
       if (absl::IsNotFound(s) && appended == 0) continue;  // no segment yet
       if (!s.ok()) KeepFailure(image);
       ASSERT_TRUE(s.ok()) << "crash at " << point << ": " << s;
@@ -236,9 +287,8 @@ void LogScenario(bool compress) {
     }
   };
   disk.recording = true;
-  auto log = AppendLog<Rec>::Open(live, options);
+  auto log = F::Open(live, options);
   ASSERT_TRUE(log.ok()) << log.status();
-  std::vector<Rec> batch;
   const int steps = Scaled(80, 800);
   for (int step = 0; step < steps && !HasFatalFailure();
        ++step) {
@@ -247,14 +297,14 @@ void LogScenario(bool compress) {
       case 0:
       case 1:
       case 2:
-        batch.clear();
-        for (uint64_t i = 1 + rng() % 200; i > 0; --i) {
-          batch.push_back(MakeRec(next + batch.size(), gen));
-        }
-        appended = next + batch.size();
-        ASSERT_TRUE(log->AppendBatch(batch).ok());
-        log->Pretouch();  // prepares the next segment in the pretouch run
+      {
+        const uint64_t n = 1 + rng() % 200;
+        const uint64_t before = log->next_seq();
+        appended = next + (std::is_same_v<Log, BlobLog> ? n / 8 + 1 : n);
+        ASSERT_TRUE(F::Append(*log, next, n, gen).ok());
+        ASSERT_EQ(log->next_seq() - before, appended - next);
         break;
+      }
       case 3:
         ASSERT_TRUE(log->Sync().ok());
         synced = next;
@@ -282,24 +332,35 @@ void LogScenario(bool compress) {
     adopt.clear();
     ++gen;
     disk.recording = true;
-    log = AppendLog<Rec>::Open(live, options);
+    log = F::Open(live, options);
     ASSERT_TRUE(log.ok()) << log.status();
     synced = appended = log->next_seq();
   }
   disk.recording = false;
   g_disk = nullptr;
-  Report(compress ? "power_loss.log_compressed" : "power_loss.log",
+  Report(absl::StrCat("power_loss.", F::kName, compress ? "_compressed" : ""),
          absl::StrCat(f.instants, " crash instants, ", f.images, " images (",
                       f.torn, " torn pages), ", f.adopted,
                       " recovered and continued"));
 }
 
 TEST(PowerLossTest, LogImagesKeepSyncedRecordsAndNeverResurrectCutOnes) {
-  LogScenario(false);
+  LogScenario<AppendLog<Rec>>(false);
 }
 
 TEST(PowerLossTest, CompressedLogImagesKeepSyncedRecords) {
-  LogScenario(true);
+  LogScenario<AppendLog<Rec>>(true);
+}
+
+// Blob segments (frames of 0 B to 9000 B, sealed segments' indexes written
+// without a sync, so images hold them missing, empty or partial) and
+// compressed ones.
+TEST(PowerLossTest, BlobLogImagesKeepSyncedRecordsAndNeverResurrectCutOnes) {
+  LogScenario<BlobLog>(false);
+}
+
+TEST(PowerLossTest, CompressedBlobLogImagesKeepSyncedRecords) {
+  LogScenario<BlobLog>(true);
 }
 
 // Regression (found by VectorImagesHoldExactlyACommittedSize): a power loss
