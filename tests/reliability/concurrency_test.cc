@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/mapped_vector.h"
 #include "tests/reliability/reliability.h"
 #include "tests/testing.h"
@@ -257,6 +258,58 @@ uint64_t FollowLog(const std::string& dir, absl::Time until) {
   return next;
 }
 
+// WriteLog on a BlobLog of MakeBlob records (0 B to 9000 B): a roll every
+// ~40 records, and now and then a record larger than a segment.
+void WriteBlobLog(const std::string& dir, absl::Time until) {
+  auto log = BlobLog::Open(dir, RollingLog());
+  if (!log.ok()) ::_exit(3);
+  std::vector<std::string> owned;
+  for (uint64_t n = 1; absl::Now() < until; n = n * 3 % 71 + 1) {
+    owned.clear();
+    for (uint64_t i = 0; i < n; ++i) {
+      owned.push_back(MakeBlob(log->next_seq() + i, 1));
+    }
+    if (n == 70) owned.back().append(100 << 10, 'x');  // tagged below
+    const std::vector<absl::string_view> batch(owned.begin(), owned.end());
+    if (!log->AppendBatch(batch).ok() || !log->Sync().ok()) ::_exit(4);
+  }
+}
+
+// A record of WriteBlobLog's: MakeBlob's, possibly followed by 100 KiB of
+// 'x' (a record larger than a segment).
+bool FollowedBlobIntact(std::string r, uint64_t seq) {
+  uint64_t gen = 0;
+  if (r.size() > (100 << 10) &&
+      r.find_first_not_of('x', r.size() - (100 << 10)) == std::string::npos) {
+    r.resize(r.size() - (100 << 10));
+  }
+  return BlobIntact(r, seq, &gen);
+}
+
+uint64_t FollowBlobLog(const std::string& dir, absl::Time until) {
+  ReaderOptions options;
+  options.wait_for_log = until + absl::Seconds(10) - absl::Now();
+  absl::StatusOr<BlobReader> reader = BlobReader::Open(dir, options);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return 0;
+  uint64_t next = 0;
+  std::string r;
+  while (absl::Now() < until + absl::Milliseconds(200)) {
+    if (!reader->WaitFor(next, absl::Milliseconds(100)).ok()) continue;
+    for (const uint64_t end = reader->next_seq(); next < end; ++next) {
+      absl::Status s = reader->Read(next, &r);
+      if (!s.ok() || !FollowedBlobIntact(r, next)) {
+        ADD_FAILURE() << "blob record " << next << ": "
+                      << (s.ok() ? "torn" : s.ToString());
+        return next;
+      }
+    }
+  }
+  Report("concurrency.follow.blob_log",
+         absl::StrCat(next, " records followed"));
+  return next;
+}
+
 TEST(ConcurrencyTest, ReaderProcessFollowsAVectorWriterProcess) {
   ShmDir dir;  // a flush stall on a busy disk must not eat the time budget
   const std::string path = dir.File("v.vec");
@@ -290,19 +343,40 @@ TEST(ConcurrencyTest, ReaderProcessFollowsALogWriterProcessAcrossRolls) {
   EXPECT_EQ(status, 0);
 }
 
+TEST(ConcurrencyTest, ReaderProcessFollowsABlobLogWriterProcessAcrossRolls) {
+  ShmDir dir;  // a flush stall on a busy disk must not eat the time budget
+  const std::string path = dir.File("blobs");
+  const absl::Time until = absl::Now() + FollowTime();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    WriteBlobLog(path, until);
+    ::_exit(0);
+  }
+  EXPECT_GT(FollowBlobLog(path, until), 200u);  // at least five rolls
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(status, 0);
+}
+
 // The same in one process, for TSan: separate objects, no locks.
 TEST(ConcurrencyTest, ReaderThreadsFollowWriterThreads) {
   ShmDir dir;  // a flush stall on a busy disk must not eat the time budget
   const std::string vec = dir.File("v.vec"), log = dir.File("log");
+  const std::string blobs = dir.File("blobs");
   ASSERT_TRUE(MappedVector<Rec>::Open(vec).ok());
   const absl::Time until = absl::Now() + absl::Seconds(1);
   std::thread vector_writer([&] { WriteVector(vec, until); });
   std::thread log_writer([&] { WriteLog(log, until); });
   std::thread log_reader([&] { FollowLog(log, until); });
+  std::thread blob_writer([&] { WriteBlobLog(blobs, until); });
+  std::thread blob_reader([&] { EXPECT_GT(FollowBlobLog(blobs, until), 0u); });
   FollowVector(vec, until);
   vector_writer.join();
   log_writer.join();
   log_reader.join();
+  blob_writer.join();
+  blob_reader.join();
 }
 
 }  // namespace
