@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/checksum.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/mapped_vector.h"
@@ -343,6 +346,218 @@ TEST(HostileFilesTest, CompressedBombIsDataLossWithoutAHugeAllocation) {
               }),
               0);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Blob log segments (kind 3): the header cases above, and frames, commits
+// and offset indexes that lie.
+
+constexpr uint64_t kBlobRecords = 100;
+
+// A blob log of kBlobRecords MakeBlob records in `d`: with `sealed`, in a
+// sealed segment (with its index) followed by an empty active one.
+void MakeValidBlobLog(const std::string& d, bool sealed) {
+  LogOptions o;
+  o.segment_size = 16 << 20;
+  auto l = BlobLog::Open(d, o);
+  ASSERT_TRUE(l.ok()) << l.status();
+  for (uint64_t i = 0; i < kBlobRecords; ++i) {
+    ASSERT_TRUE(l->Append(MakeBlob(i, 1)).ok());
+  }
+  ASSERT_TRUE(sealed ? l->Seal().ok() : l->Sync().ok());
+}
+
+// File offset of record `i`'s frame in segment 0.
+uint64_t BlobFrameAt(uint64_t i) {
+  uint64_t at = 4096 + 64;
+  for (uint64_t k = 0; k < i; ++k) {
+    at += internal::BlobFrameSize(MakeBlob(k, 1).size());
+  }
+  return at;
+}
+
+// Opens `dir` with BlobReader and BlobLog (kReadWrite), reads everything
+// they claim, and checks that a record they return is the one written.
+// Returns how many opens failed.
+int OpenBlobLog(const std::string& dir) {
+  int errors = 0;
+  auto check = [&](const absl::StatusOr<std::string>& r, uint64_t seq) {
+    if (!r.ok()) {
+      EXPECT_FALSE(r.status().message().empty());
+      return;
+    }
+    uint64_t gen = 0;
+    EXPECT_TRUE(BlobIntact(*r, seq, &gen)) << "record " << seq;
+  };
+  {
+    auto reader = BlobReader::Open(dir);
+    errors += !reader.ok();
+    if (reader.ok()) {
+      for (uint64_t s = reader->first_seq(); s < reader->next_seq() && s < 1000;
+           ++s) {
+        check(reader->Read(s), s);
+      }
+    }
+  }
+  LogOptions o;
+  o.mode = OpenMode::kReadWrite;
+  o.segment_size = 16 << 10;
+  auto writer = BlobLog::Open(dir, o);
+  errors += !writer.ok();
+  if (writer.ok()) {
+    for (uint64_t s = writer->first_seq(); s < writer->next_seq() && s < 1000;
+         ++s) {
+      check(writer->Read(s), s);
+    }
+    if (writer->Append("after").ok()) (void)writer->Sync();
+  }
+  return errors;
+}
+
+TEST(HostileFilesTest, BlobSegmentsAndIndexesThatLieGiveErrorsOnly) {
+  testing::TempDir dir;
+  const std::string valid_dir = dir.File("valid_blob");
+  MakeValidBlobLog(valid_dir, false);
+  const std::string valid =
+      testing::ReadFile(valid_dir + "/" + internal::SegmentFileName(0));
+  std::vector<Case> cases = Cases();
+  auto length_at = [](uint64_t record, uint64_t length) {
+    return [record, length](std::string& f) {
+      Put(f, BlobFrameAt(record) + 8, length, 4);
+    };
+  };
+  const uint64_t frames_end = BlobFrameAt(kBlobRecords) - 4096 - 64;
+  cases.push_back({"blob_length_max", length_at(5, 0xFFFFFFFF)});
+  cases.push_back({"blob_length_1gib_plus_1", length_at(5, (1 << 30) + 1)});
+  cases.push_back({"blob_length_1gib", length_at(5, 1 << 30)});
+  cases.push_back({"blob_length_plus_8", length_at(5, MakeBlob(5, 1).size() + 8)});
+  cases.push_back({"blob_length_zero", length_at(50, 0)});
+  cases.push_back({"blob_flags", [](std::string& f) { Put(f, BlobFrameAt(7) + 12, 1, 4); }});
+  cases.push_back({"blob_last_length_past_end", length_at(kBlobRecords - 1, 1 << 20)});
+  cases.push_back({"blob_commit_length_past_file",
+                   [](std::string& f) { SetSlot(f, 1, 3, kBlobRecords, f.size()); }});
+  cases.push_back({"blob_commit_count_huge",
+                   [=](std::string& f) { SetSlot(f, 1, 3, 1ull << 60, frames_end); }});
+  cases.push_back({"blob_commit_short_length",
+                   [=](std::string& f) { SetSlot(f, 1, 3, kBlobRecords, frames_end - 8); }});
+  cases.push_back({"blob_compressed_bomb", [=](std::string& f) {
+                     const uint64_t image = uint64_t{1} << 34;  // 16 GiB
+                     std::string frame = RleFrame(1 << 20, true);
+                     Put(frame, 5, image, 8);
+                     f.resize(4096);
+                     f += frame;
+                     Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+                     Put(f, 152, image, 8);
+                     Reseal(f);
+                     SetSlot(f, 0, 2, kBlobRecords, frame.size());
+                   }});
+  cases.push_back({"blob_compressed_rle_zeros", [=](std::string& f) {
+                     // 1 MiB of zeros, consistent in every field: frames
+                     // that fail their checksums.
+                     const uint64_t image = 1 << 20;
+                     const std::string frame = RleFrame(image, true);
+                     f.resize(4096);
+                     f += frame;
+                     Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+                     Put(f, 152, image, 8);
+                     Reseal(f);
+                     SetSlot(f, 0, 2, 1000, frame.size());
+                   }});
+  int files = 0, errors = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE("blob segment " + c.name);
+    std::string bytes = valid;
+    c.craft(bytes);
+    const std::string d = dir.File("blob_" + c.name);
+    ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
+    const std::string path = d + "/" + internal::SegmentFileName(0);
+    ASSERT_TRUE(testing::WriteFile(path, bytes));
+    if (c.name == "sparse_1tib") {
+      ASSERT_EQ(::truncate(path.c_str(), 1ll << 40), 0);
+    }
+    errors += OpenBlobLog(d);
+    ++files;
+    RunCli(d);
+  }
+  // A sealed segment whose index lies: every read is still the record
+  // written or an error.
+  const std::string sealed_dir = dir.File("sealed_blob");
+  MakeValidBlobLog(sealed_dir, true);
+  const std::string index_name = internal::IndexFileName(0);
+  const std::string index = testing::ReadFile(sealed_dir + "/" + index_name);
+  ASSERT_EQ(index.size(), 40 + 8 * kBlobRecords);
+  auto resealed = [](std::string f) {
+    Put(f, f.size() - 8, internal::Xxh3(f.data(), f.size() - 8), 8);
+    return f;
+  };
+  auto start = [&](uint64_t i, uint64_t v) {
+    std::string f = index;
+    Put(f, 32 + 8 * i, v, 8);
+    return resealed(f);
+  };
+  std::vector<std::pair<std::string, std::string>> indexes = {
+      {"empty", ""},
+      {"garbage", std::string(40 + 8 * kBlobRecords, 'x')},
+      {"count_huge", [&] { std::string f = index; Put(f, 16, 1ull << 61, 8); return resealed(f); }()},
+      {"length_lie", [&] { std::string f = index; Put(f, 24, 8, 8); return resealed(f); }()},
+      {"start_past_end", start(10, 1ull << 40)},
+      {"start_max", start(10, ~0ull - 7)},
+      {"start_unaligned", start(10, 4100)},
+      {"start_shifted", start(10, 16 + [&] { uint64_t v = 0; std::memcpy(&v, &index[32 + 80], 8); return v; }())},
+      {"first_not_zero", start(0, 16)},
+  };
+  for (const auto& [name, bytes] : indexes) {
+    SCOPED_TRACE("index " + name);
+    const std::string d = dir.File("index_" + name);
+    std::filesystem::copy(sealed_dir, d);
+    ASSERT_TRUE(testing::WriteFile(d + "/" + index_name, bytes));
+    errors += OpenBlobLog(d);
+    ++files;
+    RunCli(d);
+  }
+  {  // A sparse 1 TiB index is never read (its size is wrong).
+    const std::string d = dir.File("index_sparse_1tib");
+    std::filesystem::copy(sealed_dir, d);
+    ASSERT_EQ(::truncate((d + "/" + index_name).c_str(), 1ll << 40), 0);
+    EXPECT_EQ(OpenBlobLog(d), 0);
+    ++files;
+  }
+  Report("hostile_files.blob",
+         absl::StrCat(files, " crafted blob logs, ", errors, " failed opens"));
+}
+
+// 128 MiB of zeros from 4 KiB, consistent in every field a compressed blob
+// segment has: streaming decompression stops at the first frame (zeros
+// fail its checksum), so little of the 128 MiB is ever touched.
+TEST(HostileFilesTest, CompressedBlobBombIsDataLossWithoutAHugeAllocation) {
+  testing::TempDir dir;
+  const std::string d = dir.File("blob_bomb");
+  MakeValidBlobLog(d, false);
+  const std::string path = d + "/" + internal::SegmentFileName(0);
+  std::string f = testing::ReadFile(path);
+  const uint64_t image = uint64_t{128} << 20;
+  const std::string frame = RleFrame(image, true);
+  f.resize(4096);
+  f += frame;
+  Put(f, 144, kSegmentSealed | kSegmentCompressed, 4);
+  Put(f, 152, image, 8);
+  Reseal(f);
+  SetSlot(f, 0, 2, 1000, frame.size());
+  ASSERT_TRUE(testing::WriteFile(path, f));
+  EXPECT_EQ(testing::RunInChild([&] {
+              rusage u;
+              ::getrusage(RUSAGE_SELF, &u);
+              const long before = u.ru_maxrss;
+              // The only segment is loaded at Open: either fails.
+              auto reader = BlobReader::Open(d);
+              const absl::StatusCode code =
+                  reader.ok() ? reader->Read(5).status().code()
+                              : reader.status().code();
+              if (code != absl::StatusCode::kDataLoss) return 2;
+              ::getrusage(RUSAGE_SELF, &u);
+              return u.ru_maxrss - before < (16 << 10) ? 0 : 3;
+            }),
+            0);
 }
 
 }  // namespace
