@@ -32,6 +32,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/mapped_vector.h"
@@ -51,6 +52,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
@@ -849,6 +851,166 @@ struct BadInput {
   std::vector<const char*> commands = {"info", "verify", "dump"};
   const char* dump_message = nullptr;  // if dump says it otherwise
 };
+
+
+// ---------------------------------------------------------------- blob logs
+
+// A blob log in 8 KiB segments: "record 0", "record 1", ... (text), every
+// tenth record binary (bytes 0..255, which are not UTF-8 text), synced.
+std::string BlobRecord(int i) {
+  if (i % 10 != 9) return absl::StrCat("record ", i, " h\xc3\xa9llo");
+  std::string binary(256, '\0');
+  for (int b = 0; b < 256; ++b) binary[b] = static_cast<char>(b);
+  return binary;
+}
+
+std::string MakeBlobLog(const testing::TempDir& dir, const std::string& name,
+                        int n, bool seal = false) {
+  const std::string path = dir.File(name);
+  LogOptions options;
+  options.segment_size = 8 << 10;
+  auto log = BlobLog::Open(path, options);
+  EXPECT_TRUE(log.ok()) << log.status();
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(log->Append(BlobRecord(i)).ok());
+  EXPECT_TRUE(seal ? log->Seal().ok() : log->Sync().ok());
+  return path;
+}
+
+TEST_F(CliTest, BlobLogInfoVerifyAndDumpShowTextAndEscapedBinary) {
+  const std::string dir = MakeBlobLog(dir_, "blobs", 100);
+  Result r = Cli({"info", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("mapfile blob log"));
+  EXPECT_THAT(r.out, HasSubstr("[0, 100): 100 committed"));
+  EXPECT_THAT(r.out, HasSubstr("indexed"));  // the sealed segments
+
+  r = Cli({"verify", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("OK: blob log, 100 records"));
+
+  r = Cli({"dump", "--from", "8", "--count", "2", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("record 8  15 bytes  record 8 h\xc3\xa9llo\n"));
+  EXPECT_THAT(r.out, HasSubstr("record 9  256 bytes (escaped)  \\x00\\x01"));
+  EXPECT_THAT(r.out, Not(HasSubstr("\x1b")));  // ESC never printed raw
+
+  r = Cli({"dump", "--json", "--from", "8", "--count", "2", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["records"].size(), 2u);
+  EXPECT_EQ(j["records"][0]["text"], "record 8 h\xc3\xa9llo");
+  EXPECT_EQ(j["records"][1]["size"], 256);
+  EXPECT_EQ(j["records"][1]["hex"].get<std::string>().substr(0, 8), "00010203");
+
+  const std::string raw = dir_.File("raw");
+  r = Cli({"dump", "--raw", "-o", raw, "--from", "1", "--to", "3", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(testing::ReadFile(raw), BlobRecord(1) + BlobRecord(2));
+
+  r = Cli({"info", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json info = json::parse(r.out);
+  EXPECT_EQ(info["kind"], "blob log");
+  EXPECT_EQ(info["next_seq"], 100);
+  EXPECT_GT(info["segments"].size(), 1u);
+}
+
+TEST_F(CliTest, BlobLogVerifyFindsADamagedRecordWithItsSequence) {
+  const std::string dir = MakeBlobLog(dir_, "blobs", 30);
+  const std::string segment = Segment(dir, 0);
+  // Record 3's payload: frames of 16-byte records are 32 bytes.
+  Patch(segment, 4096 + 64 + 3 * 32 + 18, "X");
+  Result r = Cli({"verify", "--json", dir});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_FALSE(j["findings"].empty());
+  EXPECT_EQ(j["findings"][0]["sequence"], 3);
+  EXPECT_THAT(j["findings"][0]["problem"].get<std::string>(),
+              HasSubstr("checksum"));
+  EXPECT_EQ(Cli({"dump", "--from", "3", "--count", "1", dir}).code, 1);
+}
+
+TEST_F(CliTest, BlobLogTailFollowsAnotherProcess) {
+  const std::string dir = MakeBlobLog(dir_, "blobs", 5);
+  Result r = Cli({"tail", "-n", "2", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("record 3 h\xc3\xa9llo"));
+  EXPECT_THAT(r.out, HasSubstr("record 4 h\xc3\xa9llo"));
+  EXPECT_THAT(r.out, Not(HasSubstr("record 2 ")));
+  Subprocess follow({"follow", "--json", "--timeout", "20", dir});
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = BlobLog::Open(dir);
+              if (!log.ok() || !log->Append("news").ok()) return 1;
+              return log->Sync().ok() ? 0 : 2;
+            }),
+            0);
+  EXPECT_TRUE(follow.ReadUntil(absl::Now() + absl::Seconds(5), [&] {
+    return follow.out().find("\"text\":\"news\"") != std::string::npos;
+  })) << follow.out() << follow.err();
+}
+
+TEST_F(CliTest, BlobLogRecoverCutsATornTailOnlyWithYes) {
+  const std::string dir = dir_.File("blobs");
+  {
+    auto log = BlobLog::Open(dir);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append(BlobRecord(i)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    for (int i = 10; i < 15; ++i) ASSERT_TRUE(log->Append(BlobRecord(i)).ok());
+  }
+  const std::string segment = Segment(dir, 0);
+  // Frames: records 0..8 and 10.. are 16 bytes (32-byte frames), 9 is 256
+  // (272): record 12 is at 9 * 32 + 272 + 2 * 32 from the first frame.
+  const uint64_t record12 = 4096 + 64 + 9 * 32 + 272 + 2 * 32;
+  Patch(segment, record12 + 20, "!");
+  const std::string before = testing::ReadFile(segment);
+  Result r = Cli({"recover", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("10 committed records"));
+  EXPECT_THAT(r.out, HasSubstr("2 more with valid checksums"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrFormat("from offset %d would be cut",
+                                               record12)));
+  EXPECT_EQ(testing::ReadFile(segment), before);
+  EXPECT_EQ(Cli({"verify", dir}).code, 1);  // the torn tail is a finding
+
+  r = Cli({"recover", "--yes", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["written"], true);
+  EXPECT_EQ(j["records_kept"], 2);
+  EXPECT_EQ(j["bytes_cut"], 3 * 32);
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  auto reader = BlobReader::Open(dir);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader->next_seq(), 12u);
+}
+
+TEST_F(CliTest, BlobLogCompressAndDecompressKeepEveryRecordReadable) {
+  const std::string dir = MakeBlobLog(dir_, "blobs", 200, /*seal=*/true);
+  Result r = Cli({"compress", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_FALSE(j["compressed"].empty());
+  for (const json& s : j["compressed"]) {
+    EXPECT_LT(s["bytes_after"].get<uint64_t>(), s["bytes_before"].get<uint64_t>());
+  }
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  r = Cli({"dump", "--raw", "-o", dir_.File("raw"), dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string all;
+  for (int i = 0; i < 200; ++i) all += BlobRecord(i);
+  EXPECT_EQ(testing::ReadFile(dir_.File("raw")), all);
+  ASSERT_EQ(Cli({"decompress", dir}).code, 0);
+  EXPECT_EQ(Cli({"verify", dir}).code, 0);
+  auto reader = BlobReader::Open(dir);
+  ASSERT_TRUE(reader.ok());
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<std::string> rec = reader->Read(i);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    EXPECT_EQ(*rec, BlobRecord(i));
+  }
+}
 
 TEST_F(CliTest, BadInputTable) {
   const testing::TempDir& d = dir_;

@@ -7,6 +7,7 @@
 #include "tools/commands.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/log_format.h"
 #include "mapfile/internal/log_store.h"
 #include "mapfile/internal/vector_layout.h"
@@ -154,6 +157,21 @@ json FileInfo(const FileReader& f) {
   if (h.kind == ContainerKind::kVector) {
     j["records"] = {{"committed", commit.ok() ? commit->count : 0},
                     {"capacity", internal::VectorCapacity(h, f.size())}};
+  } else if (h.kind == ContainerKind::kBlobSegment) {
+    // Frames vary in size: `info DIR` and `verify` read them through the
+    // library; one segment shows its header and commit.
+    j["first_sequence"] = h.first_sequence;
+    j["sealed"] = Sealed(f);
+    j["compressed"] = (h.segment_flags & kSegmentCompressed) != 0;
+    if (j["compressed"].get<bool>() && commit.ok() && commit->length > 0) {
+      j["uncompressed_length"] = h.uncompressed_length;
+      j["compression_ratio"] =
+          double(h.uncompressed_length) / double(commit->length);
+    }
+    const uint64_t committed = commit.ok() ? commit->count : 0;
+    j["records"] = {{"committed", committed},
+                    {"present", committed},
+                    {"capacity", committed}};
   } else if (h.kind == ContainerKind::kLogSegment) {
     const internal::LogLayout layout(h.type);
     const bool compressed = h.segment_flags & kSegmentCompressed;
@@ -481,6 +499,163 @@ Verdict Verify(const std::string& path, std::string* kind) {
   return v;
 }
 
+// ---------------------------------------------------------------- blob logs
+
+// Whether the log's last segment (which says what the log holds) is a blob
+// log segment.
+bool IsBlobLog(const std::vector<SegmentName>& names) {
+  if (names.empty()) return false;
+  absl::StatusOr<FileReader> f = FileReader::Open(names.back().path);
+  return f.ok() && f->header().kind == ContainerKind::kBlobSegment;
+}
+
+// A blob log directory: totals through a BlobReader (the library's own
+// view), then each segment's header, commit and index.
+json BlobLogInfo(const std::string& dir, const std::vector<SegmentName>& names,
+                 absl::Status* damage) {
+  json j = {{"path", dir}, {"kind", "blob log"}, {"segments", json::array()}};
+  absl::StatusOr<BlobReader> reader = BlobReader::Open(dir);
+  if (reader.ok()) {
+    j["first_seq"] = reader->first_seq();
+    j["next_seq"] = reader->next_seq();
+  } else {
+    *damage = reader.status();
+  }
+  absl::StatusOr<RecoveryReport> plan = BlobLog::PlanRecovery(dir);
+  if (plan.ok()) {
+    j["kept_after_commit"] = plan->records_kept;
+    j["bytes_to_cut"] = plan->bytes_cut;
+  } else if (damage->ok()) {
+    *damage = plan.status();
+  }
+  uint64_t bytes = 0, allocated = 0;
+  for (const SegmentName& name : names) {
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (f.ok() && f->header().kind != ContainerKind::kBlobSegment) {
+      f = absl::FailedPreconditionError(
+          absl::StrCat("\"", name.path, "\" holds a ",
+                       KindName(f->header().kind), ", not a blob log segment"));
+    }
+    if (!f.ok() || !f->commit().ok()) {
+      const absl::Status s = f.ok() ? f->commit().status() : f.status();
+      if (damage->ok()) *damage = s;
+      j["segments"].push_back(
+          {{"path", name.path}, {"error", std::string(s.message())}});
+      continue;
+    }
+    const uint32_t flags = f->header().segment_flags;
+    const std::string index = absl::StrCat(
+        dir, "/", internal::IndexFileName(name.first));
+    struct stat ist;
+    json segment = {{"path", name.path},
+                    {"first_sequence", f->header().first_sequence},
+                    {"committed", f->commit()->count},
+                    {"commit", SlotJson(*f->commit())},
+                    {"sealed", (flags & kSegmentSealed) != 0},
+                    {"compressed", (flags & kSegmentCompressed) != 0},
+                    {"index", ::stat(index.c_str(), &ist) == 0},
+                    {"file_size", f->size()}};
+    if (flags & kSegmentCompressed) {
+      segment["uncompressed_length"] = f->header().uncompressed_length;
+    }
+    bytes += f->size();
+    allocated += f->allocated();
+    j["segments"].push_back(std::move(segment));
+  }
+  j["file_size"] = bytes;
+  j["allocated_size"] = allocated;
+  return j;
+}
+
+void PrintBlobLogInfo(const json& j) {
+  std::cout << Escape(j["path"].get<std::string>())
+            << ": mapfile blob log (variable-length records)\n";
+  if (j.contains("next_seq")) {
+    std::cout << absl::StrFormat("  %-14s [%d, %d): %d committed\n",
+                                 "sequences", j["first_seq"].get<uint64_t>(),
+                                 j["next_seq"].get<uint64_t>(),
+                                 j["next_seq"].get<uint64_t>() -
+                                     j["first_seq"].get<uint64_t>());
+  }
+  if (j.contains("kept_after_commit")) {
+    std::cout << absl::StrFormat(
+        "  %-14s %d intact after the commit, %d bytes to cut\n", "tail",
+        j["kept_after_commit"].get<uint64_t>(),
+        j["bytes_to_cut"].get<uint64_t>());
+  }
+  std::cout << absl::StrFormat("  %-14s %d, %d bytes, %d allocated\n",
+                               "segments", j["segments"].size(),
+                               j["file_size"].get<uint64_t>(),
+                               j["allocated_size"].get<uint64_t>());
+  for (const json& s : j["segments"]) {
+    if (s.contains("error")) {
+      std::cout << "  " << Escape(s["path"].get<std::string>())
+                << ": DAMAGED: " << Escape(s["error"].get<std::string>())
+                << "\n";
+      continue;
+    }
+    std::cout << absl::StrFormat(
+        "  %s: from %d, %d committed, %d bytes%s%s%s\n",
+        Escape(s["path"].get<std::string>()),
+        s["first_sequence"].get<uint64_t>(), s["committed"].get<uint64_t>(),
+        s["file_size"].get<uint64_t>(),
+        s["sealed"].get<bool>() ? ", sealed" : "",
+        s["compressed"].get<bool>() ? ", compressed" : "",
+        s["index"].get<bool>() ? ", indexed" : "");
+  }
+}
+
+// Verify for a blob log (a directory, or one of its segments: the whole
+// log is checked): every committed record read through a BlobReader, which
+// checks its frame and checksum, and the tail Open would cut. *kind stays
+// empty if `path` is not a blob log (Verify takes it).
+Verdict VerifyBlobLog(const std::string& path, std::string* kind) {
+  Verdict v;
+  struct stat st;
+  absl::StatusOr<os::Fd> fd = OpenInput(path, &st);
+  if (!fd.ok()) return v;
+  std::string dir = path;
+  if (!S_ISDIR(st.st_mode)) {
+    absl::StatusOr<FileReader> f = FileReader::Open(path);
+    if (!f.ok() || f->header().kind != ContainerKind::kBlobSegment) return v;
+    const size_t slash = path.find_last_of('/');
+    dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  }
+  absl::StatusOr<std::vector<SegmentName>> names = ListSegments(dir);
+  if (!names.ok() || !IsBlobLog(*names)) return v;
+  *kind = "blob log";
+  absl::StatusOr<BlobReader> reader = BlobReader::Open(dir);
+  if (!reader.ok()) {
+    v.Add(dir, 0, std::nullopt, reader.status());
+    return v;
+  }
+  std::string record;
+  const uint64_t next = reader->next_seq();
+  Progress progress(absl::StrCat("verify ", dir), next);
+  for (uint64_t seq = reader->first_seq(); seq < next; ++seq) {
+    absl::Status s = reader->Read(seq, &record);
+    if (!v.Add(dir, 0, seq, s)) return v;
+    if (s.ok()) {
+      ++v.records;
+      v.bytes += record.size();
+    }
+    if (seq % 4096 == 0) progress.Update(seq);
+  }
+  absl::StatusOr<internal::RecoveryPlan> plan =
+      internal::LogStore::PlanRecovery(dir, internal::BlobFingerprint(),
+                                       internal::FrameKind::kBlob);
+  if (!plan.ok()) {
+    v.Add(dir, 0, std::nullopt, plan.status());
+  } else if (plan->report.bytes_cut > 0) {
+    v.Add(plan->segment, plan->cut_offset, std::nullopt,
+          absl::DataLossError(absl::StrCat(
+              "torn tail: ", plan->report.bytes_cut,
+              " bytes after the last intact record (`mapfile recover` cuts "
+              "them)")));
+  }
+  return v;
+}
+
 // ---------------------------------------------------------------- dump
 
 // The records [first, last) that the options ask for.
@@ -505,11 +680,14 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> Range(const DumpOptions& o,
 // run of its own recovery), for the record type in the last segment's
 // header, which goes to *type.
 absl::StatusOr<internal::RecoveryPlan> PlanRecovery(
-    const std::string& dir, TypeFingerprint* type) {
+    const std::string& dir, TypeFingerprint* type, internal::FrameKind* frames) {
   MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> names, ListSegments(dir));
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(names.back().path));
   *type = f.header().type;
-  return internal::LogStore::PlanRecovery(dir, *type);
+  *frames = f.header().kind == ContainerKind::kBlobSegment
+                ? internal::FrameKind::kBlob
+                : internal::FrameKind::kFixed;
+  return internal::LogStore::PlanRecovery(dir, *type, *frames);
 }
 
 // Copies [from, to) of `path` to `copy` (created; never overwritten), with
@@ -539,7 +717,8 @@ absl::StatusOr<std::string> LogDir(const std::string& path) {
   MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, OpenInput(path, &st));
   if (S_ISDIR(st.st_mode)) return path;
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(path));
-  if (f.header().kind != ContainerKind::kLogSegment) {
+  if (f.header().kind != ContainerKind::kLogSegment &&
+      f.header().kind != ContainerKind::kBlobSegment) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", path, "\" is a ", KindName(f.header().kind),
         "; this command works on logs (a log directory or a segment)"));
@@ -555,13 +734,13 @@ absl::StatusOr<std::string> LogDir(const std::string& path) {
 // than the default 0644. Rewritten segments keep their own.
 absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenWriter(
     const std::string& dir, const std::string& segment,
-    const TypeFingerprint& type, int level) {
+    const TypeFingerprint& type, internal::FrameKind frames, int level) {
   LogOptions options;
   options.mode = OpenMode::kReadWrite;
   options.compression_level = level;
   MAPFILE_ASSIGN_OR_RETURN(struct stat last, os::Stat(segment));
   options.permissions = last.st_mode & 0777;
-  return internal::LogStore::Open(dir, options, type, /*writer=*/true);
+  return internal::LogStore::Open(dir, options, type, /*writer=*/true, frames);
 }
 
 // `compress` and `decompress`: rewrites every sealed segment of the log
@@ -571,8 +750,9 @@ int RewriteSegments(const ReadOptions& o, int level, bool compress) {
   absl::StatusOr<std::string> dir = LogDir(o.path);
   if (!dir.ok()) return Fail(o, dir.status());
   TypeFingerprint type;
+  internal::FrameKind frames;
   absl::StatusOr<internal::RecoveryPlan> plan =
-      PlanRecovery(*dir, &type);
+      PlanRecovery(*dir, &type, &frames);
   if (!plan.ok()) return Fail(o, plan.status());
   if (plan->report.bytes_cut > 0) {
     return Fail(o, absl::FailedPreconditionError(absl::StrCat(
@@ -580,7 +760,7 @@ int RewriteSegments(const ReadOptions& o, int level, bool compress) {
                        "first")));
   }
   absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-      OpenWriter(*dir, plan->segment, type, level);
+      OpenWriter(*dir, plan->segment, type, frames, level);
   if (!log.ok()) return Fail(o, log.status());
   // Listed after Open: a sealed last segment has a successor now.
   absl::StatusOr<std::vector<SegmentName>> names = ListSegments(*dir);
@@ -628,6 +808,12 @@ int RunInfo(const ReadOptions& o) {
     absl::StatusOr<std::vector<SegmentName>> names = ListSegments(o.path);
     if (!names.ok()) return Fail(o, names.status());
     absl::Status damage;
+    if (IsBlobLog(*names)) {
+      const json j = BlobLogInfo(o.path, *names, &damage);
+      o.json ? Print(j) : PrintBlobLogInfo(j);
+      Report(damage);
+      return ExitCodeOf(damage);
+    }
     const json j = LogInfo(o.path, *names, &damage);
     o.json ? Print(j) : PrintLogInfo(j);
     Report(damage);
@@ -643,7 +829,8 @@ int RunInfo(const ReadOptions& o) {
 
 int RunVerify(const ReadOptions& o) {
   std::string kind;
-  Verdict v = Verify(o.path, &kind);
+  Verdict v = VerifyBlobLog(o.path, &kind);
+  if (kind.empty()) v = Verify(o.path, &kind);
   const json& findings = v.findings;
   Report(v.error);
   if (o.json) {
@@ -842,8 +1029,9 @@ int RunRecover(const RecoverOptions& o) {
   absl::StatusOr<std::string> dir = LogDir(o.path);
   if (!dir.ok()) return Fail(o, dir.status());
   TypeFingerprint type;
+  internal::FrameKind frames;
   absl::StatusOr<internal::RecoveryPlan> plan =
-      PlanRecovery(*dir, &type);
+      PlanRecovery(*dir, &type, &frames);
   if (!plan.ok()) return Fail(o, plan.status());
   const RecoveryReport& planned = plan->report;
   const std::string copy =
@@ -873,7 +1061,7 @@ int RunRecover(const RecoverOptions& o) {
     absl::Status s = SaveCopy(plan->segment, plan->cut_offset,
                               plan->cut_offset + planned.bytes_cut, copy);
     absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
-        s.ok() ? OpenWriter(*dir, plan->segment, type, 3)
+        s.ok() ? OpenWriter(*dir, plan->segment, type, frames, 3)
                : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
     if (!log.ok()) return Fail(o, log.status());
     const RecoveryReport& report = (*log)->recovery();

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/status_macros.h"
 #include "tools/terminal.h"
 
@@ -173,6 +174,83 @@ class LogRecords final : public Records {
   uint64_t lo_, hi_;
 };
 
+// Whether `bytes` are UTF-8 text a terminal shows as it is: valid UTF-8
+// without control characters (C0, DEL, C1).
+bool PrintableUtf8(absl::string_view bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    const int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || (c >= 0xf0 && n != 4) || i + n > bytes.size()) return false;
+    uint32_t cp = c & (0x7f >> n);
+    for (int k = 1; k < n; ++k) {
+      const auto d = static_cast<unsigned char>(bytes[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    // Overlong forms, surrogates, past U+10FFFF, C1 controls.
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// A blob log through the library's BlobReader: each record is read whole
+// (checked) and printed as text when it is printable UTF-8, escaped
+// otherwise.
+class BlobRecords final : public Records {
+ public:
+  BlobRecords(BlobReader reader, uint64_t lo, uint64_t hi)
+      : reader_(std::move(reader)), lo_(lo), hi_(hi) {}
+  uint64_t first() override { return std::max(lo_, reader_.first_seq()); }
+  uint64_t next() override { return std::min(hi_, reader_.next_seq()); }
+  std::string Describe() const override {
+    return "blob log (variable-length records)";
+  }
+  absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
+    MAPFILE_RETURN_IF_ERROR(reader_.Read(seq, &record_));
+    const auto* bytes = reinterpret_cast<const std::byte*>(record_.data());
+    if (raw) return raw->Write(bytes, record_.size());
+    const bool text = PrintableUtf8(record_);
+    if (records) {
+      json r = {{"sequence", seq}, {"size", record_.size()}};
+      if (text) {
+        r["text"] = record_;
+      } else {
+        r["hex"] = Hex(bytes, record_.size());
+      }
+      records->is_array() ? records->push_back(std::move(r))
+                          : void(*records = std::move(r));
+      return absl::OkStatus();
+    }
+    // Text as it is; anything else escaped (\xNN), so a record can never
+    // drive the terminal.
+    std::cout << absl::StrFormat("record %d  %d bytes%s  %s\n", seq,
+                                 record_.size(), text ? "" : " (escaped)",
+                                 text ? record_ : Escape(record_));
+    return absl::OkStatus();
+  }
+  absl::Status Wait(uint64_t seq, absl::Duration timeout) override {
+    if (seq >= hi_) {  // past this segment: nothing will come
+      absl::SleepFor(timeout);
+      return absl::DeadlineExceededError("the segment is complete");
+    }
+    return reader_.WaitFor(seq, timeout);
+  }
+
+ private:
+  BlobReader reader_;
+  uint64_t lo_, hi_;
+  std::string record_;
+};
+
 std::string Parent(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -232,6 +310,23 @@ absl::StatusOr<std::unique_ptr<Records>> Records::Open(
   const FileHeader& h = f.header();
   if (h.kind == ContainerKind::kVector) {
     return std::unique_ptr<Records>(new VectorRecords(std::move(f)));
+  }
+  if (h.kind == ContainerKind::kBlobSegment) {
+    if (!S_ISDIR(st.st_mode)) {  // one segment: its records, via its log
+      dir = Parent(path);
+      lo = h.first_sequence;
+      MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> segments,
+                               ListSegments(dir));
+      for (const SegmentName& s : segments) {
+        if (s.first > lo) {
+          hi = s.first;
+          break;
+        }
+      }
+    }
+    MAPFILE_ASSIGN_OR_RETURN(BlobReader reader, BlobReader::Open(dir));
+    return std::unique_ptr<Records>(
+        new BlobRecords(std::move(reader), lo, hi));
   }
   if (h.kind != ContainerKind::kLogSegment) {
     return absl::UnimplementedError(absl::StrCat(
