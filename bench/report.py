@@ -165,6 +165,17 @@ def checks():
     rows.append(("pretouch: push_back into a new file, on / off",
                  "BM_PushBackPretouch/pretouch:4194304",
                  "BM_PushBackPretouch/pretouch:0", "bytes", 2.0, True))
+    for size in (100, 1024, 65536):
+        rows.append((f"BlobLog::Append {size} B / framed write(2), 1 MiB "
+                     "buffer", f"BM_BlobAppend<{size}>",
+                     f"BM_Write2Framed<{size}>", "bytes",
+                     None if size == 100 else 0.9, True))
+        rows.append((f"BlobLog::Append {size} B / LevelDB log (sync=false)",
+                     f"BM_BlobAppend<{size}>", f"BM_LevelDbLog<{size}>",
+                     "bytes", 5.0, True))
+    rows.append(("BlobReader::Read random 1 KiB / pread(2) (time)",
+                 "BM_BlobRead_Random", "BM_BlobRead_Pread", "time", 0.5,
+                 False))
     rows.append(("fresh page: MADV_POPULATE_WRITE + store / write fault",
                  "BM_FreshPage/populate:1", "BM_FreshPage/populate:0", "items",
                  None, True))
