@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/mapped_vector.h"
 #include "mapfile/status_macros.h"
@@ -113,6 +114,36 @@ absl::Status LogCheck(const std::string& dir, const Progress& p) {
   return absl::IsNotFound(s) && p.appended == 0 ? absl::OkStatus() : s;
 }
 
+// LogWorkload on a BlobLog of MakeBlob records (0 B to 9000 B): rolls,
+// sealing with its index write, compression, retention and a reader.
+absl::Status BlobWorkload(const std::string& dir, Progress& p) {
+  MAPFILE_ASSIGN_OR_RETURN(auto log, BlobLog::Open(dir, TestLogOptions()));
+  std::vector<std::string> owned;
+  for (int round = 0; round < 3; ++round) {
+    owned.clear();
+    const uint64_t next = log.next_seq();
+    for (uint64_t i = 0; i < 25; ++i) owned.push_back(MakeBlob(next + i, 1));
+    const std::vector<absl::string_view> batch(owned.begin(), owned.end());
+    p.appended = next + batch.size();
+    MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
+    MAPFILE_RETURN_IF_ERROR(SyncOnce(log, p, log.next_seq()));
+  }
+  MAPFILE_RETURN_IF_ERROR(log.Seal());
+  MAPFILE_RETURN_IF_ERROR(log.TruncateBefore(20));
+  MAPFILE_ASSIGN_OR_RETURN(auto reader, BlobReader::Open(dir));
+  std::string r;
+  for (uint64_t seq = reader.first_seq(); seq < reader.next_seq(); ++seq) {
+    MAPFILE_RETURN_IF_ERROR(reader.Read(seq, &r));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BlobCheck(const std::string& dir, const Progress& p) {
+  absl::Status s = CheckBlobLog(dir, TestLogOptions(), p.synced,
+                                std::max(p.synced, p.appended), 1);
+  return absl::IsNotFound(s) && p.appended == 0 ? absl::OkStatus() : s;
+}
+
 // Calls that Linux can interrupt (EINTR), which os.h retries. Memory calls
 // (mmap, msync, ...) never return EINTR; injected there it is just an error.
 bool Interruptible(os::Op op) {
@@ -191,6 +222,10 @@ TEST(IoErrorLoopTest, VectorReturnsStatusLeaksNothingAndKeepsSyncedData) {
 
 TEST(IoErrorLoopTest, LogReturnsStatusLeaksNothingAndKeepsSyncedData) {
   ErrorLoop("io_error_loop.log", LogWorkload, LogCheck);
+}
+
+TEST(IoErrorLoopTest, BlobLogReturnsStatusLeaksNothingAndKeepsSyncedData) {
+  ErrorLoop("io_error_loop.blob_log", BlobWorkload, BlobCheck);
 }
 
 }  // namespace
