@@ -14,6 +14,8 @@
 //   log_rewrite.cc   Compress/Decompress (Rewrite)
 //   log_reader.cc    Rescan, Refresh, Find, Run, Read, WaitFor, first/next
 //   log_handle.cc    LogHandle: the faces' calls into the engine
+//   blob_log.cc      BlobLog/BlobReader: the engine with FrameKind::kBlob,
+//                    whose frames are blob_format.h's (encode, check, index)
 // mapfile/internal/log_format.h and docs/FORMAT.md ("Log segments") give
 // the bytes. The commit protocol, in brief (docs/DESIGN.md, "The commit
 // protocol", says why each step is where it is):
