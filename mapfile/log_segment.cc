@@ -290,8 +290,12 @@ void LogStore::WriteIndex(const Segment& s) const {
   const std::string temp = absl::StrCat(path, kTempSuffix);
   const std::string bytes = s.index->Encode(s.first);
   absl::Status status = [&]() -> absl::Status {
+    // The index gets its segment's access (os.h, "Permissions"): who may
+    // read the segment may read where its records start, and no one else.
+    MAPFILE_ASSIGN_OR_RETURN(struct stat segment, os::Stat(s.path));
     MAPFILE_ASSIGN_OR_RETURN(
-        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+        os::Fd fd, os::Open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    MAPFILE_RETURN_IF_ERROR(os::KeepAccess(fd.get(), temp, segment));
     MAPFILE_RETURN_IF_ERROR(
         os::Pwrite(fd.get(), temp, bytes.data(), bytes.size(), 0));
     MAPFILE_RETURN_IF_ERROR(fd.Close());

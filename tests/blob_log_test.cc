@@ -7,6 +7,7 @@
 #include "mapfile/blob_log.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -416,6 +417,21 @@ TEST_F(BlobLogTest, SealTruncateBeforeAndCompressionKeepEveryRecord) {
   EXPECT_FALSE(std::filesystem::exists(Index(segments[1])));
   EXPECT_EQ(log->Read(0).status().code(), absl::StatusCode::kOutOfRange);
   ExpectRecords(*log, segments[2], next);
+}
+
+TEST_F(BlobLogTest, IndexFileTakesItsSegmentsPermissions) {
+  options_.permissions = 0640;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Seal().ok());
+  }
+  struct stat segment, index;
+  ASSERT_EQ(::stat(Segment(0).c_str(), &segment), 0);
+  ASSERT_EQ(::stat(Index(0).c_str(), &index), 0);
+  EXPECT_EQ(index.st_mode & 0777, segment.st_mode & 0777);
+  EXPECT_EQ(index.st_mode & 0007, 0u);  // 0640: not readable by others
 }
 
 TEST_F(BlobLogTest, CompressSealedGivesTransparentReadsToWriterAndReader) {
