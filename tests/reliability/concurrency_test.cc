@@ -41,6 +41,7 @@ absl::Duration FollowTime() { return absl::Seconds(Scaled(2, 10)); }
 // kFollowGrace, a bound that fails the test rather than hanging it).
 constexpr uint64_t kMinVectorElements = 1000;
 constexpr uint64_t kMinLogRecords = 4001;  // at least two rolls
+constexpr uint64_t kMinBlobRecords = 301;  // at least five rolls
 constexpr absl::Duration kFollowGrace = absl::Seconds(60);
 
 LogOptions RollingLog() {
@@ -264,7 +265,9 @@ void WriteBlobLog(const std::string& dir, absl::Time until) {
   auto log = BlobLog::Open(dir, RollingLog());
   if (!log.ok()) ::_exit(3);
   std::vector<std::string> owned;
-  for (uint64_t n = 1; absl::Now() < until; n = n * 3 % 71 + 1) {
+  for (uint64_t n = 1;
+       absl::Now() < until || log->next_seq() < kMinBlobRecords;
+       n = n * 3 % 71 + 1) {
     owned.clear();
     for (uint64_t i = 0; i < n; ++i) {
       owned.push_back(MakeBlob(log->next_seq() + i, 1));
@@ -288,13 +291,15 @@ bool FollowedBlobIntact(std::string r, uint64_t seq) {
 
 uint64_t FollowBlobLog(const std::string& dir, absl::Time until) {
   ReaderOptions options;
-  options.wait_for_log = until + absl::Seconds(10) - absl::Now();
+  options.wait_for_log = until + kFollowGrace - absl::Now();
   absl::StatusOr<BlobReader> reader = BlobReader::Open(dir, options);
   EXPECT_TRUE(reader.ok()) << reader.status();
   if (!reader.ok()) return 0;
   uint64_t next = 0;
   std::string r;
-  while (absl::Now() < until + absl::Milliseconds(200)) {
+  while ((absl::Now() < until + absl::Milliseconds(200) ||
+          next < kMinBlobRecords) &&
+         absl::Now() < until + kFollowGrace) {
     if (!reader->WaitFor(next, absl::Milliseconds(100)).ok()) continue;
     for (const uint64_t end = reader->next_seq(); next < end; ++next) {
       absl::Status s = reader->Read(next, &r);
@@ -353,7 +358,7 @@ TEST(ConcurrencyTest, ReaderProcessFollowsABlobLogWriterProcessAcrossRolls) {
     WriteBlobLog(path, until);
     ::_exit(0);
   }
-  EXPECT_GT(FollowBlobLog(path, until), 200u);  // at least five rolls
+  EXPECT_GE(FollowBlobLog(path, until), kMinBlobRecords);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_EQ(status, 0);
@@ -370,7 +375,8 @@ TEST(ConcurrencyTest, ReaderThreadsFollowWriterThreads) {
   std::thread log_writer([&] { WriteLog(log, until); });
   std::thread log_reader([&] { FollowLog(log, until); });
   std::thread blob_writer([&] { WriteBlobLog(blobs, until); });
-  std::thread blob_reader([&] { EXPECT_GT(FollowBlobLog(blobs, until), 0u); });
+  std::thread blob_reader(
+      [&] { EXPECT_GE(FollowBlobLog(blobs, until), kMinBlobRecords); });
   FollowVector(vec, until);
   vector_writer.join();
   log_writer.join();
