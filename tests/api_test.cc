@@ -7,6 +7,7 @@
 #include "mapfile/mapfile.h"
 
 #include <cstdint>
+#include <string>
 #include <memory_resource>
 #include <string>
 #include <type_traits>
@@ -239,6 +240,58 @@ TEST(ApiTest, AppendLogAndReader) {
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(ApiTest, BlobLogAndReader) {
+  testing::TempDir dir;
+  const std::string logdir = dir.File("blobs");
+  static_assert(std::is_same_v<BlobLog::Options, LogOptions>);
+  BlobLog::Options options;
+  options.segment_size = 64 << 10;
+  options.compress_sealed = true;
+  absl::StatusOr<BlobLog> log = BlobLog::Open(logdir, options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  absl::StatusOr<uint64_t> seq = log->Append(absl::string_view("first"));
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 0u);
+  const std::vector<absl::string_view> batch = {"", "b", "third record"};
+  absl::StatusOr<uint64_t> first =
+      log->AppendBatch(absl::Span<const absl::string_view>(batch));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 1u);
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(log->next_seq(), 4u);
+  EXPECT_EQ(log->size(), 4u);
+  absl::StatusOr<std::string> r = log->Read(3);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, "third record");
+  std::string out;
+  ASSERT_TRUE(log->Read(1, &out).ok());
+  EXPECT_EQ(out, "");
+  ASSERT_TRUE(log->Seal().ok());
+  EXPECT_TRUE(log->Decompress(0).ok());
+  EXPECT_TRUE(log->Compress(0).ok());
+  ASSERT_TRUE(log->TruncateBefore(0).ok());
+  EXPECT_EQ(log->first_seq(), 0u);
+  EXPECT_EQ(log->recovery().bytes_cut, 0u);
+  absl::StatusOr<RecoveryReport> plan = BlobLog::PlanRecovery(logdir);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kOk);
+
+  ReaderOptions reader_options;
+  reader_options.cache_bytes = uint64_t{1} << 20;
+  reader_options.wait_for_log = absl::Milliseconds(20);
+  absl::StatusOr<BlobReader> reader = BlobReader::Open(logdir, reader_options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->first_seq(), 0u);
+  EXPECT_EQ(reader->next_seq(), 4u);
+  absl::StatusOr<std::string> rr = reader->Read(0);
+  ASSERT_TRUE(rr.ok()) << rr.status();
+  EXPECT_EQ(*rr, "first");
+  EXPECT_TRUE(reader->Read(2, &out).ok());
+  EXPECT_EQ(out, "b");
+  EXPECT_TRUE(reader->WaitFor(3, absl::Milliseconds(10)).ok());
+  EXPECT_EQ(reader->WaitFor(4, absl::Milliseconds(10)).code(),
+            absl::StatusCode::kDeadlineExceeded);
 }
 
 }  // namespace
