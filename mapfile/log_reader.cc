@@ -55,6 +55,15 @@ absl::Status LogStore::Rescan() {
     Segment& s = *merged[i];
     s.count = merged[i + 1]->first - s.first;  // what the names imply
     MAPFILE_RETURN_IF_ERROR(CheckCount(s.path, s.count, control_, stride_));
+    if (blob_ && s.live && !writer_) {
+      // A reader's live blob segment rolled over: the writer trims it to its
+      // frames. Map it again (Load), so that its frame area ends at its
+      // commit's length and no walk of the index can reach bytes the trim
+      // unmaps; a reader holding a RecordRun keeps the old mapping.
+      s.file.reset();
+      s.data = nullptr;
+      s.index.reset();
+    }
     s.live = false;
     s.sealed = true;
   }
