@@ -902,6 +902,10 @@ TEST_F(CliTest, BlobLogInfoVerifyAndDumpShowTextAndEscapedBinary) {
   EXPECT_EQ(j["records"][1]["size"], 256);
   EXPECT_EQ(j["records"][1]["hex"].get<std::string>().substr(0, 8), "00010203");
 
+  r = Cli({"dump", "--csv", dir});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no fields"));
+
   const std::string raw = dir_.File("raw");
   r = Cli({"dump", "--raw", "-o", raw, "--from", "1", "--to", "3", dir});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "mapfile/blob_log.h"
+#include "mapfile/internal/blob_format.h"
 #include "mapfile/status_macros.h"
 #include "tools/terminal.h"
 
@@ -214,6 +215,15 @@ class BlobRecords final : public Records {
   std::string Describe() const override {
     return "blob log (variable-length records)";
   }
+  const TypeFingerprint& type() const override { return type_; }
+  ByteOrder byte_order() const override { return kHostByteOrder; }
+  // Blob records are bytes of any length, with no fields to print (--csv,
+  // or a schema, is for records of a type).
+  absl::Status Payload(uint64_t seq, std::string*) override {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record ", seq, " of a blob log has no fields to print; dump it as "
+        "text, --json or --raw"));
+  }
   absl::Status Emit(uint64_t seq, json* records, RawSink* raw) override {
     MAPFILE_RETURN_IF_ERROR(reader_.Read(seq, &record_));
     const auto* bytes = reinterpret_cast<const std::byte*>(record_.data());
@@ -249,6 +259,7 @@ class BlobRecords final : public Records {
   BlobReader reader_;
   uint64_t lo_, hi_;
   std::string record_;
+  TypeFingerprint type_ = internal::BlobFingerprint();
 };
 
 std::string Parent(const std::string& path) {
