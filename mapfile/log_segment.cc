@@ -19,6 +19,8 @@
 namespace mapfile {
 namespace internal {
 
+// Maps `s` and checks its header against this log. Leaves s.data null for a
+// compressed segment (Load decompresses it).
 absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   MappedFile::Options o;
   o.mode = writable ? OpenMode::kReadWrite : OpenMode::kReadOnly;
@@ -26,10 +28,14 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   // A reader's live segment may be cut and re-extended by a recovering
   // writer: room to follow it without moving the mapping.
   o.reserve = writable ? size_ : writer_ ? 0 : uint64_t{1} << 30;
-  MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(s.path, o));
+  // The writer allocates disk space itself, in steps (Reserve), and never
+  // for what a file's length claims (a sparse 1 TiB segment stays sparse).
+  o.preallocate = false;
+  const std::string& path = s.temp.empty() ? s.path : s.temp;
+  MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, o));
   MAPFILE_ASSIGN_OR_RETURN(
       FileHeader h,
-      DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), s.path));
+      DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), path));
   MAPFILE_RETURN_IF_ERROR(
       CheckCompatible(h, ContainerKind::kLogSegment, type_, s.path));
   if (h.first_sequence != s.first ||
