@@ -4,10 +4,13 @@
 // the decompressed-segment cache (Inflate, eviction in Load). Part of the
 // log engine (mapfile/internal/log_store.h; docs/DESIGN.md).
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/log_format.h"
@@ -21,6 +24,33 @@ namespace internal {
 
 // Maps `s` and checks its header against this log. Leaves s.data null for a
 // compressed segment (Load decompresses it).
+// A writer's segment file longer than any segment can be (a file extended
+// sparse, a hostile file) is cut back to the size its header recorded
+// before it is mapped: no address space, memory or disk is taken for what
+// its length claims. Frames past the recorded size cannot be records.
+absl::Status LogStore::CutBack(const std::string& path) const {
+  MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Stat(path));
+  if (static_cast<uint64_t>(st.st_size) <= kMaxSegmentSize) {
+    return absl::OkStatus();
+  }
+  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, os::Open(path, O_RDWR));
+  std::vector<std::byte> page(kHeaderSize);
+  MAPFILE_ASSIGN_OR_RETURN(size_t n, os::Pread(fd.get(), path, page.data(),
+                                               page.size(), 0));
+  MAPFILE_ASSIGN_OR_RETURN(FileHeader h,
+                           DecodeHeader(absl::MakeConstSpan(page.data(), n),
+                                        path));
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCompatible(h, ContainerKind::kLogSegment, type_, path));
+  if ((h.segment_flags & (kSegmentSealed | kSegmentCompressed)) != 0) {
+    return absl::DataLossError(absl::StrCat(
+        "log segment \"", path, "\": sealed, yet ", st.st_size,
+        " bytes long (at most ", kMaxSegmentSize, ")"));
+  }
+  return os::Annotate(os::Ftruncate(fd.get(), path, SegmentSize(h)),
+                      Context("Open"));
+}
+
 absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   MappedFile::Options o;
   o.mode = writable ? OpenMode::kReadWrite : OpenMode::kReadOnly;
@@ -32,6 +62,7 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   // for what a file's length claims (a sparse 1 TiB segment stays sparse).
   o.preallocate = false;
   const std::string& path = s.temp.empty() ? s.path : s.temp;
+  if (writable) MAPFILE_RETURN_IF_ERROR(CutBack(path));
   MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, o));
   MAPFILE_ASSIGN_OR_RETURN(
       FileHeader h,

@@ -228,6 +228,7 @@ class LogStore {
   absl::Status Refresh(bool rescan);
   void UpdateLive(Segment& s);
   absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
+  absl::Status CutBack(const std::string& path) const;
   absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
   absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
   absl::Status Rewrite(uint64_t seq, bool compress);
