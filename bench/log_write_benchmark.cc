@@ -31,7 +31,9 @@
 //   MAPFILE_BENCH_DIRS="/var/tmp /dev/shm" build-bench/log_write_benchmark
 //
 // Iterations use manual time: only Open to close is timed, not the removal
-// of the previous iteration's files.
+// of the previous iteration's files. MAPFILE_BENCH_SLOWEST=1 prints the
+// sequence numbers of AppendWorst's slowest appends (at a buffer flush, a
+// roll, or anywhere: preemption).
 
 #define XXH_INLINE_ALL
 #include <fcntl.h>
@@ -351,6 +353,16 @@ void BM_LogAppendWorst(benchmark::State& state, std::string base) {
     state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
     std::vector<uint32_t> sorted = ns;
     std::sort(sorted.begin(), sorted.end());
+    if (std::getenv("MAPFILE_BENCH_SLOWEST") != nullptr) {
+      // Which appends were slowest (sequence number, ns): at a buffer
+      // flush, a roll, or anywhere (preemption)?
+      for (uint64_t seq = 0; seq < kRecords; ++seq) {
+        if (ns[seq] >= sorted[sorted.size() - 8]) {
+          fprintf(stderr, "slow append %llu: %u ns\n",
+                  static_cast<unsigned long long>(seq), ns[seq]);
+        }
+      }
+    }
     worst = std::max<int64_t>(worst, sorted.back());
     median = sorted[sorted.size() / 2];
     p999 = sorted[sorted.size() * 999 / 1000];

@@ -233,8 +233,18 @@ absl::Status LogStore::Ahead() {
   a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
   const uint64_t used = data_offset_ + control_ + a.count * stride_;
   if (!r.busy.load(std::memory_order_acquire) &&
-      a.allocated < a.file->size() && used > a.allocated / 2) {
-    PostReserve(a, std::min(a.file->size(), 2 * a.allocated));
+      a.allocated < a.file->size()) {
+    if (used > a.allocated / 2) {
+      PostReserve(a, std::min(a.file->size(), 2 * a.allocated));
+    } else {
+      // Come back at half of it to ask, so that the background has the
+      // other half of the time to allocate before the writer gets there.
+      const uint64_t half = (a.allocated / 2 - data_offset_ - control_) /
+                                stride_ + 1;
+      if (a.allocated / 2 > data_offset_ + control_ && half > a.count) {
+        limit = std::min(limit, half);
+      }
+    }
   }
   const uint64_t room = a.allocated > data_offset_ + control_
                             ? (a.allocated - data_offset_ - control_) / stride_
