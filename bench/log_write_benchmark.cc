@@ -11,7 +11,9 @@
 //                     with write(2), open to close.
 //   Recycle           the same into a log that keeps running (retention
 //                     retires segments and the writer reuses them), steady
-//                     state; same baseline.
+//                     state; same baseline. RecycleSynced: with a Sync()
+//                     before each TruncateBefore (only synced segments can
+//                     be retired).
 //   SyncEvery         as OpenAppendClose with Sync() every 10,000 records;
 //                     vs PwriteFdatasync: the frames pwrite'n and
 //                     fdatasync'ed at the same points.
@@ -288,7 +290,18 @@ void BM_LogSyncEvery(benchmark::State& state, std::string base) {
 // keeps only the last kRecords / 2 (TruncateBefore every 100,000 records),
 // so retired segments are there to reuse. The first (untimed) round fills
 // it up to the steady state.
+void RecycleLoop(benchmark::State& state, const std::string& base,
+                 bool sync);
 void BM_LogRecycle(benchmark::State& state, std::string base) {
+  RecycleLoop(state, base, false);
+}
+// The same with a Sync() before each TruncateBefore: retention can only
+// retire (and recycle) segments a Sync made durable.
+void BM_LogRecycleSynced(benchmark::State& state, std::string base) {
+  RecycleLoop(state, base, true);
+}
+void RecycleLoop(benchmark::State& state, const std::string& base,
+                 bool sync) {
   Scratch dir(base);
   if (!dir.ok()) return Fail(state, "mkdtemp");
   const std::string path = dir.File("log");
@@ -305,6 +318,13 @@ void BM_LogRecycle(benchmark::State& state, std::string base) {
         return false;
       }
       if ((i + 1) % 100000 == 0 && *seq > kRecords / 2) {
+        if (sync) {
+          absl::Status synced = log->Sync();
+          if (!synced.ok()) {
+            Fail(s, std::string(synced.message()));
+            return false;
+          }
+        }
         absl::Status cut = log->TruncateBefore(*seq - kRecords / 2);
         if (!cut.ok()) {
           Fail(s, std::string(cut.message()));
@@ -407,6 +427,7 @@ int Register() {
       {"BM_Write2Frames", BM_Write2Frames},
       {"BM_LogOpenAppendClose", BM_LogOpenAppendClose},
       {"BM_LogRecycle", BM_LogRecycle},
+      {"BM_LogRecycleSynced", BM_LogRecycleSynced},
       {"BM_PwriteFdatasync", BM_PwriteFdatasync},
       {"BM_LogSyncEvery", BM_LogSyncEvery},
       {"BM_LogAppendWorst", BM_LogAppendWorst},
