@@ -466,6 +466,39 @@ TEST_F(AppendLogTest, RecyclingOffDeletesRetiredSegments) {
   EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".free"));
 }
 
+// Compression of sealed segments runs after the Sync that sealed them, in
+// the background; a writer killed before it ran leaves them uncompressed,
+// and the next writer's Open finishes the job (by its close at the latest).
+TEST_F(AppendLogTest, CompressionKilledBeforeItRanResumesAtTheNextOpen) {
+  options_.compress_sealed = true;
+  options_.pretouch_in_background = false;  // nothing runs before the kill
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              for (uint64_t i = 0; i < 3 * per + 5; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              if (!log->Sync().ok()) return 2;  // queues 3 compressions
+              ::raise(SIGKILL);
+              return 3;
+            }),
+            128 + SIGKILL);
+  for (uint64_t k = 0; k < 3; ++k) EXPECT_FALSE(Compressed(Segment(k * per)));
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ExpectRecords(*log, 0, 3 * per + 5);
+  }
+  for (uint64_t k = 0; k < 3; ++k) {
+    EXPECT_TRUE(Compressed(Segment(k * per))) << k;
+  }
+  EXPECT_FALSE(Compressed(Segment(3 * per)));  // the active one
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, 3 * per + 5);
+}
+
 // A killed process loses at most the records still in its write buffer:
 // every record written before (here, at the last roll) is kept, also in
 // segments rolled into since the last Sync (temporaries adopted by Open).
