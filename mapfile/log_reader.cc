@@ -38,8 +38,7 @@ absl::Status LogStore::Rescan() {
       } else {
         MAPFILE_RETURN_IF_ERROR(os::Annotate(os::Unlink(path), Context("Open")));
       }
-    } else if (writer_ && !dry_run_ &&
-               absl::ConsumeSuffix(&base, kTempSuffix) &&
+    } else if (writer_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
                (first = ParseSegmentFileName(base))) {
       // A segment being created, rolled into or compressed when a writer
       // died (and no other *.tmp file: those are not the log's to touch).
@@ -53,6 +52,7 @@ absl::Status LogStore::Rescan() {
     if (std::binary_search(firsts.begin(), firsts.end(), first)) {
       // The rewrite of an existing segment (Compress, Decompress): the
       // segment is whole without it.
+      if (dry_run_) continue;
       MAPFILE_RETURN_IF_ERROR(os::Unlink(
           absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix)));
     } else {

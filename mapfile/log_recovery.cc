@@ -28,10 +28,12 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
     return absl::NotFoundError(absl::StrCat(
         s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
   }
+  // The temporaries Open would adopt (a chain of rolls no Sync finished).
+  MAPFILE_RETURN_IF_ERROR(s->Adopt());
   const Segment& last = *s->segments_.back();
-  return RecoveryPlan{s->recovery_, last.path, last.count,
-                      s->data_offset_ + s->control_ +
-                          (last.count + s->recovery_.records_kept) * s->stride_};
+  return RecoveryPlan{
+      s->recovery_, last.temp.empty() ? last.path : last.temp, last.synced,
+      s->data_offset_ + s->control_ + last.count * s->stride_};
 }
 
 // A store with the layout of `type`, before any file is touched.
@@ -74,7 +76,10 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     recovery_.records_cut = (end - cut + stride_ - 1) / stride_;
     recovery_.segment = s.path;
   }
-  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
+  if (dry_run_) {  // PlanRecovery: say, don't cut
+    s.count = kept;  // as Open will have it (Adopt looks at it)
+    return absl::OkStatus();
+  }
   // Cut everything after the kept frames (stale or torn bytes, anywhere)
   // and extend the file again, sparse: the free frames are zeros, as in a
   // new segment. Its length is the log's segment size, never what the file
@@ -131,7 +136,7 @@ absl::Status LogStore::Adopt() {
     auto s = std::make_shared<Segment>(
         first, absl::StrCat(dir_, "/", SegmentFileName(first)));
     s->temp = absl::StrCat(s->path, kTempSuffix);
-    absl::StatusOr<FileHeader> h = Map(*s, true);
+    absl::StatusOr<FileHeader> h = Map(*s, !dry_run_);
     absl::Status status = h.status();
     if (status.ok() && (s->compressed || s->sealed)) {
       status = absl::DataLossError("not a segment being appended to");
@@ -141,7 +146,7 @@ absl::Status LogStore::Adopt() {
       // Nothing of it can be kept (a header or commit never written whole,
       // or no valid frame): it holds no record a Sync covered.
       s->file.reset();
-      MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
+      if (!dry_run_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
       break;
     }
     last.live = false;
@@ -150,6 +155,7 @@ absl::Status LogStore::Adopt() {
     segments_.push_back(std::move(s));
     commit = true;
   }
+  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't write
   for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
   temps_.clear();
   if (commit) return Sync();

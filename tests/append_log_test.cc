@@ -516,8 +516,10 @@ TEST_F(AppendLogTest, UnsyncedWrittenRecordsAreKeptAfterProcessDeath) {
               return 3;
             }),
             128 + SIGKILL);
+  const absl::StatusOr<RecoveryReport> plan = AppendLog<Rec>::PlanRecovery(path_);
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
+  ExpectPlanned(plan, log->recovery());  // adoption included
   ExpectRecords(*log, 0, 2 * per);
   EXPECT_EQ(log->recovery().records_kept, 2 * per - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
