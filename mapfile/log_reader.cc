@@ -36,7 +36,7 @@ absl::Status LogStore::Rescan() {
       if (jobs_->free.size() < options_.recycle_segments) {
         jobs_->free.push_back(path);
       } else {
-        MAPFILE_RETURN_IF_ERROR(os::Annotate(os::Unlink(path), Context("Open")));
+        MAPFILE_RETURN_IF_ERROR(os::Annotate(UnlinkLogFile(path), Context("Open")));
       }
     } else if (writer_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
                (first = ParseSegmentFileName(base))) {
@@ -53,7 +53,7 @@ absl::Status LogStore::Rescan() {
       // The rewrite of an existing segment (Compress, Decompress): the
       // segment is whole without it.
       if (dry_run_) continue;
-      MAPFILE_RETURN_IF_ERROR(os::Unlink(
+      MAPFILE_RETURN_IF_ERROR(UnlinkLogFile(
           absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix)));
     } else {
       temps_.push_back(first);  // maybe a roll no Sync finished: Adopt()

@@ -168,7 +168,7 @@ absl::Status LogStore::Adopt() {
 // already is fine: another file system view, or a second Open's race).
 absl::Status LogStore::RemoveTemp(uint64_t first) {
   absl::Status status =
-      os::Unlink(absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix));
+      UnlinkLogFile(absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix));
   if (status.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
   return os::Annotate(status, Context("Open"));
 }

@@ -66,7 +66,7 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
   s.block.reset();
   s.data = nullptr;
   if (status.ok()) return status;
-  os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+  UnlinkLogFile(temp).IgnoreError();  // best effort; Open removes it too
   return Annotate(status, context);
 }
 
@@ -176,7 +176,7 @@ void LogStore::PostCompress(const Segment& s) {
       }
     }
     if (!status.ok()) {
-      os::Unlink(temp).IgnoreError();  // a later Open compresses it
+      UnlinkLogFile(temp).IgnoreError();  // a later Open compresses it
       return;
     }
     std::lock_guard<std::mutex> lock(jobs->mu);

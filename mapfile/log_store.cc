@@ -40,7 +40,7 @@ LogStore::~LogStore() {
   }
   pretouch_.reset();
   if (jobs_ != nullptr && jobs_->prepared && jobs_->prepared->ok()) {
-    os::Unlink((**jobs_->prepared)->temp).IgnoreError();
+    UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();
   }
 }
 

@@ -161,7 +161,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
     EncodeSlot({1, 0, 0}, page);
   }
   if (!status.ok()) {
-    os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+    UnlinkLogFile(temp).IgnoreError();  // best effort; Open removes it too
     return Annotate(status, absl::StrCat(Context("Append"),
                                        ": creating segment \"", path, "\""));
   }
@@ -194,7 +194,7 @@ absl::Status LogStore::CreateSegment(uint64_t first) {
   absl::Status status = s->file->Sync(0, data_offset_ + control_);
   if (status.ok()) status = Name(*s);
   if (!status.ok()) {
-    os::Unlink(s->temp).IgnoreError();
+    UnlinkLogFile(s->temp).IgnoreError();
     return Annotate(status, absl::StrCat(Context("Append"),
                                        ": creating segment \"", s->path, "\""));
   }
@@ -415,12 +415,12 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
     if (keep) {
       const std::string free = absl::StrCat(gone->path, kFreeSuffix);
       MAPFILE_RETURN_IF_ERROR(
-          Annotate(os::Rename(gone->path, free), Context("TruncateBefore")));
+          Annotate(MoveLogFile(gone->path, free, true), Context("TruncateBefore")));
       std::lock_guard<std::mutex> lock(jobs_->mu);
       jobs_->free.push_back(free);
     } else {
       MAPFILE_RETURN_IF_ERROR(
-          Annotate(os::Unlink(gone->path), Context("TruncateBefore")));
+          Annotate(UnlinkLogFile(gone->path), Context("TruncateBefore")));
     }
     MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
@@ -453,7 +453,7 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   o.preallocate = false;
   absl::StatusOr<MappedFile> file;
   uint64_t allocated = 0;
-  absl::Status status = os::Rename(free, temp, /*sync_directory=*/false);
+  absl::Status status = MoveLogFile(free, temp, /*sync_directory=*/false);
   if (status.ok()) {
     file = MappedFile::Open(temp, o);
     status = file.status();
@@ -466,8 +466,8 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   }
   if (status.ok()) status = file->Truncate(size_);  // sparse past the old end
   if (!status.ok()) {
-    os::Unlink(free).IgnoreError();
-    os::Unlink(temp).IgnoreError();
+    UnlinkLogFile(free).IgnoreError();
+    UnlinkLogFile(temp).IgnoreError();
     return nullptr;  // Prepare makes a new file
   }
   std::memset(file->data(), 0, data_offset_ + control_);  // slots, control
@@ -501,7 +501,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::TakeNext(
   }
   if (got && got->ok()) {
     if ((**got)->first == first) return **got;
-    os::Unlink((**got)->temp).IgnoreError();  // Seal() came first
+    UnlinkLogFile((**got)->temp).IgnoreError();  // Seal() came first
   }
   // A failed preparation is retried, and reported, here.
   return Prepare(first);
@@ -512,7 +512,7 @@ void LogStore::PostPrepare(uint64_t first) {
   {
     std::lock_guard<std::mutex> lock(jobs_->mu);
     if (jobs_->prepare == LogJobs::kDone && jobs_->prepared->ok()) {
-      os::Unlink((**jobs_->prepared)->temp).IgnoreError();  // not taken
+      UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();  // not taken
     }
     jobs_->prepared.reset();
     jobs_->prepare = LogJobs::kQueued;

@@ -78,6 +78,8 @@
 #include "absl/time/time.h"
 #include "mapfile/append_log.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/crash_point.h"
+#include "mapfile/internal/os.h"
 #include "mapfile/log_options.h"
 #include "mapfile/mapped_file.h"
 #include "mapfile/scratch.h"
@@ -93,6 +95,26 @@ inline constexpr uint64_t kWriteBuffer = uint64_t{1} << 20;
 // (header, control block, the first records) when it is made, the others
 // ahead of the writer (LogStore::Ahead), steps doubling up to its size.
 inline constexpr uint64_t kFirstStep = uint64_t{1} << 20;
+
+// unlink(2) of one of the log's files (directory fsynced), then the crash
+// point "log.unlinked": its name may be used again later, and a test's
+// model of the disk forgets the removed file's durable bytes there.
+inline absl::Status UnlinkLogFile(const std::string& path) {
+  absl::Status status = os::Unlink(path);
+  MAPFILE_CRASH_POINT("log.unlinked", &path);
+  return status;
+}
+
+// rename(2) of a retired or recycled segment file (its directory fsynced
+// if `sync_directory`), between the crash points "log.moving" (from) and
+// "log.moved" (to), which a test's model of the disk follows.
+inline absl::Status MoveLogFile(const std::string& from, const std::string& to,
+                                bool sync_directory) {
+  MAPFILE_CRASH_POINT("log.moving", &from);
+  absl::Status status = os::Rename(from, to, sync_directory);
+  if (status.ok()) MAPFILE_CRASH_POINT("log.moved", &to);
+  return status;
+}
 
 // The control block's words (log_format.h: kPublishedAt, ...) in a
 // segment's data region.

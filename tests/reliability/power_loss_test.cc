@@ -52,6 +52,7 @@ struct Disk {
   // A segment is mapped under its temporary name and renamed while mapped:
   // its MappedFile keeps reporting the old name.
   std::map<std::string, std::string> renamed;
+  std::string moving;  // the file between "log.moving" and "log.moved"
   std::function<void(const std::string& point)> instant;
   bool recording = false;
 };
@@ -77,10 +78,28 @@ void ApplySync(const internal::CrashSite& site) {
 }
 
 void Hook(const internal::CrashSite& site) {
+  if (g_disk == nullptr) return;  // a log closing after the scenario
   Disk& disk = *g_disk;
   if (!disk.recording) return;
   disk.recording = false;  // the checks below open files too
   const bool sync = std::strncmp(site.point, "file.", 5) == 0;
+  // The engine's unlinks and its moves of retired (recycled) segment files:
+  // a name used again starts empty; a moved file keeps its durable bytes.
+  if (std::strcmp(site.point, "log.unlinked") == 0) {
+    disk.durable.erase(*site.path);
+    disk.renamed.erase(*site.path);
+  }
+  if (std::strcmp(site.point, "log.moving") == 0) disk.moving = *site.path;
+  if (std::strcmp(site.point, "log.moved") == 0) {
+    auto from = disk.durable.find(disk.moving);
+    if (from != disk.durable.end()) {
+      disk.durable[*site.path] = from->second;
+      disk.durable.erase(disk.moving);
+    } else {
+      disk.durable.erase(*site.path);
+    }
+    disk.renamed[disk.moving] = *site.path;
+  }
   if (std::strcmp(site.point, "log.renamed") == 0) {
     const std::string temp = *site.path + ".tmp";
     disk.durable[*site.path] = disk.durable[temp];
