@@ -14,10 +14,13 @@ import json
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: E402
+except ImportError:  # --log-write needs no plots; main() does
+    plt = None
 
 UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 PUSH = "BM_PushBack<{}, k{}>"
@@ -328,6 +331,56 @@ def plot_latency(reps, path):
     return True
 
 
+# bench/log_write_benchmark.cc: (figure, log, baseline, target) per file
+# system, Open to close; the ratio is of wall times (lower: log faster).
+LOG_WRITE = (
+    ("Open + 2M x 64 B Append + close, fresh log, default options",
+     "BM_LogOpenAppendClose", "BM_Write2Frames", "<= 1.1"),
+    ("same, retention recycling segments (steady state)",
+     "BM_LogRecycle", "BM_Write2Frames", "<= 0.9"),
+    ("same, with a Sync() before each TruncateBefore",
+     "BM_LogRecycleSynced", "BM_Write2Frames", "(<= 0.9)"),
+    ("same, Sync() every 10,000 records",
+     "BM_LogSyncEvery", "BM_PwriteFdatasync", "<= 1.1"),
+    ("AppendBatch of 1000 x 64 B, open to close",
+     "BM_LogAppendBatch", "BM_Memcpy", "report"),
+)
+
+
+def log_write_table(medians, reps):
+    """The log write path, file systems side by side (median and best)."""
+    def times(name):
+        return reps.get(name + "/iterations:1/manual_time", [])
+    systems = sorted({n.split("/")[1] for n in reps
+                      if n.startswith("BM_Write2Frames/")})
+    if not systems:
+        return []
+    head = "| figure | baseline | target | " + " | ".join(
+        f"{fs}: log / baseline ms (median, best) | {fs} ratio" for fs in systems) + " |"
+    out = [head, "|" + "---|" * (3 + 2 * len(systems))]
+    for what, log, base, target in LOG_WRITE:
+        cells = []
+        for fs in systems:
+            a, b = times(f"{log}/{fs}"), times(f"{base}/{fs}")
+            if not a or not b:
+                cells += ["-", "-"]
+                continue
+            ma, mb = sorted(a)[len(a) // 2] / 1e6, sorted(b)[len(b) // 2] / 1e6
+            ba, bb = min(a) / 1e6, min(b) / 1e6
+            cells += [f"{ma:.0f} / {mb:.1f} ({ba:.0f} / {bb:.1f})",
+                      f"**{ma / mb:.2f}x** (best {ba / bb:.2f}x)"]
+        out.append(f"| {what} | `{base}` | {target} | " + " | ".join(cells) + " |")
+    for fs in systems:
+        row = find(medians, f"BM_LogAppendWorst/{fs}/iterations:1/manual_time")
+        if row and "worst_us" in row:
+            out.append(
+                f"| worst single Append of 2M, 4 MiB segments, compress_sealed "
+                f"({fs}) | median Append | < 200 µs | median of the runs: worst "
+                f"{row['worst_us']:.0f} µs, median {row['median_ns']:.0f} ns, "
+                f"p99.9 {row['p999_ns']:.0f} ns | |" + " |" * (2 * len(systems) - 2))
+    return out
+
+
 def main():
     results_dir, out_md, plots_dir = sys.argv[1:4]
     medians, reps = load(results_dir)
@@ -356,6 +409,13 @@ def main():
                   "excludes it and is negative when the reader woke first). "
                   "Idle reader CPU: over 200 ms with nothing appended.", ""]
         lines += wake
+    log_write = log_write_table(medians, reps)
+    if log_write:
+        lines += ["", "## Log write path, Open to close (bench/log_write_benchmark.cc)",
+                  "", "Each file system of `MAPFILE_BENCH_DIRS` side by side; "
+                  "ratio = log / baseline wall time (lower: the log is faster), "
+                  "median of the repetitions (and of the best ones).", ""]
+        lines += log_write
     lines += ["", "## Absolute figures"] + absolute_tables(medians)
     # bench/python_bench.py's section is not ours: keep it.
     begin, end = "<!-- python_bench: begin -->", "<!-- python_bench: end -->"
@@ -366,4 +426,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--log-write":
+        # One section from a log_write_benchmark JSON, for a run of that
+        # benchmark alone: bench/report.py --log-write results.json
+        med, rep = load(os.path.dirname(os.path.abspath(sys.argv[2])) or ".")
+        print("\n".join(log_write_table(med, rep)))
+    else:
+        main()

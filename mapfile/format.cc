@@ -270,6 +270,7 @@ void EncodeHeader(const FileHeader& h, absl::Span<std::byte> page) {
   Put(p + 136, h.first_sequence, 8);
   Put(p + 144, h.segment_flags, 4);
   Put(p + 152, h.uncompressed_length, 8);
+  Put(p + 160, h.segment_size, 8);
   uint32_t flags = h.flags & ~kHeaderHasSchema;
   if (!h.type.fields.empty()) {
     flags |= kHeaderHasSchema;
@@ -498,6 +499,7 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   h.first_sequence = Get(p + 136, 8);
   h.segment_flags = Get(p + 144, 4);
   h.uncompressed_length = Get(p + 152, 8);
+  h.segment_size = Get(p + 160, 8);
   for (int i = 0; i < 2; ++i) {
     const std::byte* s = p + kSlotOffset + kSlotSize * i;
     CommitSlot slot{Get(s, 8), Get(s + 8, 8), Get(s + 16, 8)};

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "mapfile/internal/blob_format.h"
@@ -20,18 +21,49 @@
 namespace mapfile {
 namespace internal {
 
+// Lists the directory and merges it into segments_: known segments keep
+// their mappings, gone ones are dropped, new ones are added unmapped. Every
+// segment but the last holds exactly the records up to the next one's first
+// (checked against its header when it is loaded).
 absl::Status LogStore::Rescan() {
   MAPFILE_ASSIGN_OR_RETURN(std::vector<std::string> names, os::ReadDir(dir_));
-  std::vector<uint64_t> firsts;
+  std::vector<uint64_t> firsts, temps;
   for (const std::string& name : names) {
     absl::string_view base = name;
-    if (writer_ && !dry_run_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
-        (ParseSegmentFileName(base) || ParseIndexFileName(base))) {
-      // A segment being created or compressed when a writer died (and no
-      // other *.tmp file: those are not the log's to delete).
+    std::optional<uint64_t> first;
+    if (writer_ && !dry_run_ && absl::ConsumeSuffix(&base, kFreeSuffix) &&
+        ParseSegmentFileName(base)) {
+      const std::string path = absl::StrCat(dir_, "/", name);
+      std::lock_guard<std::mutex> lock(jobs_->mu);
+      if (jobs_->free.size() < options_.recycle_segments) {
+        jobs_->free.push_back(path);
+      } else {
+        MAPFILE_RETURN_IF_ERROR(os::Annotate(UnlinkLogFile(path), Context("Open")));
+      }
+    } else if (writer_ && !dry_run_ && absl::EndsWith(name, kTempSuffix) &&
+               ParseIndexFileName(absl::StripSuffix(name, kTempSuffix))) {
+      // A blob index being written when a writer died (a cache: Seal or
+      // the next reader writes it again).
       MAPFILE_RETURN_IF_ERROR(os::Unlink(absl::StrCat(dir_, "/", name)));
-    } else if (std::optional<uint64_t> first = ParseSegmentFileName(name)) {
+    } else if (writer_ && absl::ConsumeSuffix(&base, kTempSuffix) &&
+               (first = ParseSegmentFileName(base))) {
+      // A segment being created, rolled into or compressed when a writer
+      // died (and no other *.tmp file: those are not the log's to touch).
+      temps.push_back(*first);
+    } else if ((first = ParseSegmentFileName(name))) {
       firsts.push_back(*first);
+    }
+  }
+  std::sort(firsts.begin(), firsts.end());
+  for (uint64_t first : temps) {
+    if (std::binary_search(firsts.begin(), firsts.end(), first)) {
+      // The rewrite of an existing segment (Compress, Decompress): the
+      // segment is whole without it.
+      if (dry_run_) continue;
+      MAPFILE_RETURN_IF_ERROR(UnlinkLogFile(
+          absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix)));
+    } else {
+      temps_.push_back(first);  // maybe a roll no Sync finished: Adopt()
     }
   }
   if (firsts.empty()) {
@@ -39,7 +71,6 @@ absl::Status LogStore::Rescan() {
     return absl::NotFoundError(absl::StrCat(
         Context("Open"), ": no log segments (*", kSegmentSuffix, ") yet"));
   }
-  std::sort(firsts.begin(), firsts.end());
   std::vector<std::shared_ptr<Segment>> merged;
   size_t j = 0;
   for (uint64_t first : firsts) {
@@ -148,7 +179,13 @@ absl::StatusOr<RecordRun> LogStore::Run(uint64_t seq) {
         Context(absl::StrCat("Read(", seq, ")")), ": outside the log's [",
         segments_.front()->first, ", ", next, ")"));
   }
-  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Load(Find(seq)));
+  const std::shared_ptr<Segment>& s = Find(seq);
+  if (writer_ && s->count > s->flushed && s == segments_.back()) {
+    // A run reaches into the buffer: write it, so that the mapping holds
+    // every record of the run (and stays valid while the cursor does).
+    MAPFILE_RETURN_IF_ERROR(Flush());
+  }
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Load(s));
   run.end = std::min(run.end, next);
   return run;
 }
@@ -158,8 +195,17 @@ bool LogStore::Valid(const std::byte* frame, uint64_t seq) const {
 }
 
 absl::Status LogStore::Read(uint64_t seq, void* out) {
-  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
-  const std::byte* frame = run.base + (seq - run.first) * stride_;
+  const std::byte* frame;
+  if (writer_ && !segments_.empty() &&
+      seq >= segments_.back()->first + segments_.back()->flushed &&
+      seq < next_seq()) {
+    // Still in the write buffer.
+    const Segment& a = *segments_.back();
+    frame = buffer_.get() + (seq - a.first - a.flushed) * stride_;
+  } else {
+    MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+    frame = run.base + (seq - run.first) * stride_;
+  }
   if (!Valid(frame, seq)) {
     return absl::DataLossError(
         absl::StrCat(Context(absl::StrCat("Read(", seq, ")")), ": record ",

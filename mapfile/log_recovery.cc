@@ -30,12 +30,12 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
     return absl::NotFoundError(absl::StrCat(
         s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
   }
+  // The temporaries Open would adopt (a chain of rolls no Sync finished).
+  MAPFILE_RETURN_IF_ERROR(s->Adopt());
   const Segment& last = *s->segments_.back();
-  const uint64_t kept_end =
-      s->blob_ ? last.index->bytes()
-               : (last.count + s->recovery_.records_kept) * s->stride_;
-  return RecoveryPlan{s->recovery_, last.path, last.count,
-                      s->data_offset_ + s->control_ + kept_end};
+  return RecoveryPlan{
+      s->recovery_, last.temp.empty() ? last.path : last.temp, last.synced,
+      s->data_offset_ + s->control_ + s->FramesEnd(last)};
 }
 
 // A store with the layout of `type`, before any file is touched.
@@ -69,8 +69,9 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     if (!s.sealed) c = LastWholeCommit(s, h, c);
   }
   s.count = c.count;
-  slot_sequence_ = c.sequence;
-  synced_ = c.count;
+  s.flushed = c.count;  // all in the file: nothing buffered
+  s.slot_sequence = c.sequence;
+  s.synced = c.count;
   if (s.compressed) return CheckCount(s.path, s.count, control_, stride_);
   if (s.sealed) return dry_run_ ? absl::OkStatus() : Publish(s, true);
   uint64_t kept = c.count;
@@ -99,18 +100,22 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     end = i;
     at = next;
   }
-  recovery_.records_kept = kept - c.count;
+  recovery_.records_kept += kept - c.count;
   if (end > cut) {
     recovery_.bytes_cut = end - cut;
     recovery_.records_cut = blob_ ? BlobFramesTouched(f.data() + cut, end - cut)
                                   : (end - cut + stride_ - 1) / stride_;
     recovery_.segment = s.path;
   }
-  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
+  if (dry_run_) {  // PlanRecovery: say, don't cut
+    s.count = kept;  // as Open will have it (Adopt looks at it)
+    return absl::OkStatus();
+  }
   // Cut everything after the kept frames (stale or torn bytes, anywhere)
-  // and extend the file again: the free frames are zeros, as in a new
-  // segment.
-  const uint64_t size = std::max(f.size(), size_);
+  // and extend the file again, sparse: the free frames are zeros, as in a
+  // new segment. Its length is the log's segment size, never what the file
+  // claimed (a file extended to 1 TiB is cut back, and takes no disk).
+  const uint64_t size = std::max(os::RoundUp(cut, page), SegmentSize(h));
   MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
   MAPFILE_CRASH_POINT("log.recover.cut", &s.path);
   MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
@@ -125,7 +130,9 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     s.capacity = (size - data_offset_ - control_) / stride_;
   }
   s.count = kept;
-  return kept > c.count ? Sync() : Publish(s, false);
+  s.flushed = kept;
+  s.allocated = cut;  // Reserve allocates from here (idempotent below it)
+  return absl::OkStatus();  // the caller commits what was kept (Adopt)
 }
 
 // Commit flushes its frames and its slot together, so a power loss during
@@ -172,6 +179,77 @@ absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
     return CommitSlot{c.sequence - 1, from, index.bytes()};
   }
   return c;
+}
+
+// Recovery, after the last named segment's (Rescan -> Recover): while it is
+// full, adopts the temporary segment that continues it (a chain of rolls
+// no Sync finished; the protocol above), recovered the same way; removes
+// every other temporary; then commits what was kept (Sync) or publishes.
+absl::Status LogStore::Adopt() {
+  bool commit = recovery_.records_kept > 0;
+  while (true) {
+    Segment& last = *segments_.back();
+    // (A blob segment is full when the next frame did not fit: any
+    // length can be.)
+    if (last.compressed || last.sealed ||
+        (!blob_ && last.count < last.capacity)) {
+      break;
+    }
+    const uint64_t first = last.first + last.count;
+    auto it = std::find(temps_.begin(), temps_.end(), first);
+    if (it == temps_.end()) break;
+    temps_.erase(it);
+    auto s = std::make_shared<Segment>(
+        first, absl::StrCat(dir_, "/", SegmentFileName(first)));
+    s->temp = absl::StrCat(s->path, kTempSuffix);
+    absl::StatusOr<FileHeader> h = Map(*s, !dry_run_);
+    absl::Status status = h.status();
+    if (status.ok() && (s->compressed || s->sealed)) {
+      status = absl::DataLossError("not a segment being appended to");
+    }
+    if (status.ok()) status = Recover(*s, *h);
+    if (!status.ok() || s->count == 0) {
+      // Nothing of it can be kept (a header or commit never written whole,
+      // or no valid frame): it holds no record a Sync covered.
+      s->file.reset();
+      if (!dry_run_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
+      break;
+    }
+    last.live = false;
+    last.sealed = true;
+    s->live = true;
+    segments_.push_back(std::move(s));
+    commit = true;
+  }
+  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't write
+  for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
+  temps_.clear();
+  if (commit) return Sync();
+  Segment& last = *segments_.back();
+  if (last.compressed || last.sealed) return absl::OkStatus();  // Recover's
+  return Publish(last, false);
+}
+
+// Removes the temporary segment file for records from `first` (gone
+// already is fine: another file system view, or a second Open's race).
+absl::Status LogStore::RemoveTemp(uint64_t first) {
+  absl::Status status =
+      UnlinkLogFile(absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix));
+  if (status.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  return os::Annotate(status, Context("Open"));
+}
+
+// The length the active segment with header `h` has: what it recorded when
+// it was created (options given to a later Open apply to new segments
+// only), or, in a file that recorded none or an impossible one, the
+// options'.
+uint64_t LogStore::SegmentSize(const FileHeader& h) const {
+  const uint64_t page = os::PageSize();
+  const uint64_t smallest = os::RoundUp(data_offset_ + control_ + stride_, page);
+  if (h.segment_size < smallest || h.segment_size > kMaxSegmentSize) {
+    return size_;
+  }
+  return os::RoundUp(h.segment_size, page);
 }
 
 }  // namespace internal

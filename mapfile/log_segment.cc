@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/blob_format.h"
@@ -25,6 +26,35 @@
 namespace mapfile {
 namespace internal {
 
+// Maps `s` and checks its header against this log. Leaves s.data null for a
+// compressed segment (Load decompresses it).
+// A writer's segment file longer than any segment can be (a file extended
+// sparse, a hostile file) is cut back to the size its header recorded
+// before it is mapped: no address space, memory or disk is taken for what
+// its length claims. Frames past the recorded size cannot be records.
+absl::Status LogStore::CutBack(const std::string& path) const {
+  MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Stat(path));
+  if (static_cast<uint64_t>(st.st_size) <= kMaxSegmentSize) {
+    return absl::OkStatus();
+  }
+  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd, os::Open(path, O_RDWR));
+  std::vector<std::byte> page(kHeaderSize);
+  MAPFILE_ASSIGN_OR_RETURN(size_t n, os::Pread(fd.get(), path, page.data(),
+                                               page.size(), 0));
+  MAPFILE_ASSIGN_OR_RETURN(FileHeader h,
+                           DecodeHeader(absl::MakeConstSpan(page.data(), n),
+                                        path));
+  MAPFILE_RETURN_IF_ERROR(
+      CheckCompatible(h, ContainerKind::kLogSegment, type_, path));
+  if ((h.segment_flags & (kSegmentSealed | kSegmentCompressed)) != 0) {
+    return absl::DataLossError(absl::StrCat(
+        "log segment \"", path, "\": sealed, yet ", st.st_size,
+        " bytes long (at most ", kMaxSegmentSize, ")"));
+  }
+  return os::Annotate(os::Ftruncate(fd.get(), path, SegmentSize(h)),
+                      Context("Open"));
+}
+
 absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   MappedFile::Options o;
   o.mode = writable ? OpenMode::kReadWrite : OpenMode::kReadOnly;
@@ -32,10 +62,15 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   // A reader's live segment may be cut and re-extended by a recovering
   // writer: room to follow it without moving the mapping.
   o.reserve = writable ? size_ : writer_ ? 0 : uint64_t{1} << 30;
-  MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(s.path, o));
+  // The writer allocates disk space itself, in steps (Reserve), and never
+  // for what a file's length claims (a sparse 1 TiB segment stays sparse).
+  o.preallocate = false;
+  const std::string& path = s.temp.empty() ? s.path : s.temp;
+  if (writable) MAPFILE_RETURN_IF_ERROR(CutBack(path));
+  MAPFILE_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, o));
   MAPFILE_ASSIGN_OR_RETURN(
       FileHeader h,
-      DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), s.path));
+      DecodeHeader(absl::MakeConstSpan(file.data(), file.size()), path));
   MAPFILE_RETURN_IF_ERROR(
       CheckCompatible(h, kind_, type_, s.path));
   if (h.first_sequence != s.first ||
@@ -182,6 +217,13 @@ absl::Status LogStore::Inflate(Segment& s, const FileHeader& h,
 // Bytes of `s`'s frames: what its commit slot's length counts.
 uint64_t LogStore::FramesEnd(const Segment& s) const {
   return blob_ ? s.index->bytes() : s.count * stride_;
+}
+
+// Where record `i` of `s` starts in its frame area (i <= its records; for
+// blob frames, i <= what its index holds).
+uint64_t LogStore::FramesAt(const Segment& s, uint64_t i) const {
+  if (!blob_) return i * stride_;
+  return i == 0 ? 0 : s.index->end(i - 1);
 }
 
 // kBlob: the frame area of `s`'s mapped file (data, area, capacity).

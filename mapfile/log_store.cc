@@ -24,9 +24,23 @@ namespace internal {
 using os::Annotate;
 
 LogStore::~LogStore() {
-  pretouch_.reset();  // waits for a task using this object
-  if (prepared_ && prepared_->ok()) {
-    os::Unlink((**prepared_)->file->path()).IgnoreError();
+  if (writer_ && !dry_run_ && !segments_.empty()) {
+    // A clean close keeps every appended record for the next Open, as a
+    // kill -9 after a buffer flush would (the protocol above).
+    Flush().IgnoreError();
+  }
+  if (jobs_ != nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(jobs_->mu);
+      if (jobs_->prepare == LogJobs::kQueued) jobs_->prepare = LogJobs::kNone;
+    }
+    // Close finishes the compressions queued by Syncs (a process that dies
+    // first leaves them to the next Open).
+    FinishJobs(true);
+  }
+  pretouch_.reset();
+  if (jobs_ != nullptr && jobs_->prepared && jobs_->prepared->ok()) {
+    UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();
   }
 }
 
@@ -43,14 +57,20 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> s,
                            Make(dir, options, type, writer, frames));
   if (writer) {
-    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
-    // (A blob log's frames vary: pretouch's count-based window does not
-    // apply to it.)
-    if (options.pretouch > 0 && !s->blob_) {
-      s->pretouch_ = std::make_unique<Pretoucher>(
-          os::RoundUp(options.pretouch, os::PageSize()),
-          options.pretouch_in_background);
+    // LogOptions::pretouch only chooses where background work runs: the
+    // writer no longer stores through its mapping, so there is nothing to
+    // populate.
+    s->jobs_ = std::make_shared<LogJobs>();
+    s->pretouch_ =
+        std::make_unique<Pretoucher>(0, options.pretouch_in_background);
+    s->buffer_.reset(new (std::nothrow) std::byte[kWriteBuffer]);
+    if (s->buffer_ == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          s->Context("Open"), ": cannot allocate the ", kWriteBuffer,
+          "-byte write buffer"));
     }
+    s->frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / s->stride_);
+    MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
   } else {
     MAPFILE_RETURN_IF_ERROR(s->Rescan());
   }
@@ -91,6 +111,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Make(
   const uint64_t page = os::PageSize();
   s->size_ = std::max(os::RoundUp(options.segment_size, page),
                       os::RoundUp(layout.records_offset() + s->stride_, page));
+  s->header_.segment_size = s->size_;  // recorded: the log's, not Open's
   return s;
 }
 

@@ -1,16 +1,24 @@
 // Copyright 2026 The mapfile Authors.
 //
 // log_writer.cc: a log's writer: Open (a new or recovered log), the append
-// paths (LogHandle::Append; AppendBlobs, which has the frame layer encode
-// each variable-length frame), Sync and its commit, rolls to a new segment
-// (created here, or prepared ahead by the pretouch thread: Ahead), Seal and
-// retention (TruncateBefore). Part of the log engine
+// paths (LogHandle::Append and its write buffer; AppendBlobs, which has the
+// frame layer encode each variable-length frame into the same buffer), Sync
+// and its commit, rolls to the next segment (prepared, or recycled, by the
+// background: Prepare, Recycle, TakeNext), disk space ahead of the writer
+// (Ahead, Reserve), Seal, retention (TruncateBefore) and the background
+// jobs. Part of the log engine
 // (mapfile/internal/log_store.h; docs/DESIGN.md, "The commit protocol").
 
-#include <sys/mman.h>
+// The record checksum is computed inline in Append: through the shared
+// library it costs a third more (docs/PERFORMANCE.md).
+#define XXH_INLINE_ALL
+#include <fcntl.h>
+#include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -67,25 +75,44 @@ absl::Status LogStore::OpenWriter() {
   lock_ = std::make_unique<MappedFile>(*std::move(file));
   MAPFILE_RETURN_IF_ERROR(Rescan());
   if (segments_.empty()) {
+    for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
+    temps_.clear();
     if (mode == OpenMode::kReadWrite) {
       return absl::NotFoundError(absl::StrCat(
           Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
     }
-    return CreateSegment(0);
+    MAPFILE_RETURN_IF_ERROR(CreateSegment(0));
+  } else {
+    Segment& last = *segments_.back();
+    // Sequence numbers of its records, and of the next segment, must not
+    // wrap.
+    const uint64_t room = std::max(last.count, last.capacity);
+    if (room > ~last.first) {
+      return absl::DataLossError(absl::StrCat(
+          Context("Open"), ": log segment \"", last.path, "\" has room for ",
+          room, " records from ", last.first,
+          ": past the largest sequence number"));
+    }
+    pending_ = segments_.size() - 1;
+    MAPFILE_RETURN_IF_ERROR(Adopt());
+    Segment& tail = *segments_.back();
+    if (tail.sealed || tail.compressed) {
+      tail.live = false;
+      tail.sealed = true;
+      MAPFILE_RETURN_IF_ERROR(CreateSegment(tail.first + tail.count));
+    }
   }
-  Segment& last = *segments_.back();
-  // Sequence numbers of its records, and of the next segment, must not wrap.
-  const uint64_t room = std::max(last.count, last.capacity);
-  if (room > ~last.first) {
-    return absl::DataLossError(absl::StrCat(
-        Context("Open"), ": log segment \"", last.path, "\" has room for ",
-        room, " records from ", last.first,
-        ": past the largest sequence number"));
+  Segment& a = *segments_.back();
+  a.flushed = a.count;
+  a.limit = a.count;  // the first Append reserves space (Ahead)
+  if (options_.compress_sealed) {
+    // Resumes what a writer that died left: sealed segments still to
+    // compress (the job skips compressed ones).
+    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+      PostCompress(*segments_[i]);
+    }
   }
-  if (!last.sealed && !last.compressed) return absl::OkStatus();
-  last.live = false;
-  last.sealed = true;
-  return CreateSegment(last.first + last.count);
+  return absl::OkStatus();
 }
 
 // Lists the directory and merges it into segments_: known segments keep
@@ -93,7 +120,10 @@ absl::Status LogStore::OpenWriter() {
 // segment but the last holds exactly the records up to the next one's first
 // (checked against its header when it is loaded).
 
-// synced, mapped. Uses only what Open set: safe on the pretouch thread.
+// A segment for records from `first` under its temporary name: the file
+// sized to the segment (sparse), the first step of disk space allocated,
+// the header written, mapped. Nothing synced: Sync makes it durable before
+// it is named. Uses only what Open set: safe on the background thread.
 absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
     uint64_t first) const {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
@@ -104,26 +134,49 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.reserve = size_;
   o.lock = false;
   o.permissions = options_.permissions;
-  absl::StatusOr<MappedFile> file = MappedFile::Open(temp, o);
-  absl::Status status = file.status();
+  o.preallocate = false;  // steps: Reserve
+  if (std::shared_ptr<Segment> s = Recycle(first)) return s;
+  const uint64_t step = std::min(size_, kFirstStep);
+  // Created here without a directory fsync (the Sync that names it makes
+  // the directory durable), then mapped.
+  absl::StatusOr<MappedFile> file;
+  absl::Status status =
+      os::Open(temp, O_RDWR | O_CREAT | O_EXCL, options_.permissions, nullptr,
+               /*sync_parent=*/false)
+          .status();
+  if (status.ok()) {
+    o.mode = OpenMode::kReadWrite;
+    file = MappedFile::Open(temp, o);
+    status = file.status();
+  }
+  if (status.ok()) {
+    // Space for the header page and the control block before they are
+    // stored through the mapping (a store to a hole on a full disk is
+    // SIGBUS).
+    status = os::Fallocate(file->fd(), temp, 0, step);
+    if (status.code() == absl::StatusCode::kUnimplemented) {
+      status = absl::OkStatus();  // no preallocation here: pwrite reports
+    }
+  }
   if (status.ok()) {
     FileHeader h = header_;
     h.first_sequence = first;
     const absl::Span<std::byte> page(file->data(), kHeaderSize);
     EncodeHeader(h, page);
     EncodeSlot({1, 0, 0}, page);
-    status = file->Sync(0, data_offset_ + control_);
   }
   if (!status.ok()) {
-    os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
+    UnlinkLogFile(temp).IgnoreError();  // best effort; Open removes it too
     return Annotate(status, absl::StrCat(Context("Append"),
                                        ": creating segment \"", path, "\""));
   }
   auto s = std::make_shared<Segment>(first, path);
+  s->temp = temp;
   s->live = true;
   s->file = std::make_shared<MappedFile>(*std::move(file));
   s->data = s->file->data() + data_offset_;
   s->capacity = (size_ - data_offset_ - control_) / stride_;
+  s->allocated = step;
   if (blob_) {
     SetArea(*s);
     s->index = std::make_shared<BlobIndex>();
@@ -131,78 +184,86 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   return s;
 }
 
-// Gives a prepared segment its name: from here on it is the log's last.
-absl::Status LogStore::Name(const Segment& s) {
-  absl::Status status = os::Rename(s.file->path(), s.path);
+// Gives a segment its name: from here on it is part of the log.
+absl::Status LogStore::Name(Segment& s) {
+  absl::Status status = os::Rename(s.temp, s.path);
   if (!status.ok()) {
-    return Annotate(status, absl::StrCat(Context("Append"),
-                                       ": creating segment \"", s.path, "\""));
+    return Annotate(status, absl::StrCat(Context("Sync"), ": naming segment \"",
+                                       s.path, "\""));
   }
   MAPFILE_CRASH_POINT("log.renamed", &s.path);
-  synced_ = 0;
-  slot_sequence_ = 1;
+  s.temp.clear();
   return absl::OkStatus();
 }
 
+// A new segment, named and durable at once (a new log; after Seal): its
+// header is synced before its name.
 absl::Status LogStore::CreateSegment(uint64_t first) {
-  MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> s, Prepare(first));
-  absl::Status status = Name(*s);
+  MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> s, TakeNext(first));
+  absl::Status status = s->file->Sync(0, data_offset_ + control_);
+  if (status.ok()) status = Name(*s);
   if (!status.ok()) {
-    os::Unlink(s->file->path()).IgnoreError();
-    return status;
+    UnlinkLogFile(s->temp).IgnoreError();
+    return Annotate(status, absl::StrCat(Context("Append"),
+                                       ": creating segment \"", s->path, "\""));
   }
   segments_.push_back(std::move(s));
+  pending_ = segments_.size() - 1;
   return absl::OkStatus();
 }
 
-// The segment a pretouch task prepared, if it is the one for `first`.
-std::shared_ptr<Segment> LogStore::TakePrepared(uint64_t first) {
-  if (!preparing_) return nullptr;
-  pretouch_->FinishTasks();
-  preparing_ = false;
-  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> got;
-  got.swap(prepared_);
-  // A failed preparation is retried, and reported, by the caller.
-  if (!got || !got->ok()) return nullptr;
-  if ((**got)->first == first) return **got;
-  os::Unlink((**got)->file->path()).IgnoreError();  // Seal() came first
-  return nullptr;
-}
 
-// Append reached the active segment's limit: rolls a full segment; with
-// pretouch, asks for the frames ahead and, past half the segment, for the
-// next segment.
+// Append reached the active segment's limit: writes the buffer, rolls a
+// full segment, and reserves space for the next buffer's frames.
 absl::Status LogStore::Ahead() {
+  MAPFILE_RETURN_IF_ERROR(Flush());
   if (segments_.back()->count == segments_.back()->capacity) {
     MAPFILE_RETURN_IF_ERROR(Roll());
   }
   Segment& a = *segments_.back();
-  if (!pretouch_) {
-    a.limit = a.capacity;
-    return absl::OkStatus();
+  uint64_t limit = std::min(a.capacity, a.count + frames_per_buffer_);
+  const uint64_t half = a.capacity / 2;
+  if (a.count >= half && !a.next_posted) {
+    // Half full: time to prepare the next segment in the background.
+    a.next_posted = true;
+    PostPrepare(a.first + a.capacity);
+  } else if (a.count < half) {
+    limit = std::min(limit, std::max<uint64_t>(half, a.count + 1));
   }
-  const uint64_t window = pretouch_->window();
-  const uint64_t ahead = std::max<uint64_t>(2, window / stride_);
-  std::byte* const records = a.data + control_;
-  pretouch_->Touch(records + a.count * stride_,
-                   records + std::min(a.capacity, a.count + ahead) * stride_);
-  a.limit = std::min(a.capacity, a.count + ahead / 2);
-  if (!preparing_ && a.count < a.capacity / 2) {
-    // Come back at half the segment to prepare the next one, even when the
-    // window reaches past the segment's end.
-    a.limit = std::min(a.limit, a.capacity / 2);
-  } else if (!preparing_) {
-    preparing_ = true;
-    const uint64_t first = a.first + a.capacity;
-    pretouch_->Post([this, first, window] {
-      prepared_ = Prepare(first);
-      if (!prepared_->ok()) return;
-      const Segment& s = ***prepared_;
-      os::Madvise(s.data, std::min(control_ + window, size_ - data_offset_),
-                  MADV_POPULATE_WRITE, s.path)
-          .IgnoreError();  // as Pretoucher: a hint
-    });
+  // Records go only where disk space is allocated. Once the writer is past
+  // half of it, the background allocates as much again (steps doubling from
+  // kFirstStep, in kFirstStep chunks): a segment holds at most one step it
+  // does not use, and the appending thread rarely allocates itself.
+  if (a.reservation == nullptr) {
+    a.reservation = std::make_shared<Reservation>();
+    a.reservation->end = a.allocated;
   }
+  Reservation& r = *a.reservation;
+  a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
+  const uint64_t used = data_offset_ + control_ + a.count * stride_;
+  if (!r.busy.load(std::memory_order_acquire) &&
+      a.allocated < a.file->size()) {
+    if (used > a.allocated / 2) {
+      PostReserve(a, std::min(a.file->size(), 2 * a.allocated));
+    } else {
+      // Come back at half of it to ask, so that the background has the
+      // other half of the time to allocate before the writer gets there.
+      const uint64_t half = (a.allocated / 2 - data_offset_ - control_) /
+                                stride_ + 1;
+      if (a.allocated / 2 > data_offset_ + control_ && half > a.count) {
+        limit = std::min(limit, half);
+      }
+    }
+  }
+  const uint64_t room = a.allocated > data_offset_ + control_
+                            ? (a.allocated - data_offset_ - control_) / stride_
+                            : 0;
+  if (room <= a.count) {
+    MAPFILE_RETURN_IF_ERROR(
+        Reserve(a, data_offset_ + control_ + (a.count + 1) * stride_));
+  }
+  a.limit = std::min(limit, std::max(
+      a.count + 1, (a.allocated - data_offset_ - control_) / stride_));
   return absl::OkStatus();
 }
 
@@ -215,13 +276,17 @@ absl::Status LogStore::Publish(Segment& s, bool seal) {
 }
 
 // The append path, in the engine's file but on the face's handle, so that
-// AppendLog<T>::Append is one out-of-line call (docs/PERFORMANCE.md).
+// AppendLog<T>::Append is one out-of-line call (docs/PERFORMANCE.md): the
+// frames are encoded into the write buffer; Ahead writes it when full.
 absl::StatusOr<uint64_t> LogHandle::Append(const void* records,
                                            size_t n) const {
   LogStore& log = *store_;
   const uint64_t first =
       log.segments_.back()->first + log.segments_.back()->count;
   const auto* from = static_cast<const std::byte*>(records);
+  // Frames with padding (sizeof(T) not a multiple of 8, or alignment above
+  // 8) are cleared first: the padding is zero on disk.
+  const bool padded = log.payload_ + sizeof(uint64_t) != log.stride_;
   for (size_t left = n; left > 0;) {
     Segment* a = log.segments_.back().get();
     if (a->count >= a->limit) {
@@ -229,11 +294,14 @@ absl::StatusOr<uint64_t> LogHandle::Append(const void* records,
       a = log.segments_.back().get();
     }
     const uint64_t m = std::min<uint64_t>(left, a->limit - a->count);
-    std::byte* to = a->data + log.control_ + a->count * log.stride_;
-    for (uint64_t i = 0; i < m; ++i, to += log.stride_, from += log.payload_) {
+    std::byte* to = log.buffer_.get() + (a->count - a->flushed) * log.stride_;
+    uint64_t seq = a->first + a->count;
+    for (uint64_t i = 0; i < m;
+         ++i, to += log.stride_, from += log.payload_, ++seq) {
+      if (padded) std::memset(to, 0, log.stride_);
       std::memcpy(to, from, log.payload_);
-      const uint64_t sum =
-          RecordChecksum(from, log.payload_, a->first + a->count + i);
+      // RecordChecksum (log_format.cc), inlined: XXH3-64 seeded with seq.
+      const uint64_t sum = XXH3_64bits_withSeed(from, log.payload_, seq);
       std::memcpy(to + log.checksum_at_, &sum, sizeof(sum));
     }
     a->count += m;
@@ -258,6 +326,7 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
           records[i].size(), " bytes; a record holds at most ", kMaxBlobSize));
     }
   }
+  MAPFILE_RETURN_IF_ERROR(write_error_);
   const uint64_t first = next_seq();
   // Frame bytes a segment of segment_size holds: a larger record gets a
   // segment of its own, grown to fit it.
@@ -267,15 +336,46 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     Segment* a = segments_.back().get();
     if (a->own || a->index->bytes() + frame > a->area) {
       if (a->count > 0) {
+        // As a full segment of fixed frames: its frames written, then the
+        // next one (named, with this one finished, at the next Sync).
+        MAPFILE_RETURN_IF_ERROR(Flush());
         MAPFILE_RETURN_IF_ERROR(Roll());
         a = segments_.back().get();
       }
       if (frame > a->area) MAPFILE_RETURN_IF_ERROR(GrowFor(*a, frame));
     }
-    EncodeBlobFrame(records[i], a->first + a->count,
-                    a->data + control_ + a->index->bytes());
-    a->index->Push(frame);
-    ++a->count;
+    const uint64_t at = a->index->bytes();
+    const uint64_t seq = a->first + a->count;
+    // Frames go only where disk space is allocated (kFirstStep at a time).
+    MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame));
+    if (frame > kWriteBuffer) {
+      // Larger than the buffer: what is buffered first, then this frame
+      // with a pwrite of its own.
+      MAPFILE_RETURN_IF_ERROR(Flush());
+      std::unique_ptr<std::byte[]> big(new (std::nothrow) std::byte[frame]);
+      if (big == nullptr) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat(Context("Append"), ": cannot allocate ", frame,
+                         " bytes to encode record ", seq));
+      }
+      EncodeBlobFrame(records[i], seq, big.get());
+      MAPFILE_RETURN_IF_ERROR(Annotate(
+          os::Pwrite(a->file->fd(), a->temp.empty() ? a->path : a->temp,
+                     big.get(), frame, data_offset_ + control_ + at),
+          absl::StrCat(Context("Append"), ": writing record ", seq,
+                       " to segment \"", a->path, "\"")));
+      a->index->Push(frame);
+      ++a->count;
+      a->flushed = a->count;
+    } else {
+      if (buffered_bytes_ + frame > kWriteBuffer) {
+        MAPFILE_RETURN_IF_ERROR(Flush());
+      }
+      EncodeBlobFrame(records[i], seq, buffer_.get() + buffered_bytes_);
+      buffered_bytes_ += frame;
+      a->index->Push(frame);
+      ++a->count;
+    }
     a->own = frame > normal;
     unsynced_bytes_ += records[i].size();
   }
@@ -289,8 +389,8 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
   return first;
 }
 
-// Grows the (empty) active segment `a` to hold a frame of `frame` bytes.
-// Preallocated, as segments are: a full disk is ResourceExhausted here.
+// Grows the (empty) active blob segment `a` to hold a frame of `frame`
+// bytes; its disk space is allocated by Reserve, as any segment's.
 absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
   const uint64_t need =
       os::RoundUp(data_offset_ + control_ + a.index->bytes() + frame,
@@ -303,101 +403,369 @@ absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
   return absl::OkStatus();
 }
 
+// The protocol's Sync (top of this file). A power loss during it leaves
+// the state of the Sync before or this one: named segments are complete
+// and durable before their successors are named; the active segment's
+// slot and frames are flushed together, and a torn pair is detected by the
+// frames' checksums (LastWholeCommit).
 absl::Status LogStore::Sync() {
-  if (roll_pending_) MAPFILE_RETURN_IF_ERROR(FinishRoll());
-  return Commit(*segments_.back());
-}
-
-// Commits `a`'s records: the slot that counts them is written next to the
-// frames and one msync (one device flush) makes both durable. A power loss
-// during it may keep the slot without all of its frames; every frame has a
-// checksum, so recovery sees that and falls back to the commit before
-// (LastWholeCommit). docs/PERFORMANCE.md: one flush instead of two.
-absl::Status LogStore::Commit(Segment& a) {
-  if (a.count == synced_) return absl::OkStatus();
-  EncodeSlot({slot_sequence_ + 1, a.count, FramesEnd(a)},
-             absl::MakeSpan(a.file->data(), kHeaderSize));
-  MAPFILE_CRASH_POINT("log.sync.slot_written", &a.path);
-  // From the header page through the last new frame: msync writes only the
-  // dirty pages of the range, which are the slot's and the new frames'.
-  MAPFILE_RETURN_IF_ERROR(
-      a.file->Sync(0, data_offset_ + control_ + FramesEnd(a)));
-  ++slot_sequence_;
-  synced_ = a.count;
+  MAPFILE_RETURN_IF_ERROR(Flush());
+  const size_t last = segments_.size() - 1;
+  for (size_t i = pending_; i < last; ++i) {
+    MAPFILE_RETURN_IF_ERROR(
+        Annotate(Finish(*segments_[i]), Context("Sync")));
+  }
+  Segment& a = *segments_.back();
+  if (a.count != a.synced || !a.temp.empty()) {
+    EncodeSlot({a.slot_sequence + 1, a.count, FramesEnd(a)},
+               absl::MakeSpan(a.file->data(), kHeaderSize));
+    MAPFILE_CRASH_POINT("log.sync.slot_written", &a.path);
+    // From the header page through the last new frame: one flush of the
+    // slot and the new frames (and, for a new segment, its header).
+    MAPFILE_RETURN_IF_ERROR(Annotate(
+        a.file->Sync(0, data_offset_ + control_ + FramesEnd(a)),
+        Context("Sync")));
+    ++a.slot_sequence;
+    a.synced = a.count;
+  }
+  for (size_t i = pending_ + 1; i <= last; ++i) {
+    MAPFILE_RETURN_IF_ERROR(Name(*segments_[i]));
+  }
+  for (size_t i = pending_; i < last; ++i) {
+    Segment& s = *segments_[i];
+    s.live = false;
+    s.sealed = true;
+    MAPFILE_RETURN_IF_ERROR(Publish(s, true));
+    MAPFILE_CRASH_POINT("log.roll.sealed", &s.path);
+    if (blob_) WriteIndex(s);
+    if (options_.compress_sealed) PostCompress(s);
+  }
+  pending_ = last;
   unsynced_records_ = 0;
   unsynced_bytes_ = 0;
+  CollectJobs();
   return Publish(a, false);
 }
 
+
+// The active segment is full (and its frames written): continue in the
+// next segment, under its temporary name until the next Sync. No system
+// call unless the background has not prepared it yet.
 absl::Status LogStore::Roll() {
-  if (roll_pending_) MAPFILE_RETURN_IF_ERROR(FinishRoll());
-  std::shared_ptr<Segment> old = segments_.back();
-  const uint64_t first = old->first + old->count;
-  if (std::shared_ptr<Segment> next = TakePrepared(first)) {
-    segments_.push_back(std::move(next));  // FinishRoll does the rest
-    roll_pending_ = true;
-    return absl::OkStatus();
-  }
-  MAPFILE_RETURN_IF_ERROR(Commit(*old));
-  MAPFILE_RETURN_IF_ERROR(CreateSegment(first));
-  return SealOld(*old);
-}
-
-// The durable half of a roll to a prepared segment, in Roll's order: the
-// full segment committed, then the next one named, then the old one sealed.
-absl::Status LogStore::FinishRoll() {
-  Segment& old = *segments_[segments_.size() - 2];
-  MAPFILE_RETURN_IF_ERROR(Commit(old));
-  MAPFILE_RETURN_IF_ERROR(Name(*segments_.back()));
-  roll_pending_ = false;
-  return SealOld(old);
-}
-
-absl::Status LogStore::SealOld(Segment& old) {
+  Segment& old = *segments_.back();
+  MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> next,
+                           TakeNext(old.first + old.count));
   MAPFILE_CRASH_POINT("log.segment.created", &old.path);
   old.live = false;
-  old.sealed = true;
-  // The sealed flag is a hint for readers (a segment with a successor is
-  // sealed anyway), so it is made durable but not waited for by recovery.
-  MAPFILE_RETURN_IF_ERROR(Publish(old, true));
-  MAPFILE_RETURN_IF_ERROR(old.file->Sync(data_offset_, control_));
-  MAPFILE_CRASH_POINT("log.roll.sealed", &old.path);
-  if (pretouch_) {
-    pretouch_->Stop();  // it may be populating the tail cut below
-    Segment& a = *segments_.back();
-    a.limit = std::min(a.limit, a.count);  // ask again at the next append
-  }
+  old.sealed = true;  // here; on disk and for readers at the next Sync
+  next->flushed = 0;
+  next->limit = 0;
+  segments_.push_back(std::move(next));
+  return absl::OkStatus();
+}
+
+
+
+absl::Status LogStore::Seal() {
+  MAPFILE_RETURN_IF_ERROR(Sync());
+  Segment& old = *segments_.back();
+  if (old.count == 0) return absl::OkStatus();
+  // The sealed segment keeps only what it holds.
+  if (old.reservation) old.reservation->Close();
+  MAPFILE_RETURN_IF_ERROR(Annotate(Finish(old), Context("Seal")));
   MAPFILE_RETURN_IF_ERROR(
-      old.file->Truncate(data_offset_ + control_ + FramesEnd(old)));
+      old.file->Truncate(std::max(old.floor,
+                                  data_offset_ + control_ + FramesEnd(old))));
+  MAPFILE_RETURN_IF_ERROR(Annotate(old.file->Sync(0, 0), Context("Seal")));
   old.capacity = old.count;
   if (blob_) {
     old.area = old.index->bytes();
     old.own = false;
-    WriteIndex(old);
   }
-  return options_.compress_sealed ? Compress(old.first) : absl::OkStatus();
-}
-
-absl::Status LogStore::Seal() {
-  if (segments_.back()->count > 0) MAPFILE_RETURN_IF_ERROR(Roll());
-  return roll_pending_ ? FinishRoll() : absl::OkStatus();
+  std::shared_ptr<Segment> sealed = segments_.back();
+  MAPFILE_RETURN_IF_ERROR(CreateSegment(sealed->first + sealed->count));
+  sealed->live = false;
+  sealed->sealed = true;
+  MAPFILE_RETURN_IF_ERROR(Publish(*sealed, true));
+  MAPFILE_CRASH_POINT("log.roll.sealed", &sealed->path);
+  if (blob_) WriteIndex(*sealed);
+  if (options_.compress_sealed) PostCompress(*sealed);
+  Segment& a = *segments_.back();
+  a.flushed = 0;
+  a.limit = 0;
+  return absl::OkStatus();
 }
 
 absl::Status LogStore::TruncateBefore(uint64_t seq) {
-  // A pending roll's full segment stays until its successor has a name.
-  while (segments_.size() > (roll_pending_ ? 2u : 1u) &&
-         segments_[1]->first <= seq) {
-    MAPFILE_RETURN_IF_ERROR(Annotate(os::Unlink(segments_.front()->path),
-                                   Context("TruncateBefore")));
+  // Segments from pending_ on have records no Sync made durable yet.
+  while (pending_ > 0 && segments_[1]->first <= seq) {
+    std::shared_ptr<Segment> gone = segments_.front();
+    if (gone->reservation) gone->reservation->Close();
+    {
+      std::lock_guard<std::mutex> lock(jobs_->rename_mu);
+      jobs_->retired.insert(gone->first);
+    }
+    bool keep = false;
+    // Reused only if nothing else reads it: no cursor (use_count), and no
+    // background compression, which could still map the file when a reuse
+    // trims it (with compress_sealed, retired segments are deleted).
+    if (gone->file != nullptr && !gone->compressed &&
+        !options_.compress_sealed && gone->file.use_count() == 1) {
+      std::lock_guard<std::mutex> lock(jobs_->mu);
+      keep = jobs_->free.size() < options_.recycle_segments;
+    }
+    if (keep) {
+      const std::string free = absl::StrCat(gone->path, kFreeSuffix);
+      MAPFILE_RETURN_IF_ERROR(
+          Annotate(MoveLogFile(gone->path, free, true), Context("TruncateBefore")));
+      std::lock_guard<std::mutex> lock(jobs_->mu);
+      jobs_->free.push_back(free);
+    } else {
+      MAPFILE_RETURN_IF_ERROR(
+          Annotate(UnlinkLogFile(gone->path), Context("TruncateBefore")));
+    }
     if (blob_) {  // a cache of the segment: gone or not, no matter
-      os::Unlink(absl::StrCat(dir_, "/", IndexFileName(segments_.front()->first)))
+      os::Unlink(absl::StrCat(dir_, "/", IndexFileName(gone->first)))
           .IgnoreError();
     }
-    MAPFILE_CRASH_POINT("log.truncate.unlinked", &segments_.front()->path);
-    cache_.erase(std::remove(cache_.begin(), cache_.end(), segments_.front()),
+    MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
+    cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
                  cache_.end());
     segments_.erase(segments_.begin());
+    --pending_;
   }
+  return absl::OkStatus();
+}
+
+// A retired segment file (LogOptions::recycle_segments) made the segment
+// for records from `first`, as Prepare's; null if none is left or it
+// cannot be reused (then it is deleted). Its old frames stay until
+// overwritten: each carries the checksum of its old sequence number, so
+// none can pass for a record here (recovery cuts them as a torn tail).
+std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
+  std::string free;
+  {
+    std::lock_guard<std::mutex> lock(jobs_->mu);
+    if (jobs_->free.empty()) return nullptr;
+    free = std::move(jobs_->free.back());
+    jobs_->free.pop_back();
+  }
+  const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
+  const std::string temp = absl::StrCat(path, kTempSuffix);
+  MappedFile::Options o;
+  o.mode = OpenMode::kReadWrite;
+  o.reserve = size_;
+  o.lock = false;
+  o.preallocate = false;
+  absl::StatusOr<MappedFile> file;
+  uint64_t allocated = 0;
+  absl::Status status = MoveLogFile(free, temp, /*sync_directory=*/false);
+  if (status.ok()) {
+    file = MappedFile::Open(temp, o);
+    status = file.status();
+  }
+  uint64_t length = 0;
+  if (status.ok()) {
+    length = std::min(file->size(), size_);
+    allocated = std::min(os::RoundDown(file->size(), os::PageSize()), size_);
+    if (allocated < data_offset_ + control_) status = absl::OutOfRangeError("");
+  }
+  if (status.ok()) status = file->Truncate(size_);  // sparse past the old end
+  if (!status.ok()) {
+    UnlinkLogFile(free).IgnoreError();
+    UnlinkLogFile(temp).IgnoreError();
+    return nullptr;  // Prepare makes a new file
+  }
+  std::memset(file->data(), 0, data_offset_ + control_);  // slots, control
+  FileHeader h = header_;
+  h.first_sequence = first;
+  const absl::Span<std::byte> page(file->data(), kHeaderSize);
+  EncodeHeader(h, page);
+  EncodeSlot({1, 0, 0}, page);
+  auto s = std::make_shared<Segment>(first, path);
+  s->temp = temp;
+  s->live = true;
+  s->file = std::make_shared<MappedFile>(*std::move(file));
+  s->data = s->file->data() + data_offset_;
+  s->capacity = (size_ - data_offset_ - control_) / stride_;
+  s->allocated = allocated;
+  s->floor = length;
+  if (blob_) {
+    SetArea(*s);
+    s->index = std::make_shared<BlobIndex>();
+  }
+  return s;
+}
+
+// The segment for records from `first`: the one the background prepared,
+// or (not asked for, failed, or not started yet) one prepared here. Waits
+// only for a preparation already running.
+absl::StatusOr<std::shared_ptr<Segment>> LogStore::TakeNext(
+    uint64_t first) {
+  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> got;
+  {
+    std::unique_lock<std::mutex> lock(jobs_->mu);
+    jobs_->done.wait(lock, [&] { return jobs_->prepare != LogJobs::kRunning; });
+    if (jobs_->prepare == LogJobs::kDone) got.swap(jobs_->prepared);
+    jobs_->prepare = LogJobs::kNone;
+  }
+  if (got && got->ok()) {
+    if ((**got)->first == first) return **got;
+    UnlinkLogFile((**got)->temp).IgnoreError();  // Seal() came first
+  }
+  // A failed preparation is retried, and reported, here.
+  return Prepare(first);
+}
+
+void LogStore::PostPrepare(uint64_t first) {
+  if (dry_run_) return;
+  {
+    std::lock_guard<std::mutex> lock(jobs_->mu);
+    if (jobs_->prepare == LogJobs::kDone && jobs_->prepared->ok()) {
+      UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();  // not taken
+    }
+    jobs_->prepared.reset();
+    jobs_->prepare = LogJobs::kQueued;
+    jobs_->prepare_first = first;
+  }
+  pretouch_->Post([this] { Drain(true); });
+}
+
+// Runs background jobs until none is left (with `prepare`, also the
+// preparation of the next segment); any thread.
+void LogStore::Drain(bool prepare) {
+  LogJobs& j = *jobs_;
+  std::unique_lock<std::mutex> lock(j.mu);
+  while (true) {
+    if (prepare && j.prepare == LogJobs::kQueued) {
+      j.prepare = LogJobs::kRunning;
+      const uint64_t first = j.prepare_first;
+      lock.unlock();
+      absl::StatusOr<std::shared_ptr<Segment>> s = Prepare(first);
+      lock.lock();
+      j.prepared = std::move(s);
+      j.prepare = LogJobs::kDone;
+      j.done.notify_all();
+      continue;
+    }
+    if (j.queue.empty()) return;
+    std::function<void()> run = std::move(j.queue.front());
+    j.queue.pop_front();
+    ++j.running;
+    lock.unlock();
+    run();
+    lock.lock();
+    --j.running;
+    j.done.notify_all();
+  }
+}
+
+// Afterwards no job is queued or running (with `prepare`, the next
+// segment is prepared too; without, it may still be pending).
+void LogStore::FinishJobs(bool prepare) {
+  if (prepare) pretouch_->FinishTasks();
+  Drain(prepare);  // what the thread left (none after a fork; pretouch.h)
+  std::unique_lock<std::mutex> lock(jobs_->mu);
+  jobs_->done.wait(lock, [&] {
+    return jobs_->running == 0 &&
+           (!prepare || jobs_->prepare != LogJobs::kRunning);
+  });
+}
+
+// Writes the active segment's buffered frames to its file.
+absl::Status LogStore::Flush() {
+  Segment& a = *segments_.back();
+  if (a.count == a.flushed) return absl::OkStatus();
+  MAPFILE_RETURN_IF_ERROR(write_error_);
+  // (Blob frames: the buffer holds those of records [flushed, count).)
+  const uint64_t from = FramesAt(a, a.flushed);
+  const uint64_t offset = data_offset_ + control_ + from;
+  absl::Status status =
+      os::Pwrite(a.file->fd(), a.temp.empty() ? a.path : a.temp, buffer_.get(),
+                 FramesEnd(a) - from, offset);
+  if (!status.ok()) {
+    // The frames were accepted by earlier Appends: they are lost, and so
+    // is every later Sync (reopen the log).
+    write_error_ = Annotate(
+        status, absl::StrCat(Context("Append"), ": writing records ",
+                             a.first + a.flushed, "..",
+                             a.first + a.count - 1, " to segment \"",
+                             a.path, "\""));
+    return write_error_;
+  }
+  a.flushed = a.count;
+  buffered_bytes_ = 0;
+  return absl::OkStatus();
+}
+
+// Makes sure bytes [0, end) of `a` have disk space (the background did not
+// get there first): fallocates up to the next kFirstStep boundary, so
+// that writes below it cannot fail for space. ResourceExhausted on a full disk:
+// the Append that needed the space fails, and nothing is appended.
+absl::Status LogStore::Reserve(Segment& a, uint64_t end) {
+  if (end <= a.allocated) return absl::OkStatus();
+  const uint64_t size = a.file->size();
+  const uint64_t to = std::min(size, os::RoundUp(end, kFirstStep));
+  absl::Status status = os::Fallocate(a.file->fd(), a.path, a.allocated,
+                                      to - a.allocated);
+  if (status.code() == absl::StatusCode::kUnimplemented) {
+    status = absl::OkStatus();  // nothing to reserve with: pwrite reports
+  }
+  if (!status.ok()) {
+    return Annotate(status, absl::StrCat(Context("Append"),
+                                         ": allocating space in segment \"",
+                                         a.path, "\""));
+  }
+  a.allocated = to;
+  return absl::OkStatus();
+}
+
+// Allocates bytes up to `to` of `a` on the background thread.
+void LogStore::PostReserve(Segment& a, uint64_t to) {
+  std::shared_ptr<Reservation> r = a.reservation;
+  r->end = std::max(r->end.load(), a.allocated);
+  r->busy = true;
+  std::shared_ptr<MappedFile> file = a.file;  // alive while the job runs
+  const std::string path = a.temp.empty() ? a.path : a.temp;
+  auto job = [r, file, path, to] {
+    {
+      std::lock_guard<std::mutex> lock(r->mu);
+      for (uint64_t at = r->end.load(); !r->closed && at < to;) {
+        const uint64_t next = std::min(to, at + kFirstStep);
+        // A failure (full disk) is the writer's to meet and report: it
+        // allocates for itself when it gets there.
+        if (!os::Fallocate(file->fd(), path, at, next - at).ok()) break;
+        r->end.store(next, std::memory_order_release);
+        at = next;
+      }
+    }
+    r->busy.store(false, std::memory_order_release);
+  };
+  {
+    std::lock_guard<std::mutex> lock(jobs_->mu);
+    jobs_->queue.push_front(std::move(job));  // before compressions
+  }
+  pretouch_->Post([this] { Drain(true); });
+}
+
+// A segment filled since the last Sync: its slot counts all its records,
+// the file is cut to them, and both are made durable (one fdatasync).
+absl::Status LogStore::Finish(Segment& s) {
+  if (s.synced == s.count && s.temp.empty()) return absl::OkStatus();
+  if (s.reservation) s.reservation->Close();  // before the trim
+  EncodeSlot({s.slot_sequence + 1, s.count, FramesEnd(s)},
+             absl::MakeSpan(s.file->data(), kHeaderSize));
+  MAPFILE_RETURN_IF_ERROR(
+      s.file->Truncate(std::max(s.floor,
+                                data_offset_ + control_ + FramesEnd(s))));
+  s.capacity = s.count;
+  if (blob_) {
+    s.area = s.index->bytes();
+    s.own = false;
+  }
+  MAPFILE_RETURN_IF_ERROR(s.file->Sync(0, s.file->size()));
+  ++s.slot_sequence;
+  s.synced = s.count;
   return absl::OkStatus();
 }
 

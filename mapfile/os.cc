@@ -202,7 +202,7 @@ absl::Status Fd::Close() {
 // ---- Files -----------------------------------------------------------------
 
 absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
-                        bool* created) {
+                        bool* created, bool sync_parent) {
   if (created != nullptr) *created = false;
   flags |= O_CLOEXEC;
   auto call = [&](int f) {
@@ -239,7 +239,7 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
     made = (flags & O_CREAT) != 0;
   }
   Fd owned(fd, path);
-  if (made) {
+  if (made && sync_parent) {
     absl::Status synced = FsyncParentDirectory(path);
     if (!synced.ok()) {  // name the file the caller asked for, too
       return absl::Status(
@@ -429,12 +429,14 @@ absl::Status Flock(int fd, absl::string_view path, int operation) {
   return absl::OkStatus();
 }
 
-absl::Status Rename(const std::string& from, const std::string& to) {
+absl::Status Rename(const std::string& from, const std::string& to,
+                    bool sync_directory) {
   if (Retry(Op::kRename, [&] { return ::rename(from.c_str(), to.c_str()); }) !=
       0) {
     return ErrnoStatus(errno,
                        absl::StrFormat("rename(%s, %s)", Quote(from), Quote(to)));
   }
+  if (!sync_directory) return absl::OkStatus();
   const std::string from_dir = DirectoryOf(from), to_dir = DirectoryOf(to);
   absl::Status status = FsyncDirectory(to_dir);
   if (status.ok() && from_dir != to_dir) status = FsyncDirectory(from_dir);

@@ -6,6 +6,8 @@
 #include "mapfile/append_log.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,22 +296,238 @@ TEST_F(AppendLogTest, ReadOutsideTheLogIsOutOfRange) {
   EXPECT_TRUE(log->From(3).status().ok());
 }
 
-TEST_F(AppendLogTest, UnsyncedIntactRecordsAreKeptAfterProcessDeath) {
+// Closing without Sync keeps every appended record for the next Open (the
+// destructor writes the buffer; nothing is named or committed).
+TEST_F(AppendLogTest, UnsyncedIntactRecordsAreKeptAfterClose) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
   ASSERT_EQ(testing::RunInChild([&] {
               auto log = Open();
               if (!log.ok()) return 1;
               for (uint64_t i = 0; i < 10; ++i) log->Append(Make(i)).IgnoreError();
               if (!log->Sync().ok()) return 2;
-              for (uint64_t i = 10; i < 25; ++i) log->Append(Make(i)).IgnoreError();
+              // Two rolls no Sync finishes, then 15 records in the buffer.
+              for (uint64_t i = 10; i < 2 * per + 15; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              return 0;
+            }),
+            0);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, 2 * per + 15);
+  EXPECT_EQ(log->recovery().records_kept, 2 * per + 5);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+}
+
+// Bytes of disk a file takes (st_blocks), and its length.
+uint64_t Allocated(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_blocks) * 512 : ~0ull;
+}
+uint64_t Length(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : ~0ull;
+}
+
+// A segment takes disk in steps as records arrive: a small log with the
+// default 64 MiB segments allocates one step (1 MiB), not the segment.
+TEST_F(AppendLogTest, SmallLogAllocatesOneStepNotTheSegment) {
+  options_ = LogOptions();
+  {
+    auto log = AppendLog<uint64_t[2]>::Open(path_, options_);  // 16 B
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (uint64_t i = 0; i < 3000; ++i) {
+      const uint64_t r[2] = {i, ~i};
+      ASSERT_TRUE(log->AppendBatch(absl::MakeConstSpan(&r, 1)).ok());
+    }
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(Length(Segment(0)), uint64_t{64} << 20);  // sparse
+    EXPECT_LE(Allocated(Segment(0)), uint64_t{1} << 20);
+  }
+  auto log = AppendLog<uint64_t[2]>::Open(path_, options_);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->next_seq(), 3000u);
+  EXPECT_LE(Allocated(Segment(0)), uint64_t{1} << 20);
+}
+
+// segment_size is the log's: reopening with other options (as the CLI does,
+// with defaults) leaves the active segment's length as recorded, and the
+// new options apply to segments created afterwards.
+TEST_F(AppendLogTest, ReopenWithAnotherSegmentSizeKeepsTheRecordedOne) {
+  const uint64_t small = options_.segment_size;  // 16 KiB
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  EXPECT_EQ(Length(Segment(0)), small);
+  options_.segment_size = 64 << 10;
+  const uint64_t per = kLayout.Capacity(small);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ(Length(Segment(0)), small);
+    AppendRange(*log, 10, per + 10);  // rolls into a 64 KiB segment
+    ASSERT_TRUE(log->Sync().ok());
+    ExpectRecords(*log, 0, per + 10);
+  }
+  EXPECT_EQ(Length(Segment(per)), uint64_t{64} << 10);
+  options_ = LogOptions();  // defaults, as `mapfile compress` opens
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(log->Compress(0).ok());
+    ASSERT_TRUE(log->Decompress(0).ok());
+  }
+  EXPECT_EQ(Length(Segment(per)), uint64_t{64} << 10);
+  EXPECT_LE(Allocated(Segment(per)), uint64_t{64} << 10);
+}
+
+// A segment extended sparse to 1 TiB (by hand, or a hostile file) is cut
+// back to its recorded size by the writer's Open, never allocated: the
+// free space of the (real) file system does not drop.
+TEST_F(AppendLogTest, SparseTerabyteSegmentIsCutBackWithoutTakingTheDisk) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  ASSERT_EQ(::truncate(Segment(0).c_str(), off_t{1} << 40), 0);
+  struct statvfs before, after;
+  ASSERT_EQ(::statvfs(path_.c_str(), &before), 0);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_EQ(::statvfs(path_.c_str(), &after), 0);
+    ExpectRecords(*log, 0, 10);
+    AppendRange(*log, 10, 20);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  const int64_t dropped =
+      (int64_t(before.f_bavail) - int64_t(after.f_bavail)) *
+      int64_t(before.f_frsize);
+  EXPECT_LT(dropped, int64_t{1} << 30);
+  EXPECT_EQ(Length(Segment(0)), options_.segment_size);
+  EXPECT_LE(Allocated(Segment(0)), uint64_t{1} << 20);
+}
+
+// Retention keeps retired files (up to recycle_segments) and a roll reuses
+// them. A recycled file still holds its old frames after the new ones; a
+// writer killed there (its buffer lost) must not get any of them back as
+// records: each fails the checksum of the sequence number it would have.
+TEST_F(AppendLogTest, RecycledSegmentKilledMidwayNeverYieldsAStaleFrame) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  // In the second reused file, before its first buffer flush.
+  const uint64_t killed_at = 4 * per + per / 2;
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              for (uint64_t i = 0; i < 3 * per; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              if (!log->Sync().ok()) return 2;
+              if (!log->TruncateBefore(2 * per).ok()) return 3;  // 2 retired
+              for (uint64_t i = 3 * per; i < killed_at; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              ::raise(SIGKILL);
+              return 4;
+            }),
+            128 + SIGKILL);
+  // The roll at 4 * per reused a retired file (the one at 3 * per too,
+  // unless it was prepared before the retirement).
+  EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".free") &&
+               std::filesystem::exists(Segment(per) + ".free"));
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  // Written: everything before the last roll (at 4 * per); the records of
+  // the segment being filled were still in the buffer, and behind them lie
+  // the file's old frames (records 0...), which are cut, not kept.
+  ExpectRecords(*log, 2 * per, 4 * per);
+  EXPECT_GT(log->recovery().bytes_cut, 0u);
+  AppendRange(*log, 4 * per, 5 * per + 3);
+  ASSERT_TRUE(log->Sync().ok());
+  ExpectRecords(*log, 2 * per, 5 * per + 3);
+}
+
+// With recycle_segments = 0 retired segments are deleted, as before.
+TEST_F(AppendLogTest, RecyclingOffDeletesRetiredSegments) {
+  options_.recycle_segments = 0;
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  auto log = Open();
+  ASSERT_TRUE(log.ok());
+  AppendRange(*log, 0, 3 * per);
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+  EXPECT_FALSE(std::filesystem::exists(Segment(0)));
+  EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".free"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".free"));
+}
+
+// Compression of sealed segments runs after the Sync that sealed them, in
+// the background; a writer killed before it ran leaves them uncompressed,
+// and the next writer's Open finishes the job (by its close at the latest).
+TEST_F(AppendLogTest, CompressionKilledBeforeItRanResumesAtTheNextOpen) {
+  options_.compress_sealed = true;
+  options_.pretouch_in_background = false;  // nothing runs before the kill
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              for (uint64_t i = 0; i < 3 * per + 5; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              if (!log->Sync().ok()) return 2;  // queues 3 compressions
               ::raise(SIGKILL);
               return 3;
             }),
             128 + SIGKILL);
+  for (uint64_t k = 0; k < 3; ++k) EXPECT_FALSE(Compressed(Segment(k * per)));
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ExpectRecords(*log, 0, 3 * per + 5);
+  }
+  for (uint64_t k = 0; k < 3; ++k) {
+    EXPECT_TRUE(Compressed(Segment(k * per))) << k;
+  }
+  EXPECT_FALSE(Compressed(Segment(3 * per)));  // the active one
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
-  ExpectRecords(*log, 0, 25);
-  EXPECT_EQ(log->recovery().records_kept, 15u);
+  ExpectRecords(*log, 0, 3 * per + 5);
+}
+
+// A killed process loses at most the records still in its write buffer:
+// every record written before (here, at the last roll) is kept, also in
+// segments rolled into since the last Sync (temporaries adopted by Open).
+TEST_F(AppendLogTest, UnsyncedWrittenRecordsAreKeptAfterProcessDeath) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              for (uint64_t i = 0; i < 10; ++i) log->Append(Make(i)).IgnoreError();
+              if (!log->Sync().ok()) return 2;
+              for (uint64_t i = 10; i < 2 * per + 15; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              ::raise(SIGKILL);
+              return 3;
+            }),
+            128 + SIGKILL);
+  const absl::StatusOr<RecoveryReport> plan = AppendLog<Rec>::PlanRecovery(path_);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectPlanned(plan, log->recovery());  // adoption included
+  ExpectRecords(*log, 0, 2 * per);
+  EXPECT_EQ(log->recovery().records_kept, 2 * per - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
+  // The adopted segment is named and committed; the temporary that held
+  // only buffered records is gone.
+  EXPECT_TRUE(std::filesystem::exists(Segment(per)));
+  EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(2 * per) + ".tmp"));
 }
 
 TEST_F(AppendLogTest, TornTailAtEveryByteOffsetReopensToAValidPrefix) {

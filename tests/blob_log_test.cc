@@ -220,13 +220,61 @@ TEST_F(BlobLogTest, ReadOutsideTheLogIsOutOfRange) {
             absl::StatusCode::kOutOfRange);
 }
 
-TEST_F(BlobLogTest, UnsyncedIntactRecordsAreKeptAfterProcessDeath) {
+// The first records of the segments the writer rolls into after record
+// `from` (segments of options_.segment_size, SizeOf records): each starts
+// where the next frame would not fit the one before.
+std::vector<uint64_t> RollPoints(uint64_t segment_size, size_t rolls) {
+  const uint64_t area = segment_size - kRecordsOffset;
+  std::vector<uint64_t> firsts;
+  uint64_t used = 0;
+  for (uint64_t i = 0; firsts.size() < rolls; ++i) {
+    const uint64_t frame = BlobFrameSize(SizeOf(i));
+    if (used + frame > area) {
+      firsts.push_back(i);
+      used = 0;
+    }
+    used += frame;
+  }
+  return firsts;
+}
+
+// Closing without Sync keeps every appended record for the next Open (the
+// destructor writes the buffer; nothing is named or committed), also in
+// segments rolled into since the last Sync (temporaries adopted by Open).
+TEST_F(BlobLogTest, UnsyncedIntactRecordsAreKeptAfterClose) {
+  const std::vector<uint64_t> rolls = RollPoints(options_.segment_size, 2);
+  const uint64_t end = rolls[1] + 15;
   ASSERT_EQ(testing::RunInChild([&] {
               auto log = Open();
               if (!log.ok()) return 1;
               AppendRange(*log, 0, 10);
               if (!log->Sync().ok()) return 2;
-              AppendRange(*log, 10, 25);
+              // Two rolls no Sync finishes, then 15 records in the buffer.
+              AppendRange(*log, 10, end);
+              return 0;
+            }),
+            0);
+  auto plan = BlobLog::PlanRecovery(path_);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, end);
+  EXPECT_EQ(log->recovery().records_kept, end - 10);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  ExpectPlanned(plan, log->recovery());
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, rolls[0], rolls[1]}));
+}
+
+// A killed process loses at most the blob records still in its write
+// buffer: every record written before (here, at the last roll) is kept,
+// also in segments rolled into since the last Sync.
+TEST_F(BlobLogTest, UnsyncedWrittenRecordsAreKeptAfterProcessDeath) {
+  const std::vector<uint64_t> rolls = RollPoints(options_.segment_size, 2);
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              AppendRange(*log, 0, 10);
+              if (!log->Sync().ok()) return 2;
+              AppendRange(*log, 10, rolls[1] + 15);
               ::raise(SIGKILL);
               return 3;
             }),
@@ -234,10 +282,55 @@ TEST_F(BlobLogTest, UnsyncedIntactRecordsAreKeptAfterProcessDeath) {
   auto plan = BlobLog::PlanRecovery(path_);
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
-  ExpectRecords(*log, 0, 25);
-  EXPECT_EQ(log->recovery().records_kept, 15u);
+  ExpectPlanned(plan, log->recovery());  // adoption included
+  ExpectRecords(*log, 0, rolls[1]);
+  EXPECT_EQ(log->recovery().records_kept, rolls[1] - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
+  // The adopted segment is named and committed; the temporary that held
+  // only buffered records is gone.
+  EXPECT_TRUE(std::filesystem::exists(Segment(rolls[0])));
+  EXPECT_FALSE(std::filesystem::exists(Segment(rolls[0]) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(rolls[1]) + ".tmp"));
+  // And the log goes on from there.
+  AppendRange(*log, rolls[1], rolls[1] + 3);
+  ASSERT_TRUE(log->Sync().ok());
+  ExpectRecords(*log, 0, rolls[1] + 3);
+}
+
+// A record larger than the write buffer is written with a pwrite of its
+// own as it is appended (after the records buffered before it), so a kill
+// keeps it, in its own segment, with everything before it; the records
+// buffered after it are what the kill loses.
+TEST_F(BlobLogTest, RecordLargerThanTheBufferIsWrittenAtOnceAndSurvivesAKill) {
+  const size_t big = (2 << 20) + 5;  // > kWriteBuffer and > a segment
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              AppendRange(*log, 0, 3);
+              if (!log->Sync().ok()) return 2;
+              AppendRange(*log, 3, 5);  // buffered, then written before 5
+              if (!log->Append(Payload(5, big)).ok()) return 3;
+              AppendRange(*log, 6, 9);  // buffered in the next segment
+              ::raise(SIGKILL);
+              return 4;
+            }),
+            128 + SIGKILL);
+  auto plan = BlobLog::PlanRecovery(path_);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
   ExpectPlanned(plan, log->recovery());
+  ASSERT_EQ(log->next_seq(), 6u);
+  EXPECT_EQ(log->recovery().records_kept, 3u);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  for (uint64_t i = 0; i < 5; ++i) {
+    absl::StatusOr<std::string> r = log->Read(i);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    EXPECT_EQ(*r, Payload(i, SizeOf(i))) << i;
+  }
+  absl::StatusOr<std::string> r = log->Read(5);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, Payload(5, big));
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, 5}));  // 6 held no written record
 }
 
 TEST_F(BlobLogTest, TornTailAtEveryFrameOffsetReopensToAValidPrefix) {

@@ -18,34 +18,50 @@
 // arithmetic within its segment (plus, once, mapping or decompressing it).
 //
 // Guarantees:
-//   * Append is a memory copy into the mapped active segment plus a
-//     checksum, with no system call except: when a full segment rolls over
-//     (Sync of the old one, creation of the next; with compress_sealed also
-//     its compression); when sync_every_records/_bytes is reached (a Sync());
-//     and with pretouch, once per half window, handing work to the pretouch
-//     thread (a mutex, maybe a futex wake; with pretouch_in_background =
-//     false, none) and, at a roll, waiting for the next segment it prepared.
-//   * Sync() makes every record appended so far durable (the header's
-//     inactive commit slot written, then one msync of it and the new
-//     records: one device flush; group commit). After a crash, Open
-//     recovers every synced record; records appended after the last Sync
-//     are kept while their checksums hold, and the first bad one and
-//     everything after it are cut and reported in recovery(). A Sync torn
-//     by a power loss (its slot on disk, a record not) counts for nothing:
-//     its records are treated as appended after the Sync before it.
-//     No torn or corrupt record is ever returned: reads verify checksums and
-//     fail with DataLoss.
+//   * Append encodes the record and its checksum into a 1 MiB buffer in
+//     memory, with no system call except when the buffer is full (one
+//     pwrite into the active segment; at a full segment also the switch to
+//     the next one, which a background thread prepared: no flush, no file
+//     creation), when sync_every_records/_bytes is reached (a Sync()), and
+//     rarely to allocate disk space the background has not allocated yet.
+//     Segment preparation, disk allocation ahead of the writer, and the
+//     compression of sealed segments run on the process's background
+//     (pretouch) thread.
+//   * Sync() makes every record appended so far durable: the segments
+//     filled since the last Sync (their data and commit, one fdatasync
+//     each), then the active one (its commit slot and new records: one
+//     flush), then their names (rename, directory fsync); group commit.
+//     After a crash, Open recovers every synced record; records appended
+//     after the last Sync are kept while their checksums hold, and the
+//     first bad one and everything after it are cut and reported in
+//     recovery(). A Sync torn by a power loss (its slot on disk, a record
+//     not) counts for nothing: its records are treated as appended after
+//     the Sync before it. No torn or corrupt record is ever returned: reads
+//     verify checksums and fail with DataLoss.
+//   * Closing without Sync (the destructor) writes the buffer: the next Open
+//     keeps every appended record (not durable against a power loss). A
+//     killed process loses the records still in its buffer (appended since
+//     the last flush: at most 1 MiB of frames); every record written before
+//     is kept.
 //   * One writer per directory (flock on LOCK): a second AppendLog::Open, in
 //     any process, is Unavailable. Any number of LogReaders, which take no
 //     lock and see only committed (synced) records.
-//   * Disk full: segments are preallocated, so appends inside a segment
-//     cannot fail; a roll that finds no space is ResourceExhausted and
-//     leaves the log as it was (the append did not happen).
-//
+//   * Disk full: disk space is allocated ahead of the records (in steps,
+//     1 MiB doubling up to the segment size; a small log takes one step),
+//     and records are never stored through a mapping, so a full disk is a
+//     ResourceExhausted from the Append that needed the space (the record
+//     not appended), never SIGBUS.
+//   * A segment's size is the log's: recorded in each segment's header when
+//     it is created. Open with another segment_size keeps existing segments
+//     as they are (new segments get the new size); a segment file longer
+//     than its recorded size is cut back to it, never allocated.
+
 // Validity of references: Cursor::value() refers into the mapped segment or
 // a decompressed copy; it stays valid until the cursor moves or dies (the
 // cursor keeps its segment alive, even across TruncateBefore, Compress and
-// cache eviction). Read() and operator[] return copies.
+// cache eviction; a writer's cursor first writes the buffer so that its
+// records are in the mapping). Read() and operator[] return copies (a
+// writer's Read of a record still in the buffer copies it from there).
 //
 // Thread safety: an AppendLog or LogReader object is not thread-safe, not
 // even through its const methods (Read, operator[], From and its cursors
@@ -293,17 +309,21 @@ class AppendLog : internal::LogRecordCheck<T> {
   uint64_t next_seq() const { return log_.next_seq(); }
   uint64_t size() const { return next_seq() - first_seq(); }
 
-  // Retention: deletes every segment whose records are all below `seq`
-  // (never the active one). first_seq() may stay below `seq`.
+  // Retention: removes every synced segment whose records are all below
+  // `seq` (never the active one, nor one filled since the last Sync):
+  // keeps up to LogOptions::recycle_segments of them for reuse by later
+  // rolls, deletes the others. first_seq() may stay below `seq`.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq) {
     return log_.TruncateBefore(seq);
   }
   // Syncs, finishes the active segment (trimmed to its records, marked
-  // sealed; compressed if Options::compress_sealed) and starts a new one.
+  // sealed) and starts a new one; with Options::compress_sealed its
+  // compression is queued for the background thread.
   [[nodiscard]] absl::Status Seal() { return log_.Seal(); }
   // Rewrites the sealed segment holding `seq` as zstd (temporary file,
-  // fsync, rename over the original, directory fsync). FailedPrecondition
-  // for the active segment.
+  // fsync, rename over the original, directory fsync), now, in this
+  // thread (after Sync() if the segment was filled since the last one).
+  // FailedPrecondition for the active segment.
   [[nodiscard]] absl::Status Compress(uint64_t seq) {
     return log_.Compress(seq);
   }
@@ -314,9 +334,11 @@ class AppendLog : internal::LogRecordCheck<T> {
   [[nodiscard]] absl::Status Decompress(uint64_t seq) {
     return log_.Decompress(seq);
   }
-  // With LogOptions::pretouch: does the pretouch work (populating pages
-  // ahead, preparing the next segment) in the calling thread. May be called
-  // from any thread, concurrently with the writer.
+  // Does the log's pending background work (preparing the next segment,
+  // allocating disk space ahead, compressing sealed segments) in the
+  // calling thread: with pretouch_in_background = false, the only place
+  // besides Seal, Compress, Decompress and close. May be called from any
+  // thread, concurrently with the writer.
   void Pretouch() { log_.Pretouch(); }
 
   const RecoveryReport& recovery() const { return log_.recovery(); }

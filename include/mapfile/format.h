@@ -320,6 +320,10 @@ struct FileHeader {
   uint64_t first_sequence = 0;       // kLogSegment: sequence of record 0
   uint32_t segment_flags = 0;        // kLogSegment: kSegmentSealed | ...
   uint64_t uncompressed_length = 0;  // kLogSegment, compressed: data bytes
+  // kLogSegment: the file's length while it is the active segment (the
+  // log's segment_size when it was created); 0 in files of writers before
+  // it was recorded. A writer never extends a segment past it.
+  uint64_t segment_size = 0;
   // As decoded: a slot whose checksum or sequence parity is wrong (torn,
   // corrupt, never written) is nullopt.
   std::optional<CommitSlot> slots[2];

@@ -45,17 +45,23 @@ struct LogOptions {
   // Decompressed segments kept in scratch memory, in bytes (at least the one
   // being read is always kept).
   uint64_t cache_bytes = uint64_t{256} << 20;
-  // Keep this many bytes ahead of the last record populated and writable
-  // (MADV_POPULATE_WRITE), as VectorOptions::pretouch, and prepare the next
-  // segment (create, preallocate, map, populate) while the active one is
-  // past half full, so that neither an append nor a roll page faults or
-  // makes a system call. 0: off (no cost). The work runs on the process's
-  // pretouch thread or, with pretouch_in_background = false, in Pretouch().
-  // With pretouch a roll only switches to the prepared segment; the next
-  // Sync() (or roll, Seal, TruncateBefore) finishes it: syncs the full
-  // segment, then names the new one. Records appended in between live in a
-  // file that a crash, or closing without Sync, drops, as unsynced records
-  // may be dropped (docs/DESIGN.md, "Contracts").
+  // Retention (TruncateBefore) keeps up to this many retired segment files
+  // (renamed "<first>.seg.free") and a roll reuses one instead of creating
+  // a file: its disk blocks, and often its pages, are already there. 0:
+  // retired segments are deleted, as they always are with compress_sealed
+  // (and compressed ones).
+  // A LogReader in another process still reading a retired segment that is
+  // reused meanwhile gets DataLoss (checksums) instead of OutOfRange; a
+  // reused file is never made shorter than it was while that reader may
+  // map it (except by a later writer's recovery: set 0 if readers may lag
+  // behind retention across writer restarts).
+  uint64_t recycle_segments = 2;
+  // Where background work runs: preparing the next segment, allocating disk
+  // space ahead of the writer, compressing sealed segments (process's
+  // pretouch thread; with pretouch_in_background = false, only in
+  // Pretouch(), Seal/Compress/Decompress and close). `pretouch` is kept for
+  // compatibility: the writer no longer stores through a mapping, so there
+  // are no pages to populate.
   uint64_t pretouch = 0;
   bool pretouch_in_background = true;
 };

@@ -47,6 +47,9 @@ namespace internal {
 inline constexpr char kLogLockName[] = "LOCK";
 inline constexpr char kSegmentSuffix[] = ".seg";
 inline constexpr char kTempSuffix[] = ".tmp";
+// A retired segment kept for reuse (LogOptions::recycle_segments):
+// "<first>.seg.free". Not part of the log; readers never open it.
+inline constexpr char kFreeSuffix[] = ".free";
 // Largest segment file (and decompressed segment image) the log accepts.
 inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 36;
 

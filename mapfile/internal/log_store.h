@@ -17,35 +17,64 @@
 //   blob_log.cc      BlobLog/BlobReader: the engine with FrameKind::kBlob,
 //                    whose frames are blob_format.h's (encode, check, index)
 // mapfile/internal/log_format.h and docs/FORMAT.md ("Log segments") give
-// the bytes. The commit protocol, in brief (docs/DESIGN.md, "The commit
-// protocol", says why each step is where it is):
+// the bytes. The commit protocol (docs/DESIGN.md, "The commit protocol",
+// says why each step is where it is):
 //
-//   Append   memcpy payload + checksum into the active segment's mapping.
-//   Sync     write the inactive commit slot (count, length); msync the
-//            header page through the new frames (one flush); publish the
-//            count in the control block (release) and FUTEX_WAKE readers.
-//   Roll     Sync; create the next segment (temporary name, header synced,
-//            rename, directory fsync); mark the old one sealed, trim it,
-//            optionally compress it. Every segment but the last is thus
-//            complete and durable before the next one exists. With
-//            pretouch the next segment was prepared (still a temporary)
-//            off the writer's path; the roll switches to it and the next
-//            Sync does the rest, in the same order.
-//   Open     the last segment's newest valid slot whose new frames all
-//            verify gives the committed count; frames after it are kept
-//            while their checksums hold; the file is cut after the last
-//            kept frame and re-extended with zeros.
+//   Append   encode the frame (payload + seeded checksum) into a 1 MiB
+//            user-space buffer; when it is full, one pwrite into the
+//            active segment, whose disk space was allocated ahead (Ahead,
+//            Reserve). No system call between buffer flushes. Mappings are
+//            only read (frames) and stored to for the control block.
+//            Blob frames (AppendBlobs) go into the same buffer, their sizes
+//            onto the active segment's index; one larger than the buffer
+//            is written with its own pwrite after what was buffered.
+//   Roll     the active segment is full (kBlob: the next frame does not
+//            fit): flush the buffer and switch to the
+//            next segment, prepared by the background under its temporary
+//            name "<first>.seg.tmp". Nothing is synced or named: a chain of
+//            such segments may follow the last named one.
+//   Sync     flush the buffer; for every segment filled since the last Sync,
+//            in order: its commit slot (all its records), trim to what it
+//            holds, fdatasync; then the active segment's slot and frames,
+//            one fdatasync; then rename each temporary to its name and
+//            fsync the directory; then publish (control blocks, futex) and
+//            queue the compression of the sealed ones. So a named segment
+//            with a successor is always complete and durable, and a commit
+//            in the last named segment implies all before it.
+//   Open     the last named segment: its newest slot whose frames all
+//            verify, then the frames after it while their checksums hold.
+//            If that segment is full and "<end>.seg.tmp" exists (a chain no
+//            Sync finished), the temporary is adopted the same way, and so
+//            on (Adopt); the file after the last kept frame is cut; other
+//            temporaries are removed; what was kept is committed (Sync).
 //
-// Thread safety: a LogStore is used by one thread at a time (the pretouch
-// thread runs only Prepare, which reads what Open set).
+// What each way of stopping leaves:
+//   * close (destructor): the buffer is written (pwrite), queued background
+//     work finished; temporaries stay. The next Open keeps every record.
+//   * kill -9: as close, minus the buffer (frames appended since the last
+//     flush, at most 1 MiB). The next Open keeps every record written.
+//   * power loss: everything up to the last successful Sync (its data was
+//     fdatasync'ed before its names and its commit); later records are
+//     kept while their checksums hold and cut at the first that does not,
+//     in whichever segment of the chain (later ones are removed).
+//   Readers are published only what a Sync made durable.
+//
+// Thread safety: a LogStore is used by one thread at a time; background
+// jobs (Jobs, below) use only what Open set and their own shared state.
 
 #ifndef MAPFILE_INTERNAL_LOG_STORE_H_
 #define MAPFILE_INTERNAL_LOG_STORE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +84,8 @@
 #include "absl/time/time.h"
 #include "mapfile/append_log.h"
 #include "mapfile/format.h"
+#include "mapfile/internal/crash_point.h"
+#include "mapfile/internal/os.h"
 #include "mapfile/log_options.h"
 #include "mapfile/mapped_file.h"
 #include "mapfile/scratch.h"
@@ -73,6 +104,33 @@ class BlobIndex;   // mapfile/internal/blob_format.h
 // take; everything else (segments, commits, recovery, retention,
 // compression, waiting) is shared.
 enum class FrameKind { kFixed, kBlob };
+
+// Bytes of frames the writer gathers before one pwrite.
+inline constexpr uint64_t kWriteBuffer = uint64_t{1} << 20;
+// Disk space of a segment is allocated in chunks of this much: the first
+// (header, control block, the first records) when it is made, the others
+// ahead of the writer (LogStore::Ahead), steps doubling up to its size.
+inline constexpr uint64_t kFirstStep = uint64_t{1} << 20;
+
+// unlink(2) of one of the log's files (directory fsynced), then the crash
+// point "log.unlinked": its name may be used again later, and a test's
+// model of the disk forgets the removed file's durable bytes there.
+inline absl::Status UnlinkLogFile(const std::string& path) {
+  absl::Status status = os::Unlink(path);
+  MAPFILE_CRASH_POINT("log.unlinked", &path);
+  return status;
+}
+
+// rename(2) of a retired or recycled segment file (its directory fsynced
+// if `sync_directory`), between the crash points "log.moving" (from) and
+// "log.moved" (to), which a test's model of the disk follows.
+inline absl::Status MoveLogFile(const std::string& from, const std::string& to,
+                                bool sync_directory) {
+  MAPFILE_CRASH_POINT("log.moving", &from);
+  absl::Status status = os::Rename(from, to, sync_directory);
+  if (status.ok()) MAPFILE_CRASH_POINT("log.moved", &to);
+  return status;
+}
 
 // The control block's words (log_format.h: kPublishedAt, ...) in a
 // segment's data region.
@@ -96,18 +154,69 @@ struct Segment {
   std::shared_ptr<ScratchBlock> block;  // decompressed data region
   std::byte* data = nullptr;            // data region in `file` or `block`
   uint64_t capacity = 0;                // frames that fit (kBlob: at most)
-  uint64_t limit = 0;  // writer: Append calls Ahead() at this count
   // kBlob: bytes of the frame area (the mapped file after the control
   // block, or a decompressed image's frames), and where each frame starts.
   // A reader's index may lag `count` (it extends it on demand).
   uint64_t area = 0;
   std::shared_ptr<BlobIndex> index;
   bool own = false;  // kBlob writer: holds a record larger than a segment
+  // Writer: the file's name until a Sync names it (empty once named);
+  // Append calls Ahead() at `limit`; records below `flushed` are in the
+  // file (the others in the buffer); bytes below `allocated` have disk
+  // space; the commit slot's sequence and count.
+  std::string temp;
+  uint64_t limit = 0;
+  uint64_t flushed = 0;
+  uint64_t allocated = 0;
+  uint64_t slot_sequence = 1;
+  uint64_t synced = 0;
+  bool next_posted = false;  // the next segment's preparation was asked for
+  // A recycled file's old length: it is never cut shorter, so that a
+  // reader in another process still mapping the retired segment reads
+  // stale bytes there (failing checksums), never past the end (SIGBUS).
+  uint64_t floor = 0;
+  std::shared_ptr<struct Reservation> reservation;  // space allocated ahead
 
   std::shared_ptr<const void> pin() const {
     if (block) return block;
     return file;
   }
+};
+
+// Disk space of a segment allocated ahead of the writer by background jobs
+// (LogStore::Ahead). A job holds `mu` while it allocates; Close (before the
+// file is trimmed or retired) takes it, so no job extends a file after.
+struct Reservation {
+  std::mutex mu;
+  bool closed = false;            // guarded by mu
+  std::atomic<uint64_t> end{0};   // bytes [0, end) are allocated
+  std::atomic<bool> busy{false};  // a job is queued or running
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu);
+    closed = true;
+  }
+};
+
+// A writer's background work. The next segment is prepared ahead of every
+// other job (a roll may wait for it); allocations go first in the queue,
+// compressions last.
+struct LogJobs {
+  enum Prepare { kNone, kQueued, kRunning, kDone };
+  std::mutex mu;
+  std::condition_variable done;  // a job or the preparation finished
+  // Guarded by mu.
+  std::deque<std::function<void()>> queue;
+  int running = 0;
+  Prepare prepare = kNone;
+  uint64_t prepare_first = 0;
+  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> prepared;
+  std::vector<uint64_t> compressed;  // segments rewritten, by first
+  std::vector<std::string> free;     // retired segment files to reuse
+  // Held by a background compression around its rename and by
+  // TruncateBefore around marking segments retired: a retired segment is
+  // never renamed back into existence.
+  std::mutex rename_mu;
+  std::set<uint64_t> retired;  // guarded by rename_mu
 };
 
 // What a writer's Open would do to the log's tail, found by running its
@@ -171,6 +280,7 @@ class LogStore {
   absl::Status Refresh(bool rescan);
   void UpdateLive(Segment& s);
   absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
+  absl::Status CutBack(const std::string& path) const;
   absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
   absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
   absl::Status InflateBlobs(Segment& s, const std::byte* compressed,
@@ -178,6 +288,9 @@ class LogStore {
                             uint64_t length);
   absl::Status Rewrite(uint64_t seq, bool compress);
   absl::Status Recover(Segment& s, const FileHeader& header);
+  absl::Status Adopt();
+  absl::Status RemoveTemp(uint64_t first);
+  uint64_t SegmentSize(const FileHeader& h) const;
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
                              const CommitSlot& c) const;
   absl::StatusOr<CommitSlot> LastWholeBlobCommit(Segment& s,
@@ -187,17 +300,29 @@ class LogStore {
   void WriteIndex(const Segment& s) const;
   void SetArea(Segment& s) const;
   uint64_t FramesEnd(const Segment& s) const;
+  uint64_t FramesAt(const Segment& s, uint64_t i) const;
+  absl::Status GrowFor(Segment& a, uint64_t frame);
+  absl::Status WriteRewrite(const std::string& path, uint64_t first,
+                            uint64_t count, uint64_t frames,
+                            const std::byte* data, bool compress,
+                            const std::string& context) const;
   absl::Status CreateSegment(uint64_t first);
   absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
-  absl::Status GrowFor(Segment& a, uint64_t frame);
-  absl::Status Name(const Segment& s);
-  std::shared_ptr<Segment> TakePrepared(uint64_t first);
+  std::shared_ptr<Segment> Recycle(uint64_t first) const;
+  absl::Status Name(Segment& s);
+  absl::StatusOr<std::shared_ptr<Segment>> TakeNext(uint64_t first);
   absl::Status Ahead();
-  absl::Status Commit(Segment& a);
+  absl::Status Flush();
+  absl::Status Reserve(Segment& a, uint64_t end);
+  void PostReserve(Segment& a, uint64_t to);
+  absl::Status Finish(Segment& s);
   absl::Status Roll();
-  absl::Status FinishRoll();
-  absl::Status SealOld(Segment& old);
   absl::Status Publish(Segment& s, bool seal);
+  void PostPrepare(uint64_t first);
+  void PostCompress(const Segment& s);
+  void Drain(bool prepare);
+  void FinishJobs(bool prepare);
+  void CollectJobs();
   const std::shared_ptr<Segment>& Find(uint64_t seq);
   std::string Context(absl::string_view call) const;
 
@@ -218,18 +343,23 @@ class LogStore {
   uint64_t data_offset_ = 0;
   std::unique_ptr<MappedFile> lock_;
   std::vector<std::shared_ptr<Segment>> segments_;  // by first sequence
-  // Writer: the active segment's synced records and commit sequence.
-  uint64_t synced_ = 0;
-  uint64_t slot_sequence_ = 0;
+  // Writer. segments_[pending_] is the segment that was active at the last
+  // Sync (or Open); the ones after it were rolled into since and are still
+  // under their temporary names (the protocol above).
+  size_t pending_ = 0;
   uint64_t unsynced_records_ = 0;
   uint64_t unsynced_bytes_ = 0;  // kBlob: payload bytes since the last Sync
-  // Pretouch (LogOptions::pretouch): the next segment, prepared by a task
-  // (read only after Pretoucher::FinishTasks), and whether segments_.back()
-  // is such a segment not yet named and its predecessor not yet synced.
+  uint64_t buffered_bytes_ = 0;  // kBlob: bytes of frames in buffer_
+  // Frames of the active segment's records [flushed, count), not yet
+  // written to its file (kWriteBuffer bytes; frames_per_buffer_ frames).
+  std::unique_ptr<std::byte[]> buffer_;
+  uint64_t frames_per_buffer_ = 0;
+  absl::Status write_error_;  // sticky: a failed pwrite lost buffered frames
+  // Temporary segment files found by Open ("<first>.seg.tmp"), by first.
+  std::vector<uint64_t> temps_;
+  // Background work on the process's pretouch thread (or in Pretouch()).
+  std::shared_ptr<LogJobs> jobs_;
   std::unique_ptr<Pretoucher> pretouch_;
-  bool preparing_ = false;
-  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> prepared_;
-  bool roll_pending_ = false;
   // Decompressed segments, most recently used first.
   std::vector<std::shared_ptr<Segment>> cache_;
   RecoveryReport recovery_;

@@ -153,9 +153,11 @@ class Fd {
 // open(2) with O_CLOEXEC always added. When `flags` has O_CREAT and the file
 // did not exist, it is created and its parent directory fsynced; `*created`
 // (if given) says whether that happened. O_CREAT|O_EXCL fails with
-// AlreadyExists if the file exists.
+// AlreadyExists if the file exists. With sync_parent = false the directory
+// is not fsynced (a temporary file whose name a later rename makes durable).
 absl::StatusOr<Fd> Open(const std::string& path, int flags,
-                        mode_t mode = 0644, bool* created = nullptr);
+                        mode_t mode = 0644, bool* created = nullptr,
+                        bool sync_parent = true);
 
 // Permissions. A file mapfile creates gets the caller's `permissions`
 // (MappedFile::Options, VectorOptions, LogOptions; default 0644) through
@@ -228,8 +230,10 @@ absl::Status FsyncParentDirectory(const std::string& path);
 absl::Status Flock(int fd, absl::string_view path, int operation);
 
 // rename(2), then fsyncs the parent directory of `to` (and of `from` when
-// it is another directory).
-absl::Status Rename(const std::string& from, const std::string& to);
+// it is another directory) unless sync_directory is false (between
+// temporary names, made durable by a later rename).
+absl::Status Rename(const std::string& from, const std::string& to,
+                    bool sync_directory = true);
 
 // unlink(2), then fsyncs the parent directory.
 absl::Status Unlink(const std::string& path);

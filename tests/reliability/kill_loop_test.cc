@@ -37,6 +37,7 @@ struct Round {
   uint64_t gen;
   LogOptions log;
   Channel* channel;
+  uint64_t sync_one_in = 1;  // log: Sync at one in this many Sync draws
 };
 
 constexpr uint64_t kMaxElements = 200000;
@@ -106,6 +107,7 @@ int LogWriter(void* arg) {
       if (!r.channel->Send(kAppending, next + batch.size())) return 4;
       if (!log->AppendBatch(batch).ok()) return 3;
     } else if (op < 8) {
+      if (rng() % r.sync_one_in != 0) continue;
       if (!log->Sync().ok()) return 4;
       if (!r.channel->Send(kSynced, next)) return 4;
     } else if (op == 8) {
@@ -193,6 +195,11 @@ TEST(KillLoopTest, LogKeepsEverySyncedRecordAndOnlyWholeRecordsAfterEveryKill) {
             &channel};
     r.log.segment_size = 64 << 10;  // a roll every ~2000 records
     r.log.compress_sealed = round % 4 == 1;
+    // Every other round syncs rarely: several rolls (segments under their
+    // temporary names) between two Syncs. Recycling on in two rounds of
+    // three.
+    r.sync_one_in = round % 2 == 0 ? 1 : 12;
+    r.log.recycle_segments = round % 3 == 0 ? 0 : 2;
     const int code = RunAndKill(LogWriter, &r, KillDelay(rng));
     ASSERT_EQ(code, 128 + SIGKILL) << "writer failed before its kill";
     ++kills;

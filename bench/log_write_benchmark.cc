@@ -1,0 +1,454 @@
+// Copyright 2026 The mapfile Authors.
+//
+// AppendLog<T>'s write path measured as a program uses it, from Open to
+// close (the destructor), against the obvious alternative in the same
+// process and on the same file system (docs/PERFORMANCE.md, "Log write
+// path"):
+//
+//   OpenAppendClose   Open a fresh log (default options), 2,000,000 x 64 B
+//                     Append, close; vs Write2Frames: the same frames
+//                     (64 B record + 8 B seeded XXH3) through a 1 MiB buffer
+//                     with write(2), open to close.
+//   Recycle           the same into a log that keeps running (retention
+//                     retires segments and the writer reuses them), steady
+//                     state; same baseline. RecycleSynced: with a Sync()
+//                     before each TruncateBefore (only synced segments can
+//                     be retired).
+//   SyncEvery         as OpenAppendClose with Sync() every 10,000 records;
+//                     vs PwriteFdatasync: the frames pwrite'n and
+//                     fdatasync'ed at the same points.
+//   AppendWorst       the slowest single Append of 2,000,000 into 4 MiB
+//                     segments with compress_sealed, and the median one
+//                     (counters worst_us, median_ns, p999_ns).
+//   AppendBatch       AppendBatch of 1000 x 64 B, open to close of 2,000,000
+//                     records; vs Memcpy of the same bytes into a 1 MiB
+//                     buffer.
+//
+// Every benchmark runs once per directory of $MAPFILE_BENCH_DIRS (separated
+// by spaces or commas; default $MAPFILE_BENCH_DIR, else "/var/tmp
+// /dev/shm"), named after the file system it is on: BM_Write2Frames/ext4,
+// BM_Write2Frames/tmpfs, ... so that one run gives both side by side.
+//
+//   bazel run -c opt //bench:log_write_benchmark -- --benchmark_repetitions=5
+//   MAPFILE_BENCH_DIRS="/var/tmp /dev/shm" build-bench/log_write_benchmark
+//
+// Iterations use manual time: only Open to close is timed, not the removal
+// of the previous iteration's files. MAPFILE_BENCH_SLOWEST=1 prints the
+// sequence numbers of AppendWorst's slowest appends (at a buffer flush, a
+// roll, or anywhere: preemption).
+
+#define XXH_INLINE_ALL
+#include <fcntl.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "benchmark/benchmark.h"
+#include "mapfile/append_log.h"
+
+namespace mapfile {
+namespace {
+
+constexpr uint64_t kRecords = 2000000;
+constexpr size_t kBuffer = size_t{1} << 20;
+constexpr uint64_t kSyncEvery = 10000;
+
+struct R64 {
+  uint64_t seq;
+  char bytes[56];
+};
+
+// The frame the log writes for an R64: the record, then its checksum.
+struct Frame {
+  R64 record;
+  uint64_t checksum;
+};
+static_assert(sizeof(Frame) == 72, "64 B record + 8 B checksum");
+
+int64_t NowNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// "ext4", "tmpfs", ... for the file system holding `dir`.
+std::string FileSystemName(const std::string& dir) {
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0) return "unknown";
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x794c7630:
+      return "overlay";
+    default:
+      return "fs" + std::to_string(fs.f_type);
+  }
+}
+
+// A fresh directory under `base`, removed with everything in it.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& base) {
+    std::string pattern = base + "/logwrite.XXXXXX";
+    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
+  }
+  ~Scratch() {
+    if (!path_.empty()) std::filesystem::remove_all(path_);
+  }
+  bool ok() const { return !path_.empty(); }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  void Clear() {
+    for (const auto& e : std::filesystem::directory_iterator(path_)) {
+      std::filesystem::remove_all(e.path());
+    }
+  }
+
+ private:
+  std::string path_;
+};
+
+R64 RecordFor(uint64_t seq) {
+  R64 r;
+  r.seq = seq;
+  std::memset(r.bytes, 'x', sizeof(r.bytes));
+  return r;
+}
+
+// Fills `out` with the frame of record `seq`, as the log would.
+void EncodeFrame(uint64_t seq, Frame* out) {
+  out->record = RecordFor(seq);
+  out->checksum = XXH3_64bits_withSeed(&out->record, sizeof(R64), seq);
+}
+
+void Fail(benchmark::State& state, const std::string& what) {
+  state.SkipWithError(what.c_str());
+}
+
+void Finish(benchmark::State& state, uint64_t records) {
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * records * sizeof(R64)));
+}
+
+// ------------------------------------------------------------ baselines
+
+// open, write(2) of 1 MiB buffers of frames, close.
+void BM_Write2Frames(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  std::vector<char> buffer(kBuffer);
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    const int fd = ::open(dir.File("frames").c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Fail(state, "open");
+    size_t used = 0;
+    for (uint64_t seq = 0; seq < kRecords; ++seq) {
+      if (used + sizeof(Frame) > buffer.size()) {
+        if (::write(fd, buffer.data(), used) != static_cast<ssize_t>(used)) {
+          return Fail(state, "write");
+        }
+        used = 0;
+      }
+      EncodeFrame(seq, reinterpret_cast<Frame*>(buffer.data() + used));
+      used += sizeof(Frame);
+    }
+    if (::write(fd, buffer.data(), used) != static_cast<ssize_t>(used)) {
+      return Fail(state, "write");
+    }
+    ::close(fd);
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// open, frames into a buffer, pwrite + fdatasync every kSyncEvery, close.
+void BM_PwriteFdatasync(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  std::vector<char> buffer(kBuffer);
+  static_assert(kSyncEvery * sizeof(Frame) <= kBuffer, "one buffer a Sync");
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    const int fd = ::open(dir.File("frames").c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Fail(state, "open");
+    size_t used = 0;
+    off_t offset = 0;
+    for (uint64_t seq = 0; seq < kRecords; ++seq) {
+      EncodeFrame(seq, reinterpret_cast<Frame*>(buffer.data() + used));
+      used += sizeof(Frame);
+      if ((seq + 1) % kSyncEvery == 0) {
+        if (::pwrite(fd, buffer.data(), used, offset) !=
+                static_cast<ssize_t>(used) ||
+            ::fdatasync(fd) != 0) {
+          return Fail(state, "pwrite/fdatasync");
+        }
+        offset += static_cast<off_t>(used);
+        used = 0;
+      }
+    }
+    ::close(fd);
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// memcpy of 1000-record batches into a 1 MiB buffer (wrapping).
+void BM_Memcpy(benchmark::State& state, std::string) {
+  std::vector<R64> batch(1000);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = RecordFor(i);
+  std::vector<char> buffer(kBuffer);
+  const size_t bytes = batch.size() * sizeof(R64);
+  for (auto _ : state) {
+    const int64_t start = NowNs();
+    size_t used = 0;
+    for (uint64_t n = 0; n < kRecords; n += batch.size()) {
+      if (used + bytes > buffer.size()) used = 0;
+      std::memcpy(buffer.data() + used, batch.data(), bytes);
+      benchmark::ClobberMemory();
+      used += bytes;
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// ------------------------------------------------------------ the log
+
+// Open, kRecords Appends (Sync every `sync_every` if > 0), close; returns
+// false (benchmark failed) on an error.
+bool OpenAppendClose(benchmark::State& state, const std::string& path,
+                     const LogOptions& options, uint64_t sync_every) {
+  auto log = AppendLog<R64>::Open(path, options);
+  if (!log.ok()) {
+    Fail(state, std::string(log.status().message()));
+    return false;
+  }
+  for (uint64_t seq = 0; seq < kRecords; ++seq) {
+    absl::StatusOr<uint64_t> appended = log->Append(RecordFor(seq));
+    if (!appended.ok()) {
+      Fail(state, std::string(appended.status().message()));
+      return false;
+    }
+    if (sync_every > 0 && (seq + 1) % sync_every == 0) {
+      absl::Status synced = log->Sync();
+      if (!synced.ok()) {
+        Fail(state, std::string(synced.message()));
+        return false;
+      }
+    }
+  }
+  return true;  // the destructor closes
+}
+
+void BM_LogOpenAppendClose(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    if (!OpenAppendClose(state, dir.File("log"), LogOptions(), 0)) return;
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+void BM_LogSyncEvery(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    if (!OpenAppendClose(state, dir.File("log"), LogOptions(), kSyncEvery)) {
+      return;
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// A log that keeps running: each iteration opens it, appends kRecords and
+// keeps only the last kRecords / 2 (TruncateBefore every 100,000 records),
+// so retired segments are there to reuse. The first (untimed) round fills
+// it up to the steady state.
+void RecycleLoop(benchmark::State& state, const std::string& base,
+                 bool sync);
+void BM_LogRecycle(benchmark::State& state, std::string base) {
+  RecycleLoop(state, base, false);
+}
+// The same with a Sync() before each TruncateBefore: retention can only
+// retire (and recycle) segments a Sync made durable.
+void BM_LogRecycleSynced(benchmark::State& state, std::string base) {
+  RecycleLoop(state, base, true);
+}
+void RecycleLoop(benchmark::State& state, const std::string& base,
+                 bool sync) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  const std::string path = dir.File("log");
+  auto round = [&](benchmark::State& s) -> bool {
+    auto log = AppendLog<R64>::Open(path, LogOptions());
+    if (!log.ok()) {
+      Fail(s, std::string(log.status().message()));
+      return false;
+    }
+    for (uint64_t i = 0; i < kRecords; ++i) {
+      absl::StatusOr<uint64_t> seq = log->Append(RecordFor(i));
+      if (!seq.ok()) {
+        Fail(s, std::string(seq.status().message()));
+        return false;
+      }
+      if ((i + 1) % 100000 == 0 && *seq > kRecords / 2) {
+        if (sync) {
+          absl::Status synced = log->Sync();
+          if (!synced.ok()) {
+            Fail(s, std::string(synced.message()));
+            return false;
+          }
+        }
+        absl::Status cut = log->TruncateBefore(*seq - kRecords / 2);
+        if (!cut.ok()) {
+          Fail(s, std::string(cut.message()));
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  if (!round(state)) return;
+  for (auto _ : state) {
+    const int64_t start = NowNs();
+    if (!round(state)) return;
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// Every Append of kRecords timed; reports the worst and the median.
+void BM_LogAppendWorst(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  LogOptions options;
+  options.segment_size = uint64_t{4} << 20;
+  options.compress_sealed = true;
+  std::vector<uint32_t> ns(kRecords);
+  int64_t worst = 0;
+  double median = 0, p999 = 0;
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    {
+      auto log = AppendLog<R64>::Open(dir.File("log"), options);
+      if (!log.ok()) return Fail(state, std::string(log.status().message()));
+      for (uint64_t seq = 0; seq < kRecords; ++seq) {
+        const R64 r = RecordFor(seq);
+        const int64_t t0 = NowNs();
+        absl::StatusOr<uint64_t> appended = log->Append(r);
+        const int64_t t = NowNs() - t0;
+        if (!appended.ok()) {
+          return Fail(state, std::string(appended.status().message()));
+        }
+        ns[seq] = static_cast<uint32_t>(std::min<int64_t>(t, UINT32_MAX));
+      }
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+    std::vector<uint32_t> sorted = ns;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::getenv("MAPFILE_BENCH_SLOWEST") != nullptr) {
+      // Which appends were slowest (sequence number, ns): at a buffer
+      // flush, a roll, or anywhere (preemption)?
+      for (uint64_t seq = 0; seq < kRecords; ++seq) {
+        if (ns[seq] >= sorted[sorted.size() - 8]) {
+          fprintf(stderr, "slow append %llu: %u ns\n",
+                  static_cast<unsigned long long>(seq), ns[seq]);
+        }
+      }
+    }
+    worst = std::max<int64_t>(worst, sorted.back());
+    median = sorted[sorted.size() / 2];
+    p999 = sorted[sorted.size() * 999 / 1000];
+  }
+  state.counters["worst_us"] = static_cast<double>(worst) / 1e3;
+  state.counters["median_ns"] = median;
+  state.counters["p999_ns"] = p999;
+  Finish(state, kRecords);
+}
+
+void BM_LogAppendBatch(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  std::vector<R64> batch(1000);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = RecordFor(i);
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    {
+      auto log = AppendLog<R64>::Open(dir.File("log"), LogOptions());
+      if (!log.ok()) return Fail(state, std::string(log.status().message()));
+      for (uint64_t n = 0; n < kRecords; n += batch.size()) {
+        absl::StatusOr<uint64_t> seq = log->AppendBatch(batch);
+        if (!seq.ok()) return Fail(state, std::string(seq.status().message()));
+      }
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  Finish(state, kRecords);
+}
+
+// Registers every benchmark once per directory of $MAPFILE_BENCH_DIRS.
+int Register() {
+  std::string dirs = "/var/tmp /dev/shm";
+  if (const char* d = std::getenv("MAPFILE_BENCH_DIRS")) {
+    dirs = d;
+  } else if (const char* one = std::getenv("MAPFILE_BENCH_DIR")) {
+    dirs = one;
+  }
+  using Fn = void (*)(benchmark::State&, std::string);
+  const std::pair<const char*, Fn> all[] = {
+      {"BM_Write2Frames", BM_Write2Frames},
+      {"BM_LogOpenAppendClose", BM_LogOpenAppendClose},
+      {"BM_LogRecycle", BM_LogRecycle},
+      {"BM_LogRecycleSynced", BM_LogRecycleSynced},
+      {"BM_PwriteFdatasync", BM_PwriteFdatasync},
+      {"BM_LogSyncEvery", BM_LogSyncEvery},
+      {"BM_LogAppendWorst", BM_LogAppendWorst},
+      {"BM_Memcpy", BM_Memcpy},
+      {"BM_LogAppendBatch", BM_LogAppendBatch},
+  };
+  for (absl::string_view dir :
+       absl::StrSplit(dirs, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
+    const std::string base(dir);
+    const std::string fs = FileSystemName(base);
+    for (const auto& [name, fn] : all) {
+      benchmark::RegisterBenchmark((std::string(name) + "/" + fs).c_str(), fn,
+                                   base)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1);
+    }
+  }
+  return 0;
+}
+const int registered = Register();
+
+}  // namespace
+}  // namespace mapfile
