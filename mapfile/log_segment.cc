@@ -45,7 +45,7 @@ absl::Status LogStore::CutBack(const std::string& path) const {
                            DecodeHeader(absl::MakeConstSpan(page.data(), n),
                                         path));
   MAPFILE_RETURN_IF_ERROR(
-      CheckCompatible(h, ContainerKind::kLogSegment, type_, path));
+      CheckCompatible(h, kind_, type_, path));
   if ((h.segment_flags & (kSegmentSealed | kSegmentCompressed)) != 0) {
     return absl::DataLossError(absl::StrCat(
         "log segment \"", path, "\": sealed, yet ", st.st_size,
