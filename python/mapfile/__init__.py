@@ -9,10 +9,12 @@
     log[5]                                # numpy.void record
     log.to_numpy(0, 1000)                 # structured array [start, stop)
     for part in log.segments(): ...       # one array per segment
+    blobs = mapfile.open_log("events")    # a BlobLog directory
+    blobs[7]                              # bytes
 
 An independent reader of the file format in pure Python and numpy (no
 compiled extension): python/README.md says why. What the C++ readers
-(MappedVector<const T>, LogReader<T>) would not return, this module does not
+(MappedVector<const T>, LogReader<T>, BlobReader) would not return, this module does not
 return: headers, commit slots and record checksums are checked by the same
 rules, and a failure raises mapfile.Error naming the file and the cause.
 """
