@@ -688,6 +688,19 @@ class MapfileTest(unittest.TestCase):
             for p in blob_segments(log)[:2]:
                 os.unlink(p)
             cases.append(("retention_" + tag, log, None))
+        # Hostile compressed segments (header checksum recomputed): an
+        # uncompressed length its zstd frame does not declare, one above
+        # any segment, one not a whole number of frames. DataLoss for that
+        # segment's records, before anything is sized by the lie.
+        for name, image in (("z_image_lie", lambda n: n + 8), ("z_image_huge", lambda n: 1 << 40),
+                            ("z_image_odd", lambda n: n + 3)):
+            log = segmented(name, True)
+            seg, first, idx = middle(log)
+            n = int.from_bytes(get(seg, 152, 8), "little")
+            put(seg, 152, image(n).to_bytes(8, "little"))
+            reseal(seg)
+            sizes = [(i * 53) % 900 for i in range(600)]
+            cases.append((name, log, (0, 600, first, sum(sizes[:first]))))
         # A damaged length in a sealed segment without its index: the
         # rebuilt index ends there; records from it on are DataLoss.
         log = segmented("walk_stops")
