@@ -213,9 +213,9 @@ std::string FieldInfo::ToString() const {
 
 std::string TypeFingerprint::ToString() const {
   const std::string layout =
-      absl::StrFormat("(%d bytes, align %d)", size, alignment);
+      absl::StrCat("(", size, " bytes, align ", alignment, ")");
   if (!declared()) return absl::StrCat("an undeclared type ", layout);
-  return absl::StrFormat("\"%s\" v%d %s", name, version, layout);
+  return absl::StrCat("\"", name, "\" v", version, " ", layout);
 }
 
 std::string KindName(ContainerKind kind) {
@@ -437,9 +437,7 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   h.format_major = Get(p + 8, 2);
   h.format_minor = Get(p + 10, 2);
   if (h.format_major != kFormatMajor) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s has format version %d.%d; this library reads version %d.x", path,
-        h.format_major, h.format_minor, kFormatMajor));
+    return absl::FailedPreconditionError(absl::StrCat(path, " has format version ", h.format_major, ".", h.format_minor, "; this library reads version ", kFormatMajor, ".x"));
   }
   h.checksum = static_cast<ChecksumAlgorithm>(Get(p + 14, 2));
   if (h.checksum != ChecksumAlgorithm::kXxh3_64) {

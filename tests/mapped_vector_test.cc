@@ -233,7 +233,7 @@ TEST_F(VectorTest, TypeMismatchNamesBothSides) {
   ASSERT_TRUE(MappedVector<Trade>::Open(path_).ok());
   absl::Status s = MappedVector<Quote>::Open(path_).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(s.message(), path_ +
+  EXPECT_EQ(s.message(), "MappedVector::Open(\"" + path_ + "\"): " + path_ +
                              " holds \"Trade\" v2 (48 bytes, align 8); "
                              "asked for \"Quote\" v1 (32 bytes, align 8)");
 }
