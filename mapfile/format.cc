@@ -437,7 +437,9 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   h.format_major = Get(p + 8, 2);
   h.format_minor = Get(p + 10, 2);
   if (h.format_major != kFormatMajor) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " has format version ", h.format_major, ".", h.format_minor, "; this library reads version ", kFormatMajor, ".x"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has format version ", h.format_major, ".", h.format_minor,
+        "; this library reads version ", kFormatMajor, ".x"));
   }
   h.checksum = static_cast<ChecksumAlgorithm>(Get(p + 14, 2));
   if (h.checksum != ChecksumAlgorithm::kXxh3_64) {

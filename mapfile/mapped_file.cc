@@ -113,9 +113,9 @@ absl::StatusOr<MappedFile::Reservation> MappedFile::Reserve(
     limited = true;
     if (length == needed ||
         p.status().code() != absl::StatusCode::kResourceExhausted) {
-      return Annotate(
-          p.status(),
-          absl::StrCat("MappedFile(\"", path, "\"): cannot reserve ", needed, " bytes of address space"));
+      return Annotate(p.status(), absl::StrCat("MappedFile(\"", path,
+                                               "\"): cannot reserve ", needed,
+                                               " bytes of address space"));
     }
   }
 }
@@ -128,7 +128,9 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
             absl::StrCat("MappedFile::Open(\"", path, "\")");
         const bool writable = options.mode != OpenMode::kReadOnly;
         if (options.initial_size > kMaxSize) {
-          return absl::InvalidArgumentError(absl::StrCat(context, ": initial_size ", options.initial_size, " is larger than the largest file (", kMaxSize, ")"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              context, ": initial_size ", options.initial_size,
+              " is larger than the largest file (", kMaxSize, ")"));
         }
         if ((options.permissions & ~mode_t{0777}) != 0) {
           return absl::InvalidArgumentError(
@@ -151,10 +153,13 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
         MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd_, path));
         if (!S_ISREG(st.st_mode)) {
           return absl::InvalidArgumentError(
-              absl::StrCat(context, ": is ", os::FileTypeName(st.st_mode), "; only regular files can be mapped"));
+              absl::StrCat(context, ": is ", os::FileTypeName(st.st_mode),
+                           "; only regular files can be mapped"));
         }
         if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
-          return absl::InvalidArgumentError(absl::StrCat(context, ": size ", st.st_size, " is larger than the largest file (", kMaxSize, ")"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              context, ": size ", st.st_size,
+              " is larger than the largest file (", kMaxSize, ")"));
         }
         if (options.lock) {
           MAPFILE_RETURN_IF_ERROR(Annotate(
@@ -195,10 +200,14 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
 
 absl::Status MappedFile::CheckResize(const char* call, uint64_t size) const {
   if (!writable_) {
-    return absl::FailedPreconditionError(absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size, "): the file is open read-only"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size,
+                     "): the file is open read-only"));
   }
   if (size > kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size, "): larger than the largest file (", kMaxSize, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size,
+                     "): larger than the largest file (", kMaxSize, ")"));
   }
   return absl::OkStatus();
 }
@@ -241,9 +250,14 @@ absl::Status MappedFile::Extend(uint64_t new_size) {
   const uint64_t old_size = size_;
   absl::Status status;
   if (options_.preallocate) {
-    status = os::Fallocate(fd_, path_, old_size, new_size - old_size);
-    if (status.code() == absl::StatusCode::kUnimplemented) {
-      status = WriteZeros(old_size, new_size);
+    // A large claim is checked against the free space first: refused, it
+    // takes nothing (os::CheckFreeSpace says why).
+    status = os::CheckFreeSpace(fd_, path_, old_size, new_size - old_size);
+    if (status.ok()) {
+      status = os::Fallocate(fd_, path_, old_size, new_size - old_size);
+      if (status.code() == absl::StatusCode::kUnimplemented) {
+        status = WriteZeros(old_size, new_size);
+      }
     }
   } else {
     status = os::Ftruncate(fd_, path_, new_size);
@@ -252,8 +266,8 @@ absl::Status MappedFile::Extend(uint64_t new_size) {
   if (!status.ok()) {
     // A failed fallocate may have allocated, and extended, part of the range.
     os::Ftruncate(fd_, path_, old_size).IgnoreError();
-    return Annotate(status,
-                    absl::StrCat("MappedFile::Grow(\"", path_, "\", ", old_size, " -> ", new_size, " bytes)"));
+    return Annotate(status, absl::StrCat("extending from ", old_size, " to ",
+                                         new_size, " bytes"));
   }
   size_changed_ = true;
   return absl::OkStatus();
@@ -333,7 +347,8 @@ absl::Status MappedFile::Refresh() {
         MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(fd_, path_));
         if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
           return absl::InvalidArgumentError(
-              absl::StrCat("MappedFile::Refresh(\"", path_, "\"): size ", st.st_size, " is larger than the largest file"));
+              absl::StrCat("MappedFile::Refresh(\"", path_, "\"): size ",
+                           st.st_size, " is larger than the largest file"));
         }
         return Annotate(SetMapped(static_cast<uint64_t>(st.st_size)),
                         absl::StrCat("MappedFile::Refresh(\"", path_, "\")"));
@@ -345,8 +360,9 @@ absl::Status MappedFile::Sync(uint64_t offset, uint64_t length, SyncMode mode) {
       "MappedFile::Sync", path_, [&]() -> absl::Status {
         if (!sticky_.ok()) return sticky_;
         if (offset > size_ || length > size_ - offset) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("MappedFile::Sync(\"", path_, "\", ", offset, ", ", length, "): past the end of the file (", size_, " bytes)"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              "MappedFile::Sync(\"", path_, "\", ", offset, ", ", length,
+              "): past the end of the file (", size_, " bytes)"));
         }
         const uint64_t begin = os::RoundDown(offset, Page());
         const uint64_t end = RoundUp(offset + length);
@@ -375,9 +391,10 @@ absl::Status MappedFile::Sync() { return Sync(0, size_, SyncMode::kSync); }
 // pages with it; a later sync would succeed with the data gone. So the first
 // failure is kept and returned by every later Sync.
 absl::Status MappedFile::SyncFailed(const absl::Status& status) {
-  sticky_ = Annotate(
-      status,
-      absl::StrCat("MappedFile::Sync(\"", path_, "\"): failed, and every later Sync fails too (unsynced writes may be lost)"));
+  sticky_ =
+      Annotate(status, absl::StrCat("MappedFile::Sync(\"", path_,
+                                    "\"): failed, and every later Sync fails "
+                                    "too (unsynced writes may be lost)"));
   return sticky_;
 }
 
@@ -389,7 +406,9 @@ absl::Status MappedFile::Advise(Access access) {
                                           MADV_DONTNEED};
         const auto index = static_cast<size_t>(access);
         if (index >= sizeof(kAdvice) / sizeof(kAdvice[0])) {
-          return absl::InvalidArgumentError(absl::StrCat("MappedFile::Advise(\"", path_, "\", ", index, "): no such Access"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("MappedFile::Advise(\"", path_, "\", ", index,
+                           "): no such Access"));
         }
         if (mapped_ > 0) {
           MAPFILE_RETURN_IF_ERROR(

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,7 +109,8 @@ absl::string_view OpName(Op op) {
                 "readdir",  "pread",         "pwrite",   "memfd_create",
                 "mmap",     "munmap",        "mremap",   "msync",
                 "madvise",  "mincore",       "aligned_alloc", "futex",
-                "sync_file_range", "fchmod",     "fchown"};
+                "sync_file_range", "fchmod",     "fchown",
+                "fstatvfs"};
   size_t i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -162,7 +164,8 @@ absl::Status ErrnoStatus(int error_number, absl::string_view call) {
   char buffer[256];
   // GNU strerror_r: returns the message, thread-safe.
   const char* text = strerror_r(error_number, buffer, sizeof(buffer));
-  return absl::Status(ErrnoToCode(error_number), absl::StrCat(call, ": ", text));
+  return absl::Status(ErrnoToCode(error_number),
+                      absl::StrCat(call, ": ", text));
 }
 
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
@@ -389,6 +392,32 @@ absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
                            static_cast<off_t>(length));
       }) != 0) {
     return ErrnoStatus(errno, call());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FreeSpace(int fd, absl::string_view path) {
+  struct statvfs st;
+  if (Retry(Op::kFstatvfs, [&] { return ::fstatvfs(fd, &st); }) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fstatvfs(", Quote(path), ")"));
+  }
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+absl::Status CheckFreeSpace(int fd, absl::string_view path, uint64_t offset,
+                            uint64_t length) {
+  if (length <= kLargeClaim) return absl::OkStatus();
+  auto claim = [&] {
+    return absl::StrCat("fallocate(", Quote(path), ", mode=0, offset=", offset,
+                        ", length=", length, ")");
+  };
+  absl::StatusOr<uint64_t> free = FreeSpace(fd, path);
+  if (!free.ok()) return Annotate(free.status(), claim());
+  if (*free < kFreeSpaceReserve || length > *free - kFreeSpaceReserve) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        claim(), ": refused: ", length, " bytes asked, ", *free,
+        " free on the file system (", kFreeSpaceReserve >> 20,
+        " MiB must stay free)"));
   }
   return absl::OkStatus();
 }

@@ -141,7 +141,8 @@ absl::StatusOr<Layout> Layout::Create(size_t size, size_t alignment) {
   if (problem != nullptr) {
     return internal::CatchAllocation("Layout::Create", "", [&] {
       return absl::InvalidArgumentError(
-          absl::StrCat("Layout::Create(size ", size, ", alignment ", alignment, "): ", problem));
+          absl::StrCat("Layout::Create(size ", size, ", alignment ", alignment,
+                       "): ", problem));
     });
   }
   return Layout(size, alignment);
@@ -149,7 +150,9 @@ absl::StatusOr<Layout> Layout::Create(size_t size, size_t alignment) {
 
 absl::Status Layout::ArrayOverflow(size_t n, size_t element_size) {
   return internal::CatchAllocation("Layout::Array", "", [&] {
-    return absl::InvalidArgumentError(absl::StrCat("Layout::Array(", n, " elements of ", element_size, " bytes): size exceeds PTRDIFF_MAX"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Layout::Array(", n, " elements of ", element_size,
+                     " bytes): size exceeds PTRDIFF_MAX"));
   });
 }
 
@@ -275,7 +278,10 @@ absl::StatusOr<ScratchBlock> Allocate(const Layout& layout,
         if (!status.ok()) {
           return absl::Status(
               status.code(),
-              absl::StrCat("Allocate(size ", layout.size(), ", alignment ", layout.alignment(), ", ", ToString(block.strategy()), ", capacity ", block.capacity(), "): ", status.message()));
+              absl::StrCat("Allocate(size ", layout.size(), ", alignment ",
+                           layout.alignment(), ", ", ToString(block.strategy()),
+                           ", capacity ", block.capacity(),
+                           "): ", status.message()));
         }
         return block;
       });

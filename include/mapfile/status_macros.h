@@ -71,21 +71,23 @@ inline absl::Status ExceptionStatus(absl::string_view call,
                                     absl::string_view path,
                                     std::exception_ptr error) noexcept {
   try {
-    const std::string where =
-        path.empty() ? std::string(call) : absl::StrCat(call, "(\"", path, "\")");
+    const std::string where = path.empty()
+                                  ? std::string(call)
+                                  : absl::StrCat(call, "(\"", path, "\")");
     try {
       std::rethrow_exception(error);
     } catch (const std::bad_alloc& e) {
       return absl::ResourceExhaustedError(
           absl::StrCat(where, ": out of memory (", e.what(), ")"));
     } catch (const std::length_error& e) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat(where, ": out of memory (length_error: ", e.what(), ")"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where, ": out of memory (length_error: ", e.what(), ")"));
     } catch (const std::system_error& e) {
       const int code = e.code().value();
       const absl::StatusCode status_code =
-          code == EAGAIN || code == ENOMEM ? absl::StatusCode::kResourceExhausted
-                                           : absl::StatusCode::kInternal;
+          code == EAGAIN || code == ENOMEM
+              ? absl::StatusCode::kResourceExhausted
+              : absl::StatusCode::kInternal;
       return absl::Status(status_code, absl::StrCat(where, ": ", e.what()));
     } catch (const std::exception& e) {
       return absl::InternalError(

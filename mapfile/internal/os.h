@@ -72,6 +72,7 @@ enum class Op : int {
   kSyncFileRange,
   kFchmod,
   kFchown,
+  kFstatvfs,
   kCount,  // not an operation: the number of them
 };
 
@@ -206,6 +207,29 @@ absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size);
 // file system cannot preallocate.
 absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
                        uint64_t length);
+
+// Free space checked before a large claim (docs/ERRORS.md "Claims are
+// checked"): fallocate of more than kLargeClaim bytes must leave at least
+// kFreeSpaceReserve bytes free on the file system, or it is refused with
+// ResourceExhausted before a block is taken. ext4 allocates a huge
+// fallocate piece by piece and gives the space back only when it fails,
+// so a 1 TiB request would fill the disk for every other program first.
+inline constexpr uint64_t kLargeClaim = uint64_t{64} << 20;
+inline constexpr uint64_t kFreeSpaceReserve = uint64_t{64} << 20;
+
+// Bytes available to unprivileged writers on the file system holding `fd`
+// (fstatvfs: f_bavail * f_frsize).
+absl::StatusOr<uint64_t> FreeSpace(int fd, absl::string_view path);
+
+// OK when `length` <= kLargeClaim, or when FreeSpace minus `length` leaves
+// kFreeSpaceReserve; else ResourceExhausted naming the claim, e.g.
+//   fallocate("/d/x.seg", mode=0, offset=7360, length=1099511620416):
+//   refused: 1099511620416 bytes asked, 2576980377 free (64 MiB must stay
+//   free)
+// MappedFile::Grow/Truncate call it before every fallocate and every
+// zero-filling; the log writer calls it before it preallocates.
+absl::Status CheckFreeSpace(int fd, absl::string_view path, uint64_t offset,
+                            uint64_t length);
 
 absl::Status Fdatasync(int fd, absl::string_view path);
 // sync_file_range(2) of [offset, offset + length) with `flags`

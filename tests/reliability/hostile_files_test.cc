@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -239,6 +240,22 @@ void RunCli(const std::string& path) {
     }
   }
 }
+
+// Every file here is made in a 64 MiB tmpfs of this process's own (the
+// sparse 1 TiB file too), never on the real disk: a regression that made a
+// writer trust a file's claimed size would fill the tmpfs, not the disk
+// other programs use. Where namespaces are not allowed the files stay in
+// $TEST_TMPDIR, and the library's own free-space check
+// (os::CheckFreeSpace) is what keeps the disk free.
+class TinyTmpfsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    absl::Status status = testing::MoveTempDirsToTinyTmpfs(64 << 20);
+    if (!status.ok()) std::fprintf(stderr, "%s\n", status.ToString().c_str());
+  }
+};
+::testing::Environment* const kTinyTmpfs =
+    ::testing::AddGlobalTestEnvironment(new TinyTmpfsEnvironment);
 
 TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
   testing::TempDir dir;
