@@ -56,10 +56,17 @@ namespace internal {
 
 // The status returned when even the message of an allocation failure
 // cannot be allocated. Built before main (copying a Status only counts a
-// reference), so returning it cannot fail.
-inline const absl::Status kOutOfMemoryStatus = absl::ResourceExhaustedError(
-    "mapfile: out of memory (std::bad_alloc), and no memory left to say "
-    "in which call");
+// reference), so returning it cannot fail; without memory even then, it
+// has no message (which needs no allocation).
+inline const absl::Status kOutOfMemoryStatus = []() noexcept {
+  try {
+    return absl::ResourceExhaustedError(
+        "mapfile: out of memory (std::bad_alloc), and no memory left to say "
+        "in which call");
+  } catch (...) {
+    return absl::Status(absl::StatusCode::kResourceExhausted, "");
+  }
+}();
 
 // The Status for an exception that reached a public function:
 //   std::bad_alloc, std::length_error   ResourceExhausted
