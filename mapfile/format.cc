@@ -401,6 +401,14 @@ absl::StatusOr<std::vector<FieldInfo>> DecodeSchema(const std::byte* p,
 absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
                                         absl::string_view path) {
   if (file.size() < kHeaderSize) {
+    // A file without the magic is not ours (InvalidArgument, as below);
+    // one with it was a mapfile file and lost its end (DataLoss).
+    if (file.size() < sizeof(kMagic) ||
+        std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          os::Quote(path), " is not a mapfile file (", file.size(),
+          " bytes, no \"MAPFILE\" magic)"));
+    }
     return Corrupt(path, absl::StrCat("the file is ", file.size(),
                                       " bytes, shorter than the ", kHeaderSize,
                                       "-byte header"));
