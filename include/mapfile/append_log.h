@@ -42,6 +42,12 @@
 //     cannot fail; a roll that finds no space is ResourceExhausted and
 //     leaves the log as it was (the append did not happen).
 //
+// Errors: every error of a public function starts with its name and the
+// log's directory (AppendLog::Open("/data/ticks"): creating segment
+// "...": ...), then the step and the system call (docs/ERRORS.md). Out of
+// memory is ResourceExhausted, never an exception. A commit torn by a power
+// loss is rewritten by the next writer's Open, so it is decided once.
+//
 // Validity of references: Cursor::value() refers into the mapped segment or
 // a decompressed copy; it stays valid until the cursor moves or dies (the
 // cursor keeps its segment alive, even across TruncateBefore, Compress and

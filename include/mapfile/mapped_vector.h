@@ -241,8 +241,12 @@ class MappedVector {
 
   // Opens (or, by options.mode, creates) the vector in `path`. Errors: those
   // of MappedFile::Open; FailedPrecondition for a file of another type,
-  // kind, major version or byte order; DataLoss/InvalidArgument for a file
-  // that is truncated, corrupt or not a mapfile file.
+  // kind, major version or byte order; DataLoss for a mapfile file that is
+  // truncated or corrupt, InvalidArgument for one that is not a mapfile file
+  // (no "MAPFILE" magic). Every error of every function below starts with
+  // its name and the path: MappedVector::push_back("/data/x.vec"): ...
+  // (docs/ERRORS.md); out of memory is ResourceExhausted, never an
+  // exception.
   [[nodiscard]] static absl::StatusOr<MappedVector> Open(
       const std::string& path, const Options& options = {}) {
     return internal::CatchAllocation(
