@@ -277,9 +277,14 @@ absl::Status Close(int fd, absl::string_view path) {
   if (rc == 0 || (rc == -1 && errno == EINTR)) return absl::OkStatus();
   // Not DataLoss even for EIO: mapfile syncs what it needs before it
   // closes, so a failed close loses nothing that a Sync reported as durable.
-  const absl::Status status =
-      ErrnoStatus(errno, absl::StrCat("close(", Quote(path), ")"));
-  return absl::Status(absl::StatusCode::kUnknown, status.message());
+  const int err = errno;
+  try {  // destructors close: out of memory here must not throw
+    const absl::Status status =
+        ErrnoStatus(err, absl::StrCat("close(", Quote(path), ")"));
+    return absl::Status(absl::StatusCode::kUnknown, status.message());
+  } catch (...) {
+    return absl::Status(absl::StatusCode::kUnknown, "");
+  }
 }
 
 absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
@@ -615,8 +620,13 @@ absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
 
 absl::Status Munmap(void* address, size_t length, absl::string_view what) {
   if (Retry(Op::kMunmap, [&] { return ::munmap(address, length); }) != 0) {
-    return ErrnoStatus(
-        errno, absl::StrCat("munmap(", Quote(what), ", length=", length, ")"));
+    const int err = errno;
+    try {  // destructors unmap: out of memory here must not throw
+      return ErrnoStatus(
+          err, absl::StrCat("munmap(", Quote(what), ", length=", length, ")"));
+    } catch (...) {
+      return absl::Status(ErrnoToCode(err), "");
+    }
   }
   return absl::OkStatus();
 }

@@ -195,6 +195,8 @@ absl::Status KeepAccess(int fd, absl::string_view path,
                         const struct stat& original);
 
 // close(2). Not retried on EINTR (Linux has released the descriptor).
+// Never throws, out of memory included (destructors call it); an error is
+// Unknown whatever the errno (docs/ERRORS.md: a failed close is no DataLoss).
 absl::Status Close(int fd, absl::string_view path);
 
 absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path);
@@ -284,6 +286,7 @@ absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags = 0);
 absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
                            int flags, int fd, uint64_t offset,
                            absl::string_view what);
+// Never throws, out of memory included (destructors call it).
 absl::Status Munmap(void* address, size_t length, absl::string_view what);
 absl::StatusOr<void*> Mremap(void* old_address, size_t old_length,
                              size_t new_length, int flags, void* new_address,
