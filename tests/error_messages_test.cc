@@ -242,21 +242,24 @@ std::vector<Row> Rows() {
          if (!log.ok()) return log.status();
          return log->Read(5).status();
        },
-       absl::StatusCode::kOutOfRange, "AppendLog::Read(", {"[0, 3)"}},
+       absl::StatusCode::kOutOfRange, "AppendLog::Read(\"DIR/log\", 5): ",
+       {"outside the log's [0, 3)"}},
       {"AppendLog::Compress (no such record)",
        [](const std::string& dir) {
          auto log = LogWith(dir, 3);
          if (!log.ok()) return log.status();
          return log->Compress(99);
        },
-       absl::StatusCode::kOutOfRange, "AppendLog::Compress(", {"no record 99"}},
+       absl::StatusCode::kOutOfRange, "AppendLog::Compress(\"DIR/log\", 99): ",
+       {"no record 99 in the log's [0, 3)"}},
       {"AppendLog::Decompress (no such record)",
        [](const std::string& dir) {
          auto log = LogWith(dir, 3);
          if (!log.ok()) return log.status();
          return log->Decompress(99);
        },
-       absl::StatusCode::kOutOfRange, "AppendLog::Decompress(",
+       absl::StatusCode::kOutOfRange,
+       "AppendLog::Decompress(\"DIR/log\", 99): ",
        {"no record 99"}},
       {"AppendLog::Seal",
        [](const std::string& dir) {
@@ -291,7 +294,8 @@ std::vector<Row> Rows() {
          if (!reader.ok()) return reader.status();
          return reader->Read(5).status();
        },
-       absl::StatusCode::kOutOfRange, "LogReader::Read(", {"[0, 3)"}},
+       absl::StatusCode::kOutOfRange, "LogReader::Read(\"DIR/log\", 5): ",
+       {"outside the log's [0, 3)"}},
       {"Layout::Create",
        [](const std::string&) { return Layout::Create(0, 8).status(); },
        absl::StatusCode::kInvalidArgument, "Layout::Create(size 0",
