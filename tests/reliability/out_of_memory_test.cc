@@ -230,6 +230,10 @@ TEST_P(OutOfMemoryTest, LogReaderOpenReadReturnStatus) {
     ++faults;
   }
   EXPECT_GT(faults, 5);
+  reliability::Report(
+      forever ? "out_of_memory reader (every later allocation fails)"
+              : "out_of_memory reader (one allocation fails)",
+      absl::StrCat(faults, " allocation points of LogReader Open/Read"));
 }
 
 TEST_P(OutOfMemoryTest, MappedVectorOpenPushBackSyncReturnStatus) {
@@ -274,6 +278,10 @@ TEST_P(OutOfMemoryTest, MappedVectorOpenPushBackSyncReturnStatus) {
     for (size_t i = 0; i < v->size(); ++i) ASSERT_TRUE(Intact((*v)[i], i));
   }
   EXPECT_GT(faults, 3);
+  reliability::Report(
+      forever ? "out_of_memory vector (every later allocation fails)"
+              : "out_of_memory vector (one allocation fails)",
+      absl::StrCat(faults, " allocation points of Open/push_back/Sync"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, OutOfMemoryTest, ::testing::Bool(),
