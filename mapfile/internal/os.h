@@ -9,7 +9,9 @@
 //
 //   * every failure is an absl::Status whose message names the call, its
 //     arguments (the path first) and strerror(errno), e.g.
-//       fallocate("/data/x.vec", 0, 1048576): No space left on device
+//       fallocate("/data/x.vec", mode=0, offset=0, length=1048576): No
+//       space left on device
+//     (numbers labelled, the path first);
 //     with errno mapped to a StatusCode by one table (ErrnoToCode, and
 //     docs/ERRORS.md);
 //   * EINTR is retried and short reads/writes are completed;
@@ -87,8 +89,9 @@ absl::string_view OpName(Op op);
 //   EEXIST, ENOTEMPTY                          AlreadyExists
 //   EACCES, EPERM, EROFS, ETXTBSY              PermissionDenied
 //   ENOSPC, EDQUOT, EFBIG, ENOMEM, EMFILE,
-//   ENFILE, EOVERFLOW                          ResourceExhausted
-//   EAGAIN/EWOULDBLOCK, EBUSY                  Unavailable (e.g. lock held)
+//   ENFILE, EOVERFLOW, EAGAIN                  ResourceExhausted
+//   EBUSY                                      FailedPrecondition
+// (Unavailable is only Flock's "held elsewhere"; Close is always Unknown.)
 //   EINVAL, EISDIR, ENOTDIR, ENAMETOOLONG,
 //   ELOOP, ENXIO, ENODEV, EBADF, ESPIPE        InvalidArgument
 //   EOPNOTSUPP, ENOSYS                         Unimplemented
