@@ -43,6 +43,7 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
 absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   MappedFile& f = *s.file;
   MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
+  const uint64_t newest_sequence = c.sequence;
   if (blob_ && !s.compressed) {
     if (c.count > s.capacity || c.length > s.area) {
       return absl::DataLossError(absl::StrCat(
@@ -68,6 +69,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
         CheckCommit(s.path, LogLayout(type_), h, c, f.size()));
     if (!s.sealed) c = LastWholeCommit(s, h, c);
   }
+  // The newest slot was torn by a power loss: it must not win again.
+  const bool torn = c.sequence != newest_sequence;
   s.count = c.count;
   slot_sequence_ = c.sequence;
   synced_ = c.count;
@@ -125,7 +128,14 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     s.capacity = (size - data_offset_ - control_) / stride_;
   }
   s.count = kept;
-  return kept > c.count ? Sync() : Publish(s, false);
+  if (torn) {
+    // Rewrites the torn slot (same sequence, the records recovery kept), so
+    // that readers, `mapfile verify` and the next Open find the recovered
+    // state on disk instead of deciding again: Commit writes only when the
+    // count differs from what it thinks is synced.
+    synced_ = ~uint64_t{0};
+  }
+  return kept > c.count || torn ? Sync() : Publish(s, false);
 }
 
 // Commit flushes its frames and its slot together, so a power loss during

@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mapfile/internal/log_format.h"
@@ -26,14 +28,26 @@ using os::Annotate;
 LogStore::~LogStore() {
   pretouch_.reset();  // waits for a task using this object
   if (prepared_ && prepared_->ok()) {
-    os::Unlink((**prepared_)->file->path()).IgnoreError();
+    try {  // best effort (Open removes it too); a destructor must not throw
+      os::Unlink((**prepared_)->file->path()).IgnoreError();
+    } catch (const std::bad_alloc&) {
+    }
   }
 }
 
+// "AppendLog::Open(\"dir\")", or with arguments ("Read(5)"):
+// "AppendLog::Read(\"dir\", 5)": the call, its directory first.
 std::string LogStore::Context(absl::string_view call) const {
   const char* face = blob_ ? (writer_ ? "BlobLog::" : "BlobReader::")
                            : (writer_ ? "AppendLog::" : "LogReader::");
-  return absl::StrCat(face, call, "(\"", dir_, "\")");
+  absl::string_view args;
+  if (const size_t open = call.find('('); open != absl::string_view::npos &&
+                                          absl::EndsWith(call, ")")) {
+    args = call.substr(open + 1, call.size() - open - 2);
+    call = call.substr(0, open);
+  }
+  return absl::StrCat(face, call, "(\"", dir_, "\"", args.empty() ? "" : ", ",
+                      args, ")");
 }
 
 

@@ -116,8 +116,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   }
   if (!status.ok()) {
     os::Unlink(temp).IgnoreError();  // best effort; Open removes it too
-    return Annotate(status, absl::StrCat(Context("Append"),
-                                       ": creating segment \"", path, "\""));
+    return Annotate(status, absl::StrCat("creating segment \"", path, "\""));
   }
   auto s = std::make_shared<Segment>(first, path);
   s->live = true;
@@ -135,8 +134,8 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
 absl::Status LogStore::Name(const Segment& s) {
   absl::Status status = os::Rename(s.file->path(), s.path);
   if (!status.ok()) {
-    return Annotate(status, absl::StrCat(Context("Append"),
-                                       ": creating segment \"", s.path, "\""));
+    return Annotate(status,
+                    absl::StrCat("creating segment \"", s.path, "\""));
   }
   MAPFILE_CRASH_POINT("log.renamed", &s.path);
   synced_ = 0;
