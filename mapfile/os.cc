@@ -17,6 +17,7 @@
 #include <climits>
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -217,6 +218,8 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
                         bool* created) {
   if (created != nullptr) *created = false;
   flags |= O_CLOEXEC;
+  // Allocated before there is a descriptor to leak if it throws.
+  std::string owned_path = path;
   auto call = [&](int f) {
     return Retry(Op::kOpen, [&] { return ::open(path.c_str(), f, mode); });
   };
@@ -252,7 +255,7 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
     if (fd < 0) return error(flags);
     made = (flags & O_CREAT) != 0;
   }
-  Fd owned(fd, path);
+  Fd owned(fd, std::move(owned_path));
   if (made) {
     absl::Status synced = FsyncParentDirectory(path);
     if (!synced.ok()) {  // name the file the caller asked for, too
@@ -522,14 +525,15 @@ absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
   if (d == nullptr) {
     return ErrnoStatus(errno, absl::StrCat("opendir(", Quote(dir), ")"));
   }
+  // Closed however this returns: out of memory while collecting the names
+  // throws past here (out_of_memory_test found the leaked descriptor).
+  const std::unique_ptr<DIR, int (*)(DIR*)> closer(d, &::closedir);
   std::vector<std::string> names;
   while (true) {
     errno = 0;
     struct dirent* entry = ::readdir(d);
     if (entry == nullptr) {
-      int err = errno;
-      ::closedir(d);
-      if (err != 0) {
+      if (int err = errno; err != 0) {
         return ErrnoStatus(err, absl::StrCat("readdir(", Quote(dir), ")"));
       }
       return names;
@@ -590,13 +594,14 @@ absl::Status Pwrite(int fd, absl::string_view path, const void* buffer,
 }
 
 absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags) {
+  std::string owned_name = absl::StrCat("memfd:", name);  // before the fd
   int fd = Retry(Op::kMemfdCreate, [&] {
     return ::memfd_create(name.c_str(), flags | MFD_CLOEXEC);
   });
   if (fd < 0) {
     return ErrnoStatus(errno, absl::StrCat("memfd_create(", Quote(name), ")"));
   }
-  return Fd(fd, absl::StrCat("memfd:", name));
+  return Fd(fd, std::move(owned_name));
 }
 
 // ---- Memory ----------------------------------------------------------------

@@ -98,7 +98,9 @@ int RunInChild(const std::function<int()>& body) {
 }
 
 absl::Status MoveTempDirsToTinyTmpfs(uint64_t bytes) {
-  TempDir* mount_point = new TempDir();  // the tmpfs hides it; never removed
+  // The tmpfs hides it; never removed (kept reachable, for LeakSanitizer).
+  static TempDir* mount_point = nullptr;
+  mount_point = new TempDir();
   if (!EnterPrivateMountNamespace() ||
       ::mount("tmpfs", mount_point->path().c_str(), "tmpfs", 0,
               absl::StrCat("size=", bytes).c_str()) != 0) {

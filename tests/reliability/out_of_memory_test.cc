@@ -136,6 +136,7 @@ class OutOfMemoryTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(OutOfMemoryTest, AppendLogOpenAppendSyncReturnStatus) {
   const bool forever = GetParam();
+  const int fds = reliability::OpenFds();  // none may leak past a failure
   testing::TempDir tmp;
   LogOptions options;
   options.segment_size = 16 << 10;  // an append every few dozen rolls
@@ -189,6 +190,7 @@ TEST_P(OutOfMemoryTest, AppendLogOpenAppendSyncReturnStatus) {
     }
   }
   EXPECT_GT(faults, 10);
+  EXPECT_EQ(reliability::OpenFds(), fds);
   reliability::Report(
       forever ? "out_of_memory log (every later allocation fails)"
               : "out_of_memory log (one allocation fails)",
@@ -197,6 +199,7 @@ TEST_P(OutOfMemoryTest, AppendLogOpenAppendSyncReturnStatus) {
 
 TEST_P(OutOfMemoryTest, LogReaderOpenReadReturnStatus) {
   const bool forever = GetParam();
+  const int fds = reliability::OpenFds();  // none may leak past a failure
   testing::TempDir tmp;
   LogOptions options;
   options.segment_size = 16 << 10;
@@ -230,6 +233,7 @@ TEST_P(OutOfMemoryTest, LogReaderOpenReadReturnStatus) {
     ++faults;
   }
   EXPECT_GT(faults, 5);
+  EXPECT_EQ(reliability::OpenFds(), fds);
   reliability::Report(
       forever ? "out_of_memory reader (every later allocation fails)"
               : "out_of_memory reader (one allocation fails)",
@@ -238,6 +242,7 @@ TEST_P(OutOfMemoryTest, LogReaderOpenReadReturnStatus) {
 
 TEST_P(OutOfMemoryTest, MappedVectorOpenPushBackSyncReturnStatus) {
   const bool forever = GetParam();
+  const int fds = reliability::OpenFds();  // none may leak past a failure
   testing::TempDir tmp;
   long faults = 0;
   for (long n = 0; n < kMaxSweep; ++n) {
@@ -278,6 +283,7 @@ TEST_P(OutOfMemoryTest, MappedVectorOpenPushBackSyncReturnStatus) {
     for (size_t i = 0; i < v->size(); ++i) ASSERT_TRUE(Intact((*v)[i], i));
   }
   EXPECT_GT(faults, 3);
+  EXPECT_EQ(reliability::OpenFds(), fds);
   reliability::Report(
       forever ? "out_of_memory vector (every later allocation fails)"
               : "out_of_memory vector (one allocation fails)",
