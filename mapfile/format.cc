@@ -34,7 +34,6 @@
 
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/checksum.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"

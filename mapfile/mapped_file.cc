@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
@@ -26,17 +25,6 @@ static_assert(sizeof(size_t) >= sizeof(uint64_t),
 constexpr int kReservedFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
 uint64_t Page() { return os::PageSize(); }
-
-// "0644": a mode as chmod spells it (StrCat: messages must not use
-// StrFormat, which cannot fail softly when memory runs out).
-std::string Octal(mode_t mode) {
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
-    mode >>= 3;
-  } while (mode != 0);
-  return absl::StrCat("0", digits);
-}
 // Callers keep n <= MappedFile::kMaxSize, so this cannot overflow.
 uint64_t RoundUp(uint64_t n) { return os::RoundUp(n, Page()); }
 
@@ -134,7 +122,7 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
         }
         if ((options.permissions & ~mode_t{0777}) != 0) {
           return absl::InvalidArgumentError(
-              absl::StrCat(context, ": permissions ", Octal(options.permissions),
+              absl::StrCat(context, ": permissions ", os::OctalMode(options.permissions),
                            " has bits outside 0777"));
         }
         // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat

@@ -83,16 +83,6 @@ std::string FlockName(int operation) {
   return s;
 }
 
-// "0755": a mode as chmod spells it.
-std::string OctalMode(mode_t mode) {
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
-    mode >>= 3;
-  } while (mode != 0);
-  return absl::StrCat("0", digits);
-}
-
 std::string DirectoryOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -101,6 +91,15 @@ std::string DirectoryOf(const std::string& path) {
 }
 
 }  // namespace
+
+std::string OctalMode(mode_t mode) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
+    mode >>= 3;
+  } while (mode != 0);
+  return absl::StrCat("0", digits);
+}
 
 absl::string_view OpName(Op op) {
   static constexpr std::array<absl::string_view, static_cast<size_t>(Op::kCount)>
@@ -301,8 +300,8 @@ absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
 absl::Status Fchmod(int fd, absl::string_view path, mode_t mode) {
   mode &= 07777;
   if (Retry(Op::kFchmod, [&] { return ::fchmod(fd, mode); }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("fchmod(%s, 0%o)", Quote(path), mode));
+    return ErrnoStatus(errno, absl::StrCat("fchmod(", Quote(path), ", mode=",
+                                           OctalMode(mode), ")"));
   }
   return absl::OkStatus();
 }
@@ -320,9 +319,9 @@ absl::Status FchownStatus(int error, absl::string_view path, uid_t owner,
                           gid_t group) {
   if (error == 0) return absl::OkStatus();
   // As the call is written: -1 for "unchanged".
-  return ErrnoStatus(error, absl::StrFormat("fchown(%s, %d, %d)", Quote(path),
-                                            static_cast<int>(owner),
-                                            static_cast<int>(group)));
+  return ErrnoStatus(error, absl::StrCat("fchown(", Quote(path), ", owner=",
+                                         static_cast<int>(owner), ", group=",
+                                         static_cast<int>(group), ")"));
 }
 
 }  // namespace

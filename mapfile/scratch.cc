@@ -12,7 +12,6 @@
 
 #include "absl/numeric/bits.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
 

@@ -117,6 +117,11 @@ constexpr uint64_t RoundUp(uint64_t n, uint64_t m) {
 }
 constexpr uint64_t RoundDown(uint64_t n, uint64_t m) { return n / m * m; }
 
+// "0644": a mode as chmod spells it, for messages (mapfile builds messages
+// with absl::StrCat only: absl::StrFormat ends the process when it cannot
+// allocate, docs/ERRORS.md).
+std::string OctalMode(mode_t mode);
+
 // `s` in double quotes, as messages name paths: "/data/x.vec".
 std::string Quote(absl::string_view s);
 
