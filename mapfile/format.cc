@@ -476,10 +476,10 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   }
   h.type.name.assign(reinterpret_cast<const char*>(p + 72), name_length);
   if (const uint32_t unknown = h.flags & kRequiredFlags & ~kKnownFlags) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s (format %d.%d) needs features this library does not have "
-        "(required flags 0x%08x); use a newer mapfile",
-        os::Quote(path), h.format_major, h.format_minor, unknown));
+    return absl::FailedPreconditionError(absl::StrCat(
+        os::Quote(path), " (format ", h.format_major, ".", h.format_minor,
+        ") needs features this library does not have (required flags 0x",
+        absl::Hex(unknown, absl::kZeroPad8), "); use a newer mapfile"));
   }
   if (h.flags & kHeaderHasSchema) {
     // Validated against the type's size, which ValidateType checks next.
