@@ -241,7 +241,7 @@ void RunCli(const std::string& path) {
   }
 }
 
-// Every file here is made in a 64 MiB tmpfs of this process's own (the
+// Every file here is made in a 1 GiB tmpfs of this process's own (the
 // sparse 1 TiB file too), never on the real disk: a regression that made a
 // writer trust a file's claimed size would fill the tmpfs, not the disk
 // other programs use. Where namespaces are not allowed the files stay in
@@ -250,7 +250,7 @@ void RunCli(const std::string& path) {
 class TinyTmpfsEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    absl::Status status = testing::MoveTempDirsToTinyTmpfs(64 << 20);
+    absl::Status status = testing::MoveTempDirsToTinyTmpfs(uint64_t{1} << 30);
     if (!status.ok()) std::fprintf(stderr, "%s\n", status.ToString().c_str());
   }
 };
