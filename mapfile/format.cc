@@ -34,7 +34,6 @@
 
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/checksum.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
@@ -213,9 +212,9 @@ std::string FieldInfo::ToString() const {
 
 std::string TypeFingerprint::ToString() const {
   const std::string layout =
-      absl::StrFormat("(%d bytes, align %d)", size, alignment);
+      absl::StrCat("(", size, " bytes, align ", alignment, ")");
   if (!declared()) return absl::StrCat("an undeclared type ", layout);
-  return absl::StrFormat("\"%s\" v%d %s", name, version, layout);
+  return absl::StrCat("\"", name, "\" v", version, " ", layout);
 }
 
 std::string KindName(ContainerKind kind) {
@@ -402,6 +401,14 @@ absl::StatusOr<std::vector<FieldInfo>> DecodeSchema(const std::byte* p,
 absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
                                         absl::string_view path) {
   if (file.size() < kHeaderSize) {
+    // A file without the magic is not ours (InvalidArgument, as below);
+    // one with it was a mapfile file and lost its end (DataLoss).
+    if (file.size() < sizeof(kMagic) ||
+        std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          os::Quote(path), " is not a mapfile file (", file.size(),
+          " bytes, no \"MAPFILE\" magic)"));
+    }
     return Corrupt(path, absl::StrCat("the file is ", file.size(),
                                       " bytes, shorter than the ", kHeaderSize,
                                       "-byte header"));
@@ -438,9 +445,9 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   h.format_major = Get(p + 8, 2);
   h.format_minor = Get(p + 10, 2);
   if (h.format_major != kFormatMajor) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s has format version %d.%d; this library reads version %d.x", path,
-        h.format_major, h.format_minor, kFormatMajor));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has format version ", h.format_major, ".", h.format_minor,
+        "; this library reads version ", kFormatMajor, ".x"));
   }
   h.checksum = static_cast<ChecksumAlgorithm>(Get(p + 14, 2));
   if (h.checksum != ChecksumAlgorithm::kXxh3_64) {
@@ -470,10 +477,10 @@ absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,
   }
   h.type.name.assign(reinterpret_cast<const char*>(p + 72), name_length);
   if (const uint32_t unknown = h.flags & kRequiredFlags & ~kKnownFlags) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s (format %d.%d) needs features this library does not have "
-        "(required flags 0x%08x); use a newer mapfile",
-        os::Quote(path), h.format_major, h.format_minor, unknown));
+    return absl::FailedPreconditionError(absl::StrCat(
+        os::Quote(path), " (format ", h.format_major, ".", h.format_minor,
+        ") needs features this library does not have (required flags 0x",
+        absl::Hex(unknown, absl::kZeroPad8), "); use a newer mapfile"));
   }
   if (h.flags & kHeaderHasSchema) {
     // Validated against the type's size, which ValidateType checks next.

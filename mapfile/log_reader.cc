@@ -155,12 +155,18 @@ absl::Status LogStore::Refresh(bool rescan) {
 
 
 uint64_t LogStore::first_seq() {
-  if (!writer_) Refresh(true).IgnoreError();  // next_seq()/Read report errors
+  if (!writer_) {  // next_seq()/Read report errors, out of memory included
+    CatchAllocation("LogReader::first_seq", dir_, [&] { return Refresh(true); })
+        .IgnoreError();
+  }
   return segments_.front()->first;
 }
 
 uint64_t LogStore::next_seq() {
-  if (!writer_) Refresh(false).IgnoreError();
+  if (!writer_) {  // Read and WaitFor report errors, out of memory included
+    CatchAllocation("LogReader::next_seq", dir_, [&] { return Refresh(false); })
+        .IgnoreError();
+  }
   const Segment& last = *segments_.back();
   return last.first + last.count;
 }

@@ -43,6 +43,7 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
 absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   MappedFile& f = *s.file;
   MAPFILE_ASSIGN_OR_RETURN(CommitSlot c, LatestCommit(h, f.size(), s.path));
+  const uint64_t newest_sequence = c.sequence;
   if (blob_ && !s.compressed) {
     if (c.count > s.capacity || c.length > s.area) {
       return absl::DataLossError(absl::StrCat(
@@ -68,6 +69,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
         CheckCommit(s.path, LogLayout(type_), h, c, f.size()));
     if (!s.sealed) c = LastWholeCommit(s, h, c);
   }
+  // The newest slot was torn by a power loss: it must not win again.
+  const bool torn = c.sequence != newest_sequence;
   s.count = c.count;
   s.flushed = c.count;  // all in the file: nothing buffered
   s.slot_sequence = c.sequence;
@@ -132,6 +135,14 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   s.count = kept;
   s.flushed = kept;
   s.allocated = cut;  // Reserve allocates from here (idempotent below it)
+  if (torn) {
+    // Rewrites the torn slot (same sequence, the records recovery kept), so
+    // that readers, `mapfile verify` and the next Open find the recovered
+    // state on disk instead of deciding again: the commit Adopt makes
+    // writes the slot whenever the count differs from what was synced.
+    s.synced = ~uint64_t{0};
+    torn_ = true;
+  }
   return absl::OkStatus();  // the caller commits what was kept (Adopt)
 }
 
@@ -186,7 +197,7 @@ absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
 // no Sync finished; the protocol above), recovered the same way; removes
 // every other temporary; then commits what was kept (Sync) or publishes.
 absl::Status LogStore::Adopt() {
-  bool commit = recovery_.records_kept > 0;
+  bool commit = recovery_.records_kept > 0 || torn_;
   while (true) {
     Segment& last = *segments_.back();
     // (A blob segment is full when the next frame did not fit: any

@@ -45,7 +45,13 @@ absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
     MAPFILE_RETURN_IF_ERROR(Sync());
   }
   // Loading decompresses (and checks) a compressed segment into `run.pin`.
-  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Run(seq));
+  absl::StatusOr<RecordRun> loaded = Run(seq);
+  if (absl::IsOutOfRange(loaded.status())) {  // in its own words, not Read's
+    return absl::OutOfRangeError(absl::StrCat(
+        context, ": no record ", seq, " in the log's [", first_seq(), ", ",
+        next_seq(), ")"));
+  }
+  MAPFILE_ASSIGN_OR_RETURN(RecordRun run, std::move(loaded));
   const std::shared_ptr<Segment> sp = Find(seq);
   Segment& s = *sp;
   if (s.live) {

@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mapfile/internal/log_format.h"
@@ -24,30 +26,42 @@ namespace internal {
 using os::Annotate;
 
 LogStore::~LogStore() {
-  if (writer_ && !dry_run_ && !segments_.empty()) {
-    // A clean close keeps every appended record for the next Open, as a
-    // kill -9 after a buffer flush would (the protocol above).
-    Flush().IgnoreError();
-  }
-  if (jobs_ != nullptr) {
-    {
-      std::lock_guard<std::mutex> lock(jobs_->mu);
-      if (jobs_->prepare == LogJobs::kQueued) jobs_->prepare = LogJobs::kNone;
+  try {  // best effort; a destructor must not throw
+    if (writer_ && !dry_run_ && !segments_.empty()) {
+      // A clean close keeps every appended record for the next Open, as a
+      // kill -9 after a buffer flush would (the protocol above).
+      Flush().IgnoreError();
     }
-    // Close finishes the compressions queued by Syncs (a process that dies
-    // first leaves them to the next Open).
-    FinishJobs(true);
-  }
-  pretouch_.reset();
-  if (jobs_ != nullptr && jobs_->prepared && jobs_->prepared->ok()) {
-    UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();
+    if (jobs_ != nullptr) {
+      {
+        std::lock_guard<std::mutex> lock(jobs_->mu);
+        if (jobs_->prepare == LogJobs::kQueued) jobs_->prepare = LogJobs::kNone;
+      }
+      // Close finishes the compressions queued by Syncs (a process that dies
+      // first leaves them to the next Open).
+      FinishJobs(true);
+    }
+    pretouch_.reset();
+    if (jobs_ != nullptr && jobs_->prepared && jobs_->prepared->ok()) {
+      UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();
+    }
+  } catch (const std::bad_alloc&) {
   }
 }
 
+// "AppendLog::Open(\"dir\")", or with arguments ("Read(5)"):
+// "AppendLog::Read(\"dir\", 5)": the call, its directory first.
 std::string LogStore::Context(absl::string_view call) const {
   const char* face = blob_ ? (writer_ ? "BlobLog::" : "BlobReader::")
                            : (writer_ ? "AppendLog::" : "LogReader::");
-  return absl::StrCat(face, call, "(\"", dir_, "\")");
+  absl::string_view args;
+  if (const size_t open = call.find('('); open != absl::string_view::npos &&
+                                          absl::EndsWith(call, ")")) {
+    args = call.substr(open + 1, call.size() - open - 2);
+    call = call.substr(0, open);
+  }
+  return absl::StrCat(face, call, "(\"", dir_, "\"", args.empty() ? "" : ", ",
+                      args, ")");
 }
 
 

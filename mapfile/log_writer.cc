@@ -21,7 +21,6 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/log_format.h"
@@ -48,8 +47,9 @@ absl::Status LogStore::OpenWriter() {
   }
   if ((options_.permissions & ~mode_t{0777}) != 0) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("%s: permissions 0%o has bits outside 0777",
-                        Context("Open"), options_.permissions));
+        absl::StrCat(Context("Open"), ": permissions ",
+                     os::OctalMode(options_.permissions),
+                     " has bits outside 0777"));
   }
   if (mode != OpenMode::kReadWrite) {
     absl::Status made =

@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
@@ -102,120 +101,135 @@ absl::StatusOr<MappedFile::Reservation> MappedFile::Reserve(
     limited = true;
     if (length == needed ||
         p.status().code() != absl::StatusCode::kResourceExhausted) {
-      return Annotate(
-          p.status(),
-          absl::StrFormat(
-              "MappedFile(\"%s\"): cannot reserve %d bytes of address space",
-              path, needed));
+      return Annotate(p.status(), absl::StrCat("MappedFile(\"", path,
+                                               "\"): cannot reserve ", needed,
+                                               " bytes of address space"));
     }
   }
 }
 
 absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
                                             const Options& options) {
-  const std::string context = absl::StrFormat("MappedFile::Open(\"%s\")", path);
-  const bool writable = options.mode != OpenMode::kReadOnly;
-  if (options.initial_size > kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: initial_size %d is larger than the largest file (%d)", context,
-        options.initial_size, kMaxSize));
-  }
-  if ((options.permissions & ~mode_t{0777}) != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: permissions 0%o has bits outside 0777", context,
-        options.permissions));
-  }
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below
-  // then rejects it. It has no effect on regular files.
-  int flags = O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
-  if (options.mode == OpenMode::kCreate) flags |= O_CREAT;
-  if (options.mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
-  MAPFILE_ASSIGN_OR_RETURN(os::Fd fd,
-                           os::Open(path, flags, options.permissions));
+  return internal::CatchAllocation(
+      "MappedFile::Open", path, [&]() -> absl::StatusOr<MappedFile> {
+        const std::string context =
+            absl::StrCat("MappedFile::Open(\"", path, "\")");
+        const bool writable = options.mode != OpenMode::kReadOnly;
+        if (options.initial_size > kMaxSize) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              context, ": initial_size ", options.initial_size,
+              " is larger than the largest file (", kMaxSize, ")"));
+        }
+        if ((options.permissions & ~mode_t{0777}) != 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(context, ": permissions ", os::OctalMode(options.permissions),
+                           " has bits outside 0777"));
+        }
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat
+        // below then rejects it. It has no effect on regular files.
+        int flags = O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
+        if (options.mode == OpenMode::kCreate) flags |= O_CREAT;
+        if (options.mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
+        MAPFILE_ASSIGN_OR_RETURN(os::Fd fd,
+                                 os::Open(path, flags, options.permissions));
 
-  MappedFile file;
-  file.path_ = path;
-  file.fd_ = Descriptor(fd.Release());
-  file.options_ = options;
-  file.writable_ = writable;
-  MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd_, path));
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: is %s; only regular files can be mapped", context,
-                        os::FileTypeName(st.st_mode)));
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: size %d is larger than the largest file (%d)",
-                        context, st.st_size, kMaxSize));
-  }
-  if (options.lock) {
-    MAPFILE_RETURN_IF_ERROR(Annotate(
-        os::Flock(file.fd_, path, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB),
-        absl::StrCat(context, writable
-                                  ? ": another writer or a reader holds a lock"
-                                  : ": a writer holds the lock")));
-  }
-  file.size_ = static_cast<uint64_t>(st.st_size);
-  MAPFILE_ASSIGN_OR_RETURN(
-      file.map_,
-      Reserve(options.reserve,
-              std::max(file.size_, writable ? options.initial_size : 0), path));
-  if (file.size_ > 0) {
-    MAPFILE_RETURN_IF_ERROR(
-        Annotate(file.MapRange(0, RoundUp(file.size_)), context));
-  } else {
-    // Nothing to map, but a file system that cannot map at all (/proc, whose
-    // files claim size 0) must fail now, not at the first Grow or Refresh.
-    MAPFILE_RETURN_IF_ERROR(
-        Annotate(os::Mmap(file.map_.base, Page(), PROT_READ,
-                          MAP_SHARED | MAP_FIXED, file.fd_, 0, path)
-                     .status(),
-                 absl::StrCat(context, ": cannot be memory-mapped")));
-    MAPFILE_RETURN_IF_ERROR(file.Unmap(0, Page()));
-  }
-  file.mapped_ = RoundUp(file.size_);
-  if (writable && options.initial_size > file.size_) {
-    MAPFILE_RETURN_IF_ERROR(file.Extend(options.initial_size));
-  }
-  return file;
+        MappedFile file;
+        file.path_ = path;
+        file.fd_ = Descriptor(fd.Release());
+        file.options_ = options;
+        file.writable_ = writable;
+        MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd_, path));
+        if (!S_ISREG(st.st_mode)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(context, ": is ", os::FileTypeName(st.st_mode),
+                           "; only regular files can be mapped"));
+        }
+        if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              context, ": size ", st.st_size,
+              " is larger than the largest file (", kMaxSize, ")"));
+        }
+        if (options.lock) {
+          MAPFILE_RETURN_IF_ERROR(Annotate(
+              os::Flock(file.fd_, path,
+                        (writable ? LOCK_EX : LOCK_SH) | LOCK_NB),
+              absl::StrCat(context,
+                           writable
+                               ? ": another writer or a reader holds a lock"
+                               : ": a writer holds the lock")));
+        }
+        file.size_ = static_cast<uint64_t>(st.st_size);
+        MAPFILE_ASSIGN_OR_RETURN(
+            file.map_,
+            Reserve(options.reserve,
+                    std::max(file.size_, writable ? options.initial_size : 0),
+                    path));
+        if (file.size_ > 0) {
+          MAPFILE_RETURN_IF_ERROR(
+              Annotate(file.MapRange(0, RoundUp(file.size_)), context));
+        } else {
+          // Nothing to map, but a file system that cannot map at all (/proc,
+          // whose files claim size 0) must fail now, not at the first Grow or
+          // Refresh.
+          MAPFILE_RETURN_IF_ERROR(
+              Annotate(os::Mmap(file.map_.base, Page(), PROT_READ,
+                                MAP_SHARED | MAP_FIXED, file.fd_, 0, path)
+                           .status(),
+                       absl::StrCat(context, ": cannot be memory-mapped")));
+          MAPFILE_RETURN_IF_ERROR(file.Unmap(0, Page()));
+        }
+        file.mapped_ = RoundUp(file.size_);
+        if (writable && options.initial_size > file.size_) {
+          MAPFILE_RETURN_IF_ERROR(file.Extend(options.initial_size));
+        }
+        return file;
+      });
 }
 
 absl::Status MappedFile::CheckResize(const char* call, uint64_t size) const {
   if (!writable_) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "MappedFile::%s(\"%s\", %d): the file is open read-only", call, path_,
-        size));
+    return absl::FailedPreconditionError(
+        absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size,
+                     "): the file is open read-only"));
   }
   if (size > kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "MappedFile::%s(\"%s\", %d): larger than the largest file (%d)", call,
-        path_, size, kMaxSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MappedFile::", call, "(\"", path_, "\", ", size,
+                     "): larger than the largest file (", kMaxSize, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status MappedFile::Grow(uint64_t min_size) {
-  if (min_size <= size_) return absl::OkStatus();
-  MAPFILE_RETURN_IF_ERROR(CheckResize("Grow", min_size));
-  uint64_t target = options_.growth.NextSize(size_, min_size);
-  // The policy's slack must not move a mapping that the request fits in.
-  if (RoundUp(min_size) <= capacity()) target = std::min(target, capacity());
-  return Extend(target);
+  return internal::CatchAllocation(
+      "MappedFile::Grow", path_, [&]() -> absl::Status {
+        if (min_size <= size_) return absl::OkStatus();
+        MAPFILE_RETURN_IF_ERROR(CheckResize("Grow", min_size));
+        uint64_t target = options_.growth.NextSize(size_, min_size);
+        // The policy's slack must not move a mapping that the request fits in.
+        if (RoundUp(min_size) <= capacity())
+          target = std::min(target, capacity());
+        return Extend(target);
+      });
 }
 
 absl::Status MappedFile::Truncate(uint64_t size) {
-  MAPFILE_RETURN_IF_ERROR(CheckResize("Truncate", size));
-  if (size >= size_) return size == size_ ? absl::OkStatus() : Extend(size);
-  const uint64_t old_size = size_;
-  MAPFILE_RETURN_IF_ERROR(SetMapped(size));  // unmap the tail before cutting it
-  absl::Status status = os::Ftruncate(fd_, path_, size);
-  if (!status.ok()) {
-    SetMapped(old_size).IgnoreError();
-    return status;
-  }
-  size_changed_ = true;
-  return absl::OkStatus();
+  return internal::CatchAllocation(
+      "MappedFile::Truncate", path_, [&]() -> absl::Status {
+        MAPFILE_RETURN_IF_ERROR(CheckResize("Truncate", size));
+        if (size >= size_)
+          return size == size_ ? absl::OkStatus() : Extend(size);
+        const uint64_t old_size = size_;
+        MAPFILE_RETURN_IF_ERROR(
+            SetMapped(size));  // unmap the tail before cutting it
+        absl::Status status = os::Ftruncate(fd_, path_, size);
+        if (!status.ok()) {
+          SetMapped(old_size).IgnoreError();
+          return status;
+        }
+        size_changed_ = true;
+        return absl::OkStatus();
+      });
 }
 
 // Grows the file to `new_size` (> size_) and maps the new pages; on failure
@@ -224,9 +238,14 @@ absl::Status MappedFile::Extend(uint64_t new_size) {
   const uint64_t old_size = size_;
   absl::Status status;
   if (options_.preallocate) {
-    status = os::Fallocate(fd_, path_, old_size, new_size - old_size);
-    if (status.code() == absl::StatusCode::kUnimplemented) {
-      status = WriteZeros(old_size, new_size);
+    // A large claim is checked against the free space first: refused, it
+    // takes nothing (os::CheckFreeSpace says why).
+    status = os::CheckFreeSpace(fd_, path_, old_size, new_size - old_size);
+    if (status.ok()) {
+      status = os::Fallocate(fd_, path_, old_size, new_size - old_size);
+      if (status.code() == absl::StatusCode::kUnimplemented) {
+        status = WriteZeros(old_size, new_size);
+      }
     }
   } else {
     status = os::Ftruncate(fd_, path_, new_size);
@@ -235,9 +254,8 @@ absl::Status MappedFile::Extend(uint64_t new_size) {
   if (!status.ok()) {
     // A failed fallocate may have allocated, and extended, part of the range.
     os::Ftruncate(fd_, path_, old_size).IgnoreError();
-    return Annotate(status,
-                    absl::StrFormat("MappedFile::Grow(\"%s\", %d -> %d bytes)",
-                                    path_, old_size, new_size));
+    return Annotate(status, absl::StrCat("extending from ", old_size, " to ",
+                                         new_size, " bytes"));
   }
   size_changed_ = true;
   return absl::OkStatus();
@@ -312,41 +330,47 @@ absl::Status MappedFile::Relocate(uint64_t needed) {
 }
 
 absl::Status MappedFile::Refresh() {
-  MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(fd_, path_));
-  if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "MappedFile::Refresh(\"%s\"): size %d is larger than the largest file",
-        path_, st.st_size));
-  }
-  return Annotate(SetMapped(static_cast<uint64_t>(st.st_size)),
-                  absl::StrFormat("MappedFile::Refresh(\"%s\")", path_));
+  return internal::CatchAllocation(
+      "MappedFile::Refresh", path_, [&]() -> absl::Status {
+        MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(fd_, path_));
+        if (static_cast<uint64_t>(st.st_size) > kMaxSize) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("MappedFile::Refresh(\"", path_, "\"): size ",
+                           st.st_size, " is larger than the largest file"));
+        }
+        return Annotate(SetMapped(static_cast<uint64_t>(st.st_size)),
+                        absl::StrCat("MappedFile::Refresh(\"", path_, "\")"));
+      });
 }
 
 absl::Status MappedFile::Sync(uint64_t offset, uint64_t length, SyncMode mode) {
-  if (!sticky_.ok()) return sticky_;
-  if (offset > size_ || length > size_ - offset) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "MappedFile::Sync(\"%s\", %d, %d): past the end of the file (%d bytes)",
-        path_, offset, length, size_));
-  }
-  const uint64_t begin = os::RoundDown(offset, Page());
-  const uint64_t end = RoundUp(offset + length);
-  if (end > begin) {
-    absl::Status status =
-        os::Msync(map_.base + begin, end - begin,
-                  mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC, path_);
-    if (!status.ok()) return SyncFailed(status);
-    if (mode == SyncMode::kSync) {
-      MAPFILE_CRASH_POINT("file.synced", &path_, begin, end - begin);
-    }
-  }
-  if (mode == SyncMode::kSync && size_changed_) {
-    absl::Status status = os::Fdatasync(fd_, path_);
-    if (!status.ok()) return SyncFailed(status);
-    size_changed_ = false;
-    MAPFILE_CRASH_POINT("file.datasynced", &path_, 0, size_);
-  }
-  return absl::OkStatus();
+  return internal::CatchAllocation(
+      "MappedFile::Sync", path_, [&]() -> absl::Status {
+        if (!sticky_.ok()) return sticky_;
+        if (offset > size_ || length > size_ - offset) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "MappedFile::Sync(\"", path_, "\", ", offset, ", ", length,
+              "): past the end of the file (", size_, " bytes)"));
+        }
+        const uint64_t begin = os::RoundDown(offset, Page());
+        const uint64_t end = RoundUp(offset + length);
+        if (end > begin) {
+          absl::Status status =
+              os::Msync(map_.base + begin, end - begin,
+                        mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC, path_);
+          if (!status.ok()) return SyncFailed(status);
+          if (mode == SyncMode::kSync) {
+            MAPFILE_CRASH_POINT("file.synced", &path_, begin, end - begin);
+          }
+        }
+        if (mode == SyncMode::kSync && size_changed_) {
+          absl::Status status = os::Fdatasync(fd_, path_);
+          if (!status.ok()) return SyncFailed(status);
+          size_changed_ = false;
+          MAPFILE_CRASH_POINT("file.datasynced", &path_, 0, size_);
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::Status MappedFile::Sync() { return Sync(0, size_, SyncMode::kSync); }
@@ -355,36 +379,43 @@ absl::Status MappedFile::Sync() { return Sync(0, size_, SyncMode::kSync); }
 // pages with it; a later sync would succeed with the data gone. So the first
 // failure is kept and returned by every later Sync.
 absl::Status MappedFile::SyncFailed(const absl::Status& status) {
-  sticky_ = Annotate(
-      status,
-      absl::StrFormat(
-          "MappedFile::Sync(\"%s\"): failed, and every later Sync fails too "
-          "(unsynced writes may be lost)",
-          path_));
+  sticky_ =
+      Annotate(status, absl::StrCat("MappedFile::Sync(\"", path_,
+                                    "\"): failed, and every later Sync fails "
+                                    "too (unsynced writes may be lost)"));
   return sticky_;
 }
 
 absl::Status MappedFile::Advise(Access access) {
-  static constexpr int kAdvice[] = {MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM,
-                                    MADV_WILLNEED, MADV_DONTNEED};
-  const auto index = static_cast<size_t>(access);
-  if (index >= sizeof(kAdvice) / sizeof(kAdvice[0])) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "MappedFile::Advise(\"%s\", %d): no such Access", path_, index));
-  }
-  if (mapped_ > 0) {
-    MAPFILE_RETURN_IF_ERROR(
-        os::Madvise(map_.base, mapped_, kAdvice[index], path_));
-  }
-  if (access <= Access::kRandom) advice_ = kAdvice[index];
-  return absl::OkStatus();
+  return internal::CatchAllocation(
+      "MappedFile::Advise", path_, [&]() -> absl::Status {
+        static constexpr int kAdvice[] = {MADV_NORMAL, MADV_SEQUENTIAL,
+                                          MADV_RANDOM, MADV_WILLNEED,
+                                          MADV_DONTNEED};
+        const auto index = static_cast<size_t>(access);
+        if (index >= sizeof(kAdvice) / sizeof(kAdvice[0])) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("MappedFile::Advise(\"", path_, "\", ", index,
+                           "): no such Access"));
+        }
+        if (mapped_ > 0) {
+          MAPFILE_RETURN_IF_ERROR(
+              os::Madvise(map_.base, mapped_, kAdvice[index], path_));
+        }
+        if (access <= Access::kRandom) advice_ = kAdvice[index];
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<double> MappedFile::Residency() const {
-  if (mapped_ == 0) return 1.0;
-  MAPFILE_ASSIGN_OR_RETURN(size_t resident,
-                           os::Mincore(map_.base, mapped_, path_));
-  return static_cast<double>(resident) / static_cast<double>(mapped_ / Page());
+  return internal::CatchAllocation(
+      "MappedFile::Residency", path_, [&]() -> absl::StatusOr<double> {
+        if (mapped_ == 0) return 1.0;
+        MAPFILE_ASSIGN_OR_RETURN(size_t resident,
+                                 os::Mincore(map_.base, mapped_, path_));
+        return static_cast<double>(resident) /
+               static_cast<double>(mapped_ / Page());
+      });
 }
 
 }  // namespace mapfile

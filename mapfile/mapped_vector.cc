@@ -81,9 +81,12 @@ void VectorStore::Pretouch() {
   if (pretouch_) pretouch_->Run();
 }
 
+// Made before main: path() is evaluated for messages by every public
+// function, outside their out-of-memory guard, so it must not allocate.
+const std::string* const kNoPath = new std::string();
+
 const std::string& VectorStore::path() const {
-  static const std::string* const kNone = new std::string();
-  return file_ ? file_->path() : *kNone;
+  return file_ ? file_->path() : *kNoPath;
 }
 
 absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,

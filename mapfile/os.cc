@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,13 +17,13 @@
 #include <climits>
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <utility>
 
 #include "absl/base/optimization.h"
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
 namespace mapfile {
 namespace os {
@@ -91,6 +92,15 @@ std::string DirectoryOf(const std::string& path) {
 
 }  // namespace
 
+std::string OctalMode(mode_t mode) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
+    mode >>= 3;
+  } while (mode != 0);
+  return absl::StrCat("0", digits);
+}
+
 absl::string_view OpName(Op op) {
   static constexpr std::array<absl::string_view, static_cast<size_t>(Op::kCount)>
       kNames = {"open",     "close",         "fstat",    "stat",
@@ -99,7 +109,8 @@ absl::string_view OpName(Op op) {
                 "readdir",  "pread",         "pwrite",   "memfd_create",
                 "mmap",     "munmap",        "mremap",   "msync",
                 "madvise",  "mincore",       "aligned_alloc", "futex",
-                "sync_file_range", "fchmod",     "fchown"};
+                "sync_file_range", "fchmod",     "fchown",
+                "fstatvfs"};
   size_t i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -125,10 +136,10 @@ absl::StatusCode ErrnoToCode(int error_number) {
     case EMFILE:
     case ENFILE:
     case EOVERFLOW:
+    case EAGAIN:  // == EWOULDBLOCK; a lock held elsewhere is Flock's
       return absl::StatusCode::kResourceExhausted;
-    case EAGAIN:  // == EWOULDBLOCK on Linux
-    case EBUSY:
-      return absl::StatusCode::kUnavailable;
+    case EBUSY:  // e.g. msync of locked pages: not a lock on the file
+      return absl::StatusCode::kFailedPrecondition;
     case EINVAL:
     case EISDIR:
     case ENOTDIR:
@@ -153,7 +164,8 @@ absl::Status ErrnoStatus(int error_number, absl::string_view call) {
   char buffer[256];
   // GNU strerror_r: returns the message, thread-safe.
   const char* text = strerror_r(error_number, buffer, sizeof(buffer));
-  return absl::Status(ErrnoToCode(error_number), absl::StrCat(call, ": ", text));
+  return absl::Status(ErrnoToCode(error_number),
+                      absl::StrCat(call, ": ", text));
 }
 
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
@@ -205,17 +217,21 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
                         bool* created, bool sync_parent) {
   if (created != nullptr) *created = false;
   flags |= O_CLOEXEC;
+  // Allocated before there is a descriptor to leak if it throws.
+  std::string owned_path = path;
   auto call = [&](int f) {
     return Retry(Op::kOpen, [&] { return ::open(path.c_str(), f, mode); });
   };
   auto error = [&](int f) {
-    return ErrnoStatus(errno, absl::StrFormat("open(%s, %s%s)", Quote(path),
-                                              (f & O_ACCMODE) == O_RDONLY ? "O_RDONLY"
-                                              : (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
-                                                                            : "O_RDWR",
-                                              (f & O_EXCL)    ? "|O_CREAT|O_EXCL"
-                                              : (f & O_CREAT) ? "|O_CREAT"
-                                                              : ""));
+    return ErrnoStatus(errno,
+                       absl::StrCat("open(", Quote(path), ", ",
+                                    (f & O_ACCMODE) == O_RDONLY   ? "O_RDONLY"
+                                    : (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+                                                                  : "O_RDWR",
+                                    (f & O_EXCL)    ? "|O_CREAT|O_EXCL"
+                                    : (f & O_CREAT) ? "|O_CREAT"
+                                                    : "",
+                                    ")"));
   };
   int fd = -1;
   bool made = false;
@@ -238,14 +254,15 @@ absl::StatusOr<Fd> Open(const std::string& path, int flags, mode_t mode,
     if (fd < 0) return error(flags);
     made = (flags & O_CREAT) != 0;
   }
-  Fd owned(fd, path);
+  Fd owned(fd, std::move(owned_path));
   if (made && sync_parent) {
     absl::Status synced = FsyncParentDirectory(path);
     if (!synced.ok()) {  // name the file the caller asked for, too
-      return absl::Status(
-          synced.code(), absl::StrCat("open(", Quote(path),
-                                      "): created, but syncing its directory "
-                                      "failed: ", synced.message()));
+      return absl::Status(synced.code(),
+                          absl::StrCat("open(", Quote(path),
+                                       "): created, but syncing its directory "
+                                       "failed: ",
+                                       synced.message()));
     }
   }
   if (created != nullptr) *created = made;
@@ -260,13 +277,22 @@ absl::Status Close(int fd, absl::string_view path) {
     rc = -1;
   }
   if (rc == 0 || (rc == -1 && errno == EINTR)) return absl::OkStatus();
-  return ErrnoStatus(errno, absl::StrFormat("close(%s)", Quote(path)));
+  // Not DataLoss even for EIO: mapfile syncs what it needs before it
+  // closes, so a failed close loses nothing that a Sync reported as durable.
+  const int err = errno;
+  try {  // destructors close: out of memory here must not throw
+    const absl::Status status =
+        ErrnoStatus(err, absl::StrCat("close(", Quote(path), ")"));
+    return absl::Status(absl::StatusCode::kUnknown, status.message());
+  } catch (...) {
+    return absl::Status(absl::StatusCode::kUnknown, "");
+  }
 }
 
 absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
   struct stat st;
   if (Retry(Op::kFstat, [&] { return ::fstat(fd, &st); }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("fstat(%s)", Quote(path)));
+    return ErrnoStatus(errno, absl::StrCat("fstat(", Quote(path), ")"));
   }
   return st;
 }
@@ -274,8 +300,8 @@ absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path) {
 absl::Status Fchmod(int fd, absl::string_view path, mode_t mode) {
   mode &= 07777;
   if (Retry(Op::kFchmod, [&] { return ::fchmod(fd, mode); }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("fchmod(%s, 0%o)", Quote(path), mode));
+    return ErrnoStatus(errno, absl::StrCat("fchmod(", Quote(path), ", mode=",
+                                           OctalMode(mode), ")"));
   }
   return absl::OkStatus();
 }
@@ -293,9 +319,9 @@ absl::Status FchownStatus(int error, absl::string_view path, uid_t owner,
                           gid_t group) {
   if (error == 0) return absl::OkStatus();
   // As the call is written: -1 for "unchanged".
-  return ErrnoStatus(error, absl::StrFormat("fchown(%s, %d, %d)", Quote(path),
-                                            static_cast<int>(owner),
-                                            static_cast<int>(group)));
+  return ErrnoStatus(error, absl::StrCat("fchown(", Quote(path), ", owner=",
+                                         static_cast<int>(owner), ", group=",
+                                         static_cast<int>(group), ")"));
 }
 
 }  // namespace
@@ -340,20 +366,20 @@ absl::Status KeepAccess(int fd, absl::string_view path,
 absl::StatusOr<struct stat> Stat(const std::string& path) {
   struct stat st;
   if (Retry(Op::kStat, [&] { return ::stat(path.c_str(), &st); }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("stat(%s)", Quote(path)));
+    return ErrnoStatus(errno, absl::StrCat("stat(", Quote(path), ")"));
   }
   return st;
 }
 
 absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size) {
   if (size > static_cast<uint64_t>(INT64_MAX)) {
-    return ErrnoStatus(EFBIG, absl::StrFormat("ftruncate(%s, %d)", Quote(path), size));
+    return ErrnoStatus(
+        EFBIG, absl::StrCat("ftruncate(", Quote(path), ", length=", size, ")"));
   }
-  if (Retry(Op::kFtruncate, [&] {
-        return ::ftruncate(fd, static_cast<off_t>(size));
-      }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("ftruncate(%s, %d)", Quote(path), size));
+  if (Retry(Op::kFtruncate,
+            [&] { return ::ftruncate(fd, static_cast<off_t>(size)); }) != 0) {
+    return ErrnoStatus(
+        errno, absl::StrCat("ftruncate(", Quote(path), ", length=", size, ")"));
   }
   return absl::OkStatus();
 }
@@ -361,7 +387,8 @@ absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size) {
 absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
                        uint64_t length) {
   auto call = [&] {
-    return absl::StrFormat("fallocate(%s, %d, %d)", Quote(path), offset, length);
+    return absl::StrCat("fallocate(", Quote(path), ", mode=0, offset=", offset,
+                        ", length=", length, ")");
   };
   if (offset > static_cast<uint64_t>(INT64_MAX) ||
       length > static_cast<uint64_t>(INT64_MAX) - offset) {
@@ -376,9 +403,35 @@ absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> FreeSpace(int fd, absl::string_view path) {
+  struct statvfs st;
+  if (Retry(Op::kFstatvfs, [&] { return ::fstatvfs(fd, &st); }) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fstatvfs(", Quote(path), ")"));
+  }
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+absl::Status CheckFreeSpace(int fd, absl::string_view path, uint64_t offset,
+                            uint64_t length) {
+  if (length <= kLargeClaim) return absl::OkStatus();
+  auto claim = [&] {
+    return absl::StrCat("fallocate(", Quote(path), ", mode=0, offset=", offset,
+                        ", length=", length, ")");
+  };
+  absl::StatusOr<uint64_t> free = FreeSpace(fd, path);
+  if (!free.ok()) return Annotate(free.status(), claim());
+  if (*free < kFreeSpaceReserve || length > *free - kFreeSpaceReserve) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        claim(), ": refused: ", length, " bytes asked, ", *free,
+        " free on the file system (", kFreeSpaceReserve >> 20,
+        " MiB must stay free)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Fdatasync(int fd, absl::string_view path) {
   if (Retry(Op::kFdatasync, [&] { return ::fdatasync(fd); }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("fdatasync(%s)", Quote(path)));
+    return ErrnoStatus(errno, absl::StrCat("fdatasync(", Quote(path), ")"));
   }
   return absl::OkStatus();
 }
@@ -389,25 +442,27 @@ absl::Status SyncFileRange(int fd, absl::string_view path, uint64_t offset,
         return ::sync_file_range(fd, static_cast<off64_t>(offset),
                                  static_cast<off64_t>(length), flags);
       }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("sync_file_range(%s, %d, %d)",
-                                              Quote(path), offset, length));
+    return ErrnoStatus(
+        errno, absl::StrCat("sync_file_range(", Quote(path),
+                            ", offset=", offset, ", length=", length, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status Fsync(int fd, absl::string_view path) {
   if (Retry(Op::kFsync, [&] { return ::fsync(fd); }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("fsync(%s)", Quote(path)));
+    return ErrnoStatus(errno, absl::StrCat("fsync(", Quote(path), ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status FsyncDirectory(const std::string& dir) {
+  const std::string step = absl::StrCat("syncing directory ", Quote(dir));
   absl::StatusOr<Fd> fd = Open(dir, O_RDONLY | O_DIRECTORY);
-  if (!fd.ok()) return fd.status();
+  if (!fd.ok()) return Annotate(fd.status(), step);
   absl::Status synced = Fsync(fd->get(), dir);
   absl::Status closed = fd->Close();
-  return synced.ok() ? closed : synced;
+  return Annotate(synced.ok() ? closed : synced, step);
 }
 
 absl::Status FsyncParentDirectory(const std::string& path) {
@@ -418,11 +473,11 @@ absl::Status Flock(int fd, absl::string_view path, int operation) {
   if (Retry(Op::kFlock, [&] { return ::flock(fd, operation); }) != 0) {
     int err = errno;
     std::string call =
-        absl::StrFormat("flock(%s, %s)", Quote(path), FlockName(operation));
+        absl::StrCat("flock(", Quote(path), ", ", FlockName(operation), ")");
     absl::Status status = ErrnoStatus(err, call);
     if (err == EWOULDBLOCK) {
-      return absl::UnavailableError(absl::StrCat(
-          status.message(), " (another process holds the lock)"));
+      return absl::UnavailableError(
+          absl::StrCat(status.message(), " (another process holds the lock)"));
     }
     return status;
   }
@@ -433,8 +488,8 @@ absl::Status Rename(const std::string& from, const std::string& to,
                     bool sync_directory) {
   if (Retry(Op::kRename, [&] { return ::rename(from.c_str(), to.c_str()); }) !=
       0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("rename(%s, %s)", Quote(from), Quote(to)));
+    return ErrnoStatus(
+        errno, absl::StrCat("rename(", Quote(from), ", ", Quote(to), ")"));
   }
   if (!sync_directory) return absl::OkStatus();
   const std::string from_dir = DirectoryOf(from), to_dir = DirectoryOf(to);
@@ -445,15 +500,15 @@ absl::Status Rename(const std::string& from, const std::string& to,
 
 absl::Status Unlink(const std::string& path) {
   if (Retry(Op::kUnlink, [&] { return ::unlink(path.c_str()); }) != 0) {
-    return ErrnoStatus(errno, absl::StrFormat("unlink(%s)", Quote(path)));
+    return ErrnoStatus(errno, absl::StrCat("unlink(", Quote(path), ")"));
   }
   return FsyncParentDirectory(path);
 }
 
 absl::Status Mkdir(const std::string& path, mode_t mode) {
   if (Retry(Op::kMkdir, [&] { return ::mkdir(path.c_str(), mode); }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("mkdir(%s, 0%o)", Quote(path), mode));
+    return ErrnoStatus(errno, absl::StrCat("mkdir(", Quote(path),
+                                           ", mode=", OctalMode(mode), ")"));
   }
   return FsyncParentDirectory(path);
 }
@@ -469,17 +524,18 @@ absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
     if (d == nullptr && errno != EINTR) break;
   }
   if (d == nullptr) {
-    return ErrnoStatus(errno, absl::StrFormat("opendir(%s)", Quote(dir)));
+    return ErrnoStatus(errno, absl::StrCat("opendir(", Quote(dir), ")"));
   }
+  // Closed however this returns: out of memory while collecting the names
+  // throws past here (out_of_memory_test found the leaked descriptor).
+  const std::unique_ptr<DIR, int (*)(DIR*)> closer(d, &::closedir);
   std::vector<std::string> names;
   while (true) {
     errno = 0;
     struct dirent* entry = ::readdir(d);
     if (entry == nullptr) {
-      int err = errno;
-      ::closedir(d);
-      if (err != 0) {
-        return ErrnoStatus(err, absl::StrFormat("readdir(%s)", Quote(dir)));
+      if (int err = errno; err != 0) {
+        return ErrnoStatus(err, absl::StrCat("readdir(", Quote(dir), ")"));
       }
       return names;
     }
@@ -503,8 +559,8 @@ absl::StatusOr<size_t> Pread(int fd, absl::string_view path, void* buffer,
     }
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, absl::StrFormat("pread(%s, %d, %d)", Quote(path),
-                                                length, offset));
+      return ErrnoStatus(errno, absl::StrCat("pread(", Quote(path), ", length=",
+                                             length, ", offset=", offset, ")"));
     }
     if (n == 0) break;  // end of file
     done += static_cast<size_t>(n);
@@ -530,8 +586,8 @@ absl::Status Pwrite(int fd, absl::string_view path, const void* buffer,
       // pwrite returning 0 for a non-empty buffer makes no progress: treat it
       // as the device refusing the write rather than spinning.
       return ErrnoStatus(n == 0 ? EIO : errno,
-                         absl::StrFormat("pwrite(%s, %d, %d)", Quote(path),
-                                         length, offset));
+                         absl::StrCat("pwrite(", Quote(path), ", length=",
+                                      length, ", offset=", offset, ")"));
     }
     done += static_cast<size_t>(n);
   }
@@ -539,12 +595,14 @@ absl::Status Pwrite(int fd, absl::string_view path, const void* buffer,
 }
 
 absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags) {
-  int fd = Retry(Op::kMemfdCreate,
-                 [&] { return ::memfd_create(name.c_str(), flags | MFD_CLOEXEC); });
+  std::string owned_name = absl::StrCat("memfd:", name);  // before the fd
+  int fd = Retry(Op::kMemfdCreate, [&] {
+    return ::memfd_create(name.c_str(), flags | MFD_CLOEXEC);
+  });
   if (fd < 0) {
-    return ErrnoStatus(errno, absl::StrFormat("memfd_create(%s)", Quote(name)));
+    return ErrnoStatus(errno, absl::StrCat("memfd_create(", Quote(name), ")"));
   }
-  return Fd(fd, absl::StrCat("memfd:", name));
+  return Fd(fd, std::move(owned_name));
 }
 
 // ---- Memory ----------------------------------------------------------------
@@ -560,16 +618,21 @@ absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
                static_cast<off_t>(offset));
   }
   if (p == MAP_FAILED) {
-    return ErrnoStatus(errno, absl::StrFormat("mmap(%s, %d, %d)", Quote(what),
-                                              length, offset));
+    return ErrnoStatus(errno, absl::StrCat("mmap(", Quote(what), ", length=",
+                                           length, ", offset=", offset, ")"));
   }
   return p;
 }
 
 absl::Status Munmap(void* address, size_t length, absl::string_view what) {
   if (Retry(Op::kMunmap, [&] { return ::munmap(address, length); }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("munmap(%s, %d)", Quote(what), length));
+    const int err = errno;
+    try {  // destructors unmap: out of memory here must not throw
+      return ErrnoStatus(
+          err, absl::StrCat("munmap(", Quote(what), ", length=", length, ")"));
+    } catch (...) {
+      return absl::Status(ErrnoToCode(err), "");
+    }
   }
   return absl::OkStatus();
 }
@@ -584,8 +647,9 @@ absl::StatusOr<void*> Mremap(void* old_address, size_t old_length,
     p = ::mremap(old_address, old_length, new_length, flags, new_address);
   }
   if (p == MAP_FAILED) {
-    return ErrnoStatus(errno, absl::StrFormat("mremap(%s, %d, %d)", Quote(what),
-                                              old_length, new_length));
+    return ErrnoStatus(
+        errno, absl::StrCat("mremap(", Quote(what), ", old_length=", old_length,
+                            ", new_length=", new_length, ")"));
   }
   return p;
 }
@@ -594,8 +658,8 @@ absl::Status Msync(void* address, size_t length, int flags,
                    absl::string_view what) {
   if (Retry(Op::kMsync, [&] { return ::msync(address, length, flags); }) != 0) {
     return ErrnoStatus(
-        errno, absl::StrFormat("msync(%s, %d, %s)", Quote(what), length,
-                               (flags & MS_SYNC) ? "MS_SYNC" : "MS_ASYNC"));
+        errno, absl::StrCat("msync(", Quote(what), ", length=", length, ", ",
+                            (flags & MS_SYNC) ? "MS_SYNC" : "MS_ASYNC", ")"));
   }
   return absl::OkStatus();
 }
@@ -604,8 +668,8 @@ absl::Status Madvise(void* address, size_t length, int advice,
                      absl::string_view what) {
   if (Retry(Op::kMadvise, [&] { return ::madvise(address, length, advice); }) !=
       0) {
-    return ErrnoStatus(errno, absl::StrFormat("madvise(%s, %d, %d)", Quote(what),
-                                              length, advice));
+    return ErrnoStatus(errno, absl::StrCat("madvise(", Quote(what), ", length=",
+                                           length, ", advice=", advice, ")"));
   }
   return absl::OkStatus();
 }
@@ -618,8 +682,8 @@ absl::StatusOr<size_t> Mincore(const void* address, size_t length,
   if (Retry(Op::kMincore, [&] {
         return ::mincore(const_cast<void*>(address), length, vec.data());
       }) != 0) {
-    return ErrnoStatus(errno,
-                       absl::StrFormat("mincore(%s, %d)", Quote(what), length));
+    return ErrnoStatus(
+        errno, absl::StrCat("mincore(", Quote(what), ", length=", length, ")"));
   }
   size_t resident = 0;
   for (unsigned char v : vec) resident += v & 1;
@@ -627,12 +691,15 @@ absl::StatusOr<size_t> Mincore(const void* address, size_t length,
 }
 
 absl::StatusOr<void*> AlignedAlloc(size_t alignment, size_t size) {
-  auto call = [&] { return absl::StrFormat("aligned_alloc(%d, %d)", alignment, size); };
-  if (!absl::has_single_bit(alignment) || size == 0 ||
-      size % alignment != 0) {
+  auto call = [&] {
+    return absl::StrCat("aligned_alloc(alignment=", alignment, ", size=", size,
+                        ")");
+  };
+  if (!absl::has_single_bit(alignment) || size == 0 || size % alignment != 0) {
     return ErrnoStatus(EINVAL, call());
   }
-  if (int injected = Check(Op::kAlignedAlloc)) return ErrnoStatus(injected, call());
+  if (int injected = Check(Op::kAlignedAlloc))
+    return ErrnoStatus(injected, call());
   errno = 0;
   void* p = std::aligned_alloc(alignment, size);
   if (p == nullptr) return ErrnoStatus(errno != 0 ? errno : ENOMEM, call());
@@ -650,17 +717,18 @@ absl::StatusOr<bool> FutexWait(const uint32_t* word, uint32_t expected,
   });
   if (r == 0 || errno == EAGAIN) return true;
   if (errno == ETIMEDOUT) return false;
-  return ErrnoStatus(errno, absl::StrFormat("futex(%s, FUTEX_WAIT_BITSET, %d)",
-                                            Quote(what), expected));
+  return ErrnoStatus(
+      errno, absl::StrCat("futex(", Quote(what),
+                          ", FUTEX_WAIT_BITSET, expected=", expected, ")"));
 }
 
 absl::Status FutexWake(uint32_t* word, absl::string_view what) {
   if (Retry(Op::kFutex, [&] {
-        return ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr,
-                         nullptr, 0);
+        return ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr,
+                         0);
       }) < 0) {
     return ErrnoStatus(errno,
-                       absl::StrFormat("futex(%s, FUTEX_WAKE)", Quote(what)));
+                       absl::StrCat("futex(", Quote(what), ", FUTEX_WAKE)"));
   }
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -122,7 +123,13 @@ class Worker {
       }
       if (state->Step(true)) {  // more may follow: take turns
         std::lock_guard<std::mutex> lock(mu_);
-        queue_.push_back(std::move(state));
+        try {
+          queue_.push_back(std::move(state));
+        } catch (const std::bad_alloc&) {
+          // Out of memory: this state gets no more background turns (it
+          // stays marked queued); its owner's Run() and FinishTasks() still
+          // do the work inline. An exception here would end the process.
+        }
       }
     }
   }
@@ -147,7 +154,14 @@ bool Pretoucher::State::Step(bool worker) {
     task = nullptr;
     task_running = true;
     lock.unlock();
-    run();
+    try {
+      run();
+    } catch (...) {
+      // Out of memory inside a task (the only exception mapfile code can
+      // throw): the task did not finish, and its owner redoes the work
+      // (AppendLog prepares the next segment itself at the roll). On the
+      // pretouch thread an exception would end the process.
+    }
     lock.lock();
     task_running = false;
     idle.notify_all();
@@ -159,10 +173,14 @@ bool Pretoucher::State::Step(bool worker) {
   ++populating;
   lock.unlock();
   // Changes no byte: the writer may be storing into these pages right now.
-  const absl::Status status = os::Madvise(from, static_cast<size_t>(to - from),
-                                          MADV_POPULATE_WRITE, "pretouch");
-  if (status.code() == absl::StatusCode::kInvalidArgument) {
-    g_supported.store(false, std::memory_order_relaxed);  // kernel < 5.14
+  try {  // the error message allocates; on the pretouch thread a throw ends
+         // the process
+    const absl::Status status = os::Madvise(
+        from, static_cast<size_t>(to - from), MADV_POPULATE_WRITE, "pretouch");
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      g_supported.store(false, std::memory_order_relaxed);  // kernel < 5.14
+    }
+  } catch (const std::bad_alloc&) {
   }
   // Other errors (a range past the file's end, no memory) skip the chunk:
   // the writer faults there as it would without pretouch.

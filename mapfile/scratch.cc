@@ -12,7 +12,6 @@
 
 #include "absl/numeric/bits.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_format.h"
 #include "mapfile/internal/os.h"
 #include "mapfile/status_macros.h"
 
@@ -139,16 +138,21 @@ absl::StatusOr<Layout> Layout::Create(size_t size, size_t alignment) {
     problem = "size rounded up to the alignment exceeds PTRDIFF_MAX";
   }
   if (problem != nullptr) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "Layout::Create(size %d, alignment %d): %s", size, alignment, problem));
+    return internal::CatchAllocation("Layout::Create", "", [&] {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Layout::Create(size ", size, ", alignment ", alignment,
+                       "): ", problem));
+    });
   }
   return Layout(size, alignment);
 }
 
 absl::Status Layout::ArrayOverflow(size_t n, size_t element_size) {
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "Layout::Array(%d elements of %d bytes): size exceeds PTRDIFF_MAX", n,
-      element_size));
+  return internal::CatchAllocation("Layout::Array", "", [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Layout::Array(", n, " elements of ", element_size,
+                     " bytes): size exceeds PTRDIFF_MAX"));
+  });
 }
 
 // ---- Policy ----------------------------------------------------------------
@@ -263,20 +267,23 @@ absl::Status ScratchBlock::Map(const ScratchPolicy& policy) {
 
 absl::StatusOr<ScratchBlock> Allocate(const Layout& layout,
                                       const ScratchPolicy& policy) {
-  if (layout.size() == 0) {  // the layout of an empty block
-    return absl::InvalidArgumentError("Allocate: empty layout (size 0)");
-  }
-  ScratchBlock block(layout, policy);
-  absl::Status status = block.Obtain(policy);
-  if (!status.ok()) {
-    return absl::Status(
-        status.code(),
-        absl::StrFormat("Allocate(size %d, alignment %d, %s, capacity %d): %s",
-                        layout.size(), layout.alignment(),
-                        ToString(block.strategy()), block.capacity(),
-                        status.message()));
-  }
-  return block;
+  return internal::CatchAllocation(
+      "Allocate", "", [&]() -> absl::StatusOr<ScratchBlock> {
+        if (layout.size() == 0) {  // the layout of an empty block
+          return absl::InvalidArgumentError("Allocate: empty layout (size 0)");
+        }
+        ScratchBlock block(layout, policy);
+        absl::Status status = block.Obtain(policy);
+        if (!status.ok()) {
+          return absl::Status(
+              status.code(),
+              absl::StrCat("Allocate(size ", layout.size(), ", alignment ",
+                           layout.alignment(), ", ", ToString(block.strategy()),
+                           ", capacity ", block.capacity(),
+                           "): ", status.message()));
+        }
+        return block;
+      });
 }
 
 // ---- ScratchResource -------------------------------------------------------

@@ -20,6 +20,8 @@ packages=(
   # the Python reader (python/) and its tests
   python3-venv python3-pip python3-setuptools python3-wheel python3-numpy
   python3-xxhash python3-zstandard python3-pytest
+  # the reliability suite's independent fault injector (fiu-run)
+  fiu-utils libfiu-dev
 )
 
 missing=()

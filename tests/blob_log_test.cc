@@ -333,6 +333,27 @@ TEST_F(BlobLogTest, RecordLargerThanTheBufferIsWrittenAtOnceAndSurvivesAKill) {
   EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, 5}));  // 6 held no written record
 }
 
+// The active segment keeps the size it was created with (recorded in its
+// header) when a later Open asks for another: a blob segment rolls where
+// its own frame area ends, and only new segments take the new size.
+TEST_F(BlobLogTest, ActiveSegmentKeepsItsRecordedSizeAcrossOpens) {
+  const std::vector<uint64_t> rolls = RollPoints(options_.segment_size, 1);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 5);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  options_.segment_size = 256 << 10;
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendRange(*log, 5, rolls[0] + 1);
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, rolls[0]}));
+  EXPECT_EQ(std::filesystem::file_size(Segment(rolls[0])), 256u << 10);
+  ExpectRecords(*log, 0, rolls[0] + 1);
+}
+
 TEST_F(BlobLogTest, TornTailAtEveryFrameOffsetReopensToAValidPrefix) {
   {
     auto log = Open();

@@ -425,14 +425,31 @@ TEST(FormatTest, NewHeaderRejectsInvalidTypesAndAlignments) {
   }
 }
 
-TEST(FormatTest, FileShorterThanHeaderIsDataLoss) {
+// With the magic, a mapfile file that lost its end: damage. Without it (too
+// short to hold it), not a mapfile file at all.
+TEST(FormatTest, MapfileFileShorterThanHeaderIsDataLoss) {
   std::vector<std::byte> page = Page(FingerprintOf<Trade>());
-  for (size_t n : {size_t{0}, size_t{1}, size_t{8}, kPage - 1}) {
+  for (size_t n : {size_t{8}, size_t{100}, kPage - 1}) {
     absl::Status s =
         DecodeHeader(absl::MakeConstSpan(page.data(), n), "/x").status();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << n;
     EXPECT_THAT(s.message(), HasSubstr("shorter than the 4096-byte header"));
   }
+}
+
+TEST(FormatTest, FileTooShortForTheMagicIsNotAMapfileFile) {
+  std::vector<std::byte> page = Page(FingerprintOf<Trade>());
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}}) {
+    absl::Status s =
+        DecodeHeader(absl::MakeConstSpan(page.data(), n), "/x").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << n;
+    EXPECT_EQ(s.message(),
+              absl::StrCat("\"/x\" is not a mapfile file (", n,
+                           " bytes, no \"MAPFILE\" magic)"));
+  }
+  std::vector<std::byte> text(375, std::byte{'#'});  // a short text file
+  EXPECT_EQ(DecodeHeader(text, "/x").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FormatTest, ForeignFileIsInvalidArgument) {

@@ -54,7 +54,11 @@ TEST(ErrnoToCodeTest, MapsTheDocumentedTable) {
       {EFBIG, absl::StatusCode::kResourceExhausted},
       {ENOMEM, absl::StatusCode::kResourceExhausted},
       {EMFILE, absl::StatusCode::kResourceExhausted},
-      {EWOULDBLOCK, absl::StatusCode::kUnavailable},
+      // Unavailable is only a lock held elsewhere (Flock says so itself):
+      // EAGAIN from mmap, fork or a thread is a resource running out, and
+      // EBUSY (msync of locked pages) is no lock on the file.
+      {EWOULDBLOCK, absl::StatusCode::kResourceExhausted},
+      {EBUSY, absl::StatusCode::kFailedPrecondition},
       {EINVAL, absl::StatusCode::kInvalidArgument},
       {EISDIR, absl::StatusCode::kInvalidArgument},
       {ENOTDIR, absl::StatusCode::kInvalidArgument},
@@ -168,7 +172,8 @@ TEST_F(OsTest, EveryWrapperReportsInjectedErrors) {
   fault::Inject({Op::kFallocate, ENOSPC});
   EXPECT_EQ(Fallocate(fd->get(), file, 0, 1048576).message(),
             absl::StrCat("fallocate(\"", file,
-                         "\", 0, 1048576): No space left on device"));
+                         "\", mode=0, offset=0, length=1048576): No space "
+                         "left on device"));
   ASSERT_TRUE(Munmap(*map, 4096, file).ok());
 }
 
@@ -177,7 +182,7 @@ TEST_F(OsTest, AlignedAllocReportsInjectedAndInvalidRequests) {
   absl::StatusOr<void*> p = AlignedAlloc(64, 128);
   EXPECT_EQ(p.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(p.status().message()),
-              HasSubstr("aligned_alloc(64, 128)"));
+              HasSubstr("aligned_alloc(alignment=64, size=128)"));
   EXPECT_EQ(AlignedAlloc(48, 96).status().code(),
             absl::StatusCode::kInvalidArgument);  // not a power of two
   EXPECT_EQ(AlignedAlloc(64, 100).status().code(),

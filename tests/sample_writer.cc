@@ -17,6 +17,17 @@
 //                                        LogReader<Sample> sees it, BAD the
 //                                        first record whose Read fails ("-":
 //                                        none), or "error: MESSAGE" (exit 1)
+//   sample_writer blob DIR SEGMENT OP... a BlobLog in SEGMENT-byte segments;
+//                                        each OP is N (append a record of N
+//                                        bytes, BlobPayload below), "sync",
+//                                        "seal"; nothing is synced but by
+//                                        "sync" (the rest is a torn tail)
+//   sample_writer blobz DIR SEGMENT OP... the same with compress_sealed
+//   sample_writer blobread DIR           prints "FIRST NEXT BAD BYTES" as
+//                                        BlobReader sees it: BAD the first
+//                                        record whose Read fails or differs
+//                                        from BlobPayload ("-": none), BYTES
+//                                        the bytes of the records before it
 //   sample_writer big PATH BYTES         a vector of about BYTES bytes of
 //                                        Sample records (for benchmarks)
 //
@@ -32,6 +43,7 @@
 #include <vector>
 
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 #include "mapfile/mapped_vector.h"
 #include "tests/sample_record.h"
 
@@ -91,6 +103,59 @@ int Read(const std::string& path) {
   return 0;
 }
 
+// Byte k of blob record `seq`: the same rule as python/tests' payload().
+char BlobByte(uint64_t seq, uint64_t k) {
+  return static_cast<char>((seq * 131 + k * 7) & 0xff);
+}
+
+std::string BlobPayload(uint64_t seq, uint64_t n) {
+  std::string out(n, '\0');
+  for (uint64_t k = 0; k < n; ++k) out[k] = BlobByte(seq, k);
+  return out;
+}
+
+int WriteBlobs(const std::vector<std::string>& a, bool compress) {
+  mapfile::LogOptions o;
+  o.segment_size = std::strtoull(a[2].c_str(), nullptr, 10);
+  o.compress_sealed = compress;
+  auto log = mapfile::BlobLog::Open(a[1], o);
+  if (!log.ok()) return Error(log.status());
+  for (size_t i = 3; i < a.size(); ++i) {
+    absl::Status s;
+    if (a[i] == "sync") {
+      s = log->Sync();
+    } else if (a[i] == "seal") {
+      s = log->Seal();
+    } else {
+      const uint64_t n = std::strtoull(a[i].c_str(), nullptr, 10);
+      s = log->Append(BlobPayload(log->next_seq(), n)).status();
+    }
+    if (!s.ok()) return Error(s);
+  }
+  return 0;
+}
+
+int ReadBlobs(const std::string& dir) {
+  auto r = mapfile::BlobReader::Open(dir);
+  if (!r.ok()) return Error(r.status());
+  const uint64_t first = r->first_seq(), next = r->next_seq();
+  std::string bad = "-";
+  uint64_t bytes = 0;
+  std::string record;
+  for (uint64_t seq = first; seq < next; ++seq) {
+    if (!r->Read(seq, &record).ok() ||
+        record != BlobPayload(seq, record.size())) {
+      bad = std::to_string(seq);
+      break;
+    }
+    bytes += record.size();
+  }
+  std::printf("%llu %llu %s %llu\n", static_cast<unsigned long long>(first),
+              static_cast<unsigned long long>(next), bad.c_str(),
+              static_cast<unsigned long long>(bytes));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,6 +167,10 @@ int main(int argc, char** argv) {
     return WriteVector<Sample>(a[1], number(2) / sizeof(Sample));
   }
   if (a.size() == 2 && a[0] == "read") return Read(a[1]);
+  if (a.size() == 2 && a[0] == "blobread") return ReadBlobs(a[1]);
+  if (a.size() >= 3 && (a[0] == "blob" || a[0] == "blobz")) {
+    return WriteBlobs(a, a[0] == "blobz");
+  }
   if ((a.size() == 4 || a.size() == 5) && a[0] == "log") {
     mapfile::LogOptions o;
     o.segment_size = number(3);

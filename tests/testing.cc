@@ -97,6 +97,21 @@ int RunInChild(const std::function<int()>& body) {
   return -1;
 }
 
+absl::Status MoveTempDirsToTinyTmpfs(uint64_t bytes) {
+  // The tmpfs hides it; never removed (kept reachable, for LeakSanitizer).
+  static TempDir* mount_point = nullptr;
+  mount_point = new TempDir();
+  if (!EnterPrivateMountNamespace() ||
+      ::mount("tmpfs", mount_point->path().c_str(), "tmpfs", 0,
+              absl::StrCat("size=", bytes).c_str()) != 0) {
+    return absl::UnavailableError(
+        "this machine does not allow a private mount namespace with tmpfs "
+        "(unshare/mount refused)");
+  }
+  ::setenv("TEST_TMPDIR", mount_point->path().c_str(), 1);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> RunWithTinyTmpfs(
     uint64_t bytes, const std::function<int(const std::string& dir)>& body) {
   TempDir mount_point;

@@ -48,6 +48,14 @@ int RunInChild(const std::function<int()>& body);
 // tmpfs of `bytes` mounted at a fresh directory, passed to `body`. Returns the
 // child's exit code as RunInChild does, or Unavailable if this machine does
 // not allow such namespaces (the caller should skip).
+// Moves this whole test process into a private mount namespace (as
+// RunWithTinyTmpfs) with a tmpfs of `bytes` mounted at a fresh directory,
+// and points $TEST_TMPDIR there: every TempDir made afterwards, and every
+// child process, lives in the tmpfs. For tests that craft huge or hostile
+// files. REQUIRES: the process has one thread (call it from a global test
+// environment's SetUp). Unavailable if the machine does not allow it.
+absl::Status MoveTempDirsToTinyTmpfs(uint64_t bytes);
+
 absl::StatusOr<int> RunWithTinyTmpfs(
     uint64_t bytes, const std::function<int(const std::string& dir)>& body);
 

@@ -341,6 +341,9 @@ constexpr size_t kMaxFindings = 100;
 // Verify's result: findings, and an error that stopped it (not damage).
 struct Verdict {
   json findings = json::array();
+  // What recovery will do on its own, by design (a commit torn by a power
+  // loss): reported, not damage (exit 0).
+  json warnings = json::array();
   absl::Status error;
   uint64_t records = 0;
   uint64_t bytes = 0;
@@ -361,6 +364,13 @@ struct Verdict {
                           {"problem", std::string(status.message())}});
     }
     return findings.size() < kMaxFindings;
+  }
+  void Warn(const std::string& file, uint64_t offset, uint64_t sequence,
+            const std::string& problem) {
+    warnings.push_back({{"segment", file},
+                        {"offset", offset},
+                        {"sequence", sequence},
+                        {"problem", problem}});
   }
 };
 
@@ -424,14 +434,26 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   const bool active =
       last && !(h.segment_flags & kSegmentCompressed) && !Sealed(f);
   const uint64_t newest = h.first_sequence + internal::NewestCommitFrom(h, c);
+  bool torn = false;
   auto bad = [&](uint64_t seq, uint64_t offset) {
-    return damage(
-        offset, seq,
-        absl::StrCat("record ", seq, " fails its checksum",
-                     active && seq >= newest
-                         ? " (in the newest commit: a Sync torn by a power "
-                           "loss; `mapfile recover` cuts it)"
-                         : ""));
+    if (active && seq >= newest) {
+      // What recovery does by design, not damage: say it once.
+      if (!torn) {
+        torn = true;
+        v.Warn(path, offset, seq,
+               absl::StrCat(
+                   "log segment \"", path, "\": the newest commit (sequence ",
+                   c.sequence, ", records [", newest, ", ",
+                   h.first_sequence + c.count, ")) was torn by a power loss: "
+                   "record ", seq, " fails its checksum. Its Sync never "
+                   "returned; recovery (the next writer's Open, or `mapfile "
+                   "recover --yes`) keeps the records before ", seq,
+                   ", cuts the rest and makes that durable"));
+      }
+      return true;
+    }
+    return damage(offset, seq,
+                  absl::StrCat("record ", seq, " fails its checksum"));
   };
   absl::StatusOr<uint64_t> checked;
   if (h.segment_flags & kSegmentCompressed) {
@@ -838,7 +860,8 @@ int RunVerify(const ReadOptions& o) {
               {"ok", findings.empty() && v.error.ok()},
               {"records_checked", v.records},
               {"bytes_checked", v.bytes},
-              {"findings", findings}};
+              {"findings", findings},
+              {"warnings", v.warnings}};
     if (!kind.empty()) j["kind"] = kind;
     if (!v.error.ok()) {
       j["error"] = {{"code", absl::StatusCodeToString(v.error.code())},
@@ -847,8 +870,10 @@ int RunVerify(const ReadOptions& o) {
     Print(j);
   } else if (v.error.ok() || !findings.empty()) {
     if (findings.empty()) {
-      std::cout << absl::StrFormat("%s: OK: %s, %d records (%d bytes) checked\n",
-                                   Escape(o.path), kind, v.records, v.bytes);
+      std::cout << absl::StrFormat(
+          "%s: OK%s: %s, %d records (%d bytes) checked\n", Escape(o.path),
+          v.warnings.empty() ? "" : ", with a warning", kind, v.records,
+          v.bytes);
     } else {
       std::cout << absl::StrFormat("%s: DAMAGED: %d problem%s%s\n",
                                    Escape(o.path), findings.size(),
@@ -863,6 +888,13 @@ int RunVerify(const ReadOptions& o) {
           Escape(f["segment"].get<std::string>()), f["offset"].get<uint64_t>(),
           f["sequence"].is_null() ? "-" : f["sequence"].dump(),
           Escape(f["problem"].get<std::string>()));
+    }
+    for (const json& w : v.warnings) {
+      std::cout << absl::StrFormat(
+          "  warning: segment %s, offset %d, sequence %d: %s\n",
+          Escape(w["segment"].get<std::string>()), w["offset"].get<uint64_t>(),
+          w["sequence"].get<uint64_t>(),
+          Escape(w["problem"].get<std::string>()));
     }
   }
   if (!v.error.ok()) return kExitError;
@@ -1045,41 +1077,62 @@ int RunRecover(const RecoverOptions& o) {
             {"records_to_cut", planned.records_cut},
             {"written", false}};
   const bool cut = planned.bytes_cut > 0;
+  // The newest slot on disk counts more records than recovery keeps: a
+  // commit torn by a power loss, which recovery falls back from (and
+  // rewrites, so that it no longer wins).
+  uint64_t newest = plan->committed;
+  if (absl::StatusOr<FileReader> f = FileReader::Open(plan->segment);
+      f.ok() && f->commit().ok()) {
+    newest = f->commit()->count;
+  }
+  const bool torn = newest > plan->committed;
+  j["torn_commit"] = torn;
   if (!o.json) {
     std::cout << absl::StrFormat(
         "%s: %d committed records in the active segment %s, %d more with "
         "valid checksums after the commit\n",
         Escape(*dir), plan->committed, Escape(plan->segment),
         planned.records_kept);
+    if (torn) {
+      std::cout << absl::StrFormat(
+          "torn commit: the newest commit (%d records) was torn by a power "
+          "loss; recovery falls back to the commit before it (%d records)%s\n",
+          newest, plan->committed,
+          o.yes ? " and rewrites the torn one" : "");
+    }
     std::cout << (cut ? absl::StrFormat(
                             "torn tail: %d bytes from offset %d %s\n",
                             planned.bytes_cut, plan->cut_offset,
                             o.yes ? "are cut" : "would be cut")
                       : "nothing to cut\n");
   }
-  if (cut && o.yes) {
-    absl::Status s = SaveCopy(plan->segment, plan->cut_offset,
-                              plan->cut_offset + planned.bytes_cut, copy);
+  if ((cut || torn) && o.yes) {
+    absl::Status s =
+        cut ? SaveCopy(plan->segment, plan->cut_offset,
+                       plan->cut_offset + planned.bytes_cut, copy)
+            : absl::OkStatus();
     absl::StatusOr<std::unique_ptr<internal::LogStore>> log =
         s.ok() ? OpenWriter(*dir, plan->segment, type, frames, 3)
                : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
     if (!log.ok()) return Fail(o, log.status());
     const RecoveryReport& report = (*log)->recovery();
     j["written"] = true;
-    j["copy"] = copy;
+    if (cut) j["copy"] = copy;
     j["records_kept"] = report.records_kept;
     j["records_cut"] = report.records_cut;
     j["bytes_cut"] = report.bytes_cut;
     if (!o.json) {
       std::cout << absl::StrFormat(
-          "recovered: %d records kept, %d records (%d bytes) cut; the cut "
-          "bytes are in %s\n",
+          "recovered: %d records kept, %d records (%d bytes) cut%s\n",
           report.records_kept, report.records_cut, report.bytes_cut,
-          Escape(copy));
+          cut ? absl::StrCat("; the cut bytes are in ", Escape(copy)) : "");
     }
   } else if (cut && !o.json) {
     std::cout << "run again with --yes to cut it (a copy is kept in "
               << Escape(copy) << ")\n";
+  } else if (torn && !o.json) {
+    std::cout << "run again with --yes (or open the log for writing) to make "
+                 "the recovery durable\n";
   }
   if (o.json) Print(j);
   return kExitOk;

@@ -9,6 +9,9 @@
 // work. Help goes to stdout, errors to stderr; exit codes are in
 // commands.h and docs/CLI.md.
 
+#include <cstdio>
+#include <exception>
+#include <new>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -47,9 +50,7 @@ void AddRecordOutput(CLI::App* command, mapfile::cli::RecordOutput& output,
   if (raw != nullptr) csv->excludes(raw);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   namespace cli = mapfile::cli;
   CLI::App app(
       "mapfile: inspect, verify, dump and follow mapfile files (vectors, log "
@@ -147,4 +148,22 @@ int main(int argc, char** argv) {
   if (command == "decompress") return cli::RunDecompress(decompress);
   follow.follow = true;
   return cli::RunTail(follow);
+}
+
+}  // namespace
+
+// Out of memory (or any exception the library's own functions do not turn
+// into a Status) ends the command with an error message and exit code 2,
+// never std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::bad_alloc& e) {
+    std::fputs("mapfile: out of memory (std::bad_alloc)\n", stderr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mapfile: %s\n", e.what());
+  } catch (...) {
+    std::fputs("mapfile: unexpected exception\n", stderr);
+  }
+  return mapfile::cli::kExitError;
 }

@@ -55,7 +55,13 @@
 //     it is created. Open with another segment_size keeps existing segments
 //     as they are (new segments get the new size); a segment file longer
 //     than its recorded size is cut back to it, never allocated.
-
+//
+// Errors: every error of a public function starts with its name and the
+// log's directory (AppendLog::Open("/data/ticks"): creating segment
+// "...": ...), then the step and the system call (docs/ERRORS.md). Out of
+// memory is ResourceExhausted, never an exception. A commit torn by a power
+// loss is rewritten by the next writer's Open, so it is decided once.
+//
 // Validity of references: Cursor::value() refers into the mapped segment or
 // a decompressed copy; it stays valid until the cursor moves or dies (the
 // cursor keeps its segment alive, even across TruncateBefore, Compress and
@@ -92,6 +98,7 @@
 #include "mapfile/format.h"
 #include "mapfile/log_options.h"
 #include "mapfile/mapped_file.h"
+#include "mapfile/status_macros.h"
 
 namespace mapfile {
 
@@ -211,22 +218,23 @@ class LogCursor {
   }
   void Seek() {
     frame_ = nullptr;
-    if (seq_ >= log_.next_seq()) return;
-    absl::StatusOr<internal::RecordRun> run = log_.Run(seq_);
-    if (!run.ok()) {
-      status_ = run.status();
-      return;
-    }
-    run_ = *std::move(run);
-    frame_ = run_.base + (seq_ - run_.first) * log_.stride();
-    Check();
+    status_ = internal::CatchAllocation("LogCursor::Next", log_.dir(), [&] {
+      if (seq_ >= log_.next_seq()) return absl::OkStatus();
+      absl::StatusOr<internal::RecordRun> run = log_.Run(seq_);
+      if (!run.ok()) return run.status();
+      run_ = *std::move(run);
+      frame_ = run_.base + (seq_ - run_.first) * log_.stride();
+      return absl::OkStatus();
+    });
+    if (frame_ != nullptr) Check();
   }
   void Check() {
     if (log_.Valid(frame_, seq_)) return;
-    status_ = absl::DataLossError(
-        absl::StrCat("log \"", log_.dir(), "\": record ", seq_,
-                     " fails its checksum"));
     frame_ = nullptr;
+    status_ = internal::CatchAllocation("LogCursor::Next", log_.dir(), [&] {
+      return absl::DataLossError(absl::StrCat(
+          "log \"", log_.dir(), "\": record ", seq_, " fails its checksum"));
+    });
   }
 
   internal::LogHandle log_;  // a copy: the cursor outlives moves of its log
@@ -270,33 +278,44 @@ class AppendLog : internal::LogRecordCheck<T> {
   // ResourceExhausted (no space for a segment).
   [[nodiscard]] static absl::StatusOr<AppendLog> Open(
       const std::string& dir, const Options& options = {}) {
-    auto log =
-        internal::LogHandle::OpenWriter(dir, options, FingerprintOf<T>());
-    if (!log.ok()) return log.status();
-    return AppendLog(*log);
+    return internal::CatchAllocation(
+        "AppendLog::Open", dir, [&]() -> absl::StatusOr<AppendLog> {
+          auto log = internal::LogHandle::OpenWriter(dir, options,
+                                                     FingerprintOf<T>());
+          if (!log.ok()) return log.status();
+          return AppendLog(*log);
+        });
   }
 
   // Appends one record; returns its sequence number.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(const T& value) {
-    return log_.Append(&value, 1);
+    return internal::CatchAllocation("AppendLog::Append", dir(),
+                                     [&] { return log_.Append(&value, 1); });
   }
   // Appends `values` in order; returns the first one's sequence number. On
   // an error, a prefix of them may have been appended (see next_seq()).
   [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(
       absl::Span<const T> values) {
-    return log_.Append(values.data(), values.size());
+    return internal::CatchAllocation("AppendLog::AppendBatch", dir(), [&] {
+      return log_.Append(values.data(), values.size());
+    });
   }
   // Makes every appended record durable and visible to LogReaders. After a
   // failure every later Sync fails (the kernel may have dropped pages):
   // reopen the log.
-  [[nodiscard]] absl::Status Sync() { return log_.Sync(); }
+  [[nodiscard]] absl::Status Sync() {
+    return internal::CatchAllocation("AppendLog::Sync", dir(),
+                                     [&] { return log_.Sync(); });
+  }
 
   // A copy of record `seq`, checksum verified. OutOfRange outside
   // [first_seq(), next_seq()), DataLoss if it is damaged. Not safe
   // concurrently with any other call on this object although const (it
   // maps segments and updates the cache; see "Thread safety").
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) const {
-    return internal::ReadRecord<T>(log_, seq);
+    return internal::CatchAllocation("AppendLog::Read", dir(), [&] {
+      return internal::ReadRecord<T>(log_, seq);
+    });
   }
   [[nodiscard]] absl::StatusOr<T> operator[](uint64_t seq) const {
     return Read(seq);
@@ -314,25 +333,31 @@ class AppendLog : internal::LogRecordCheck<T> {
   // keeps up to LogOptions::recycle_segments of them for reuse by later
   // rolls, deletes the others. first_seq() may stay below `seq`.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq) {
-    return log_.TruncateBefore(seq);
+    return internal::CatchAllocation("AppendLog::TruncateBefore", dir(),
+                                     [&] { return log_.TruncateBefore(seq); });
   }
   // Syncs, finishes the active segment (trimmed to its records, marked
   // sealed) and starts a new one; with Options::compress_sealed its
   // compression is queued for the background thread.
-  [[nodiscard]] absl::Status Seal() { return log_.Seal(); }
+  [[nodiscard]] absl::Status Seal() {
+    return internal::CatchAllocation("AppendLog::Seal", dir(),
+                                     [&] { return log_.Seal(); });
+  }
   // Rewrites the sealed segment holding `seq` as zstd (temporary file,
   // fsync, rename over the original, directory fsync), now, in this
   // thread (after Sync() if the segment was filled since the last one).
   // FailedPrecondition for the active segment.
   [[nodiscard]] absl::Status Compress(uint64_t seq) {
-    return log_.Compress(seq);
+    return internal::CatchAllocation("AppendLog::Compress", dir(),
+                                     [&] { return log_.Compress(seq); });
   }
   // The reverse: rewrites the compressed segment holding `seq` uncompressed,
   // by the same protocol, after checking every record's checksum (DataLoss,
   // and the file untouched, if one fails). A crash at any step leaves the
   // compressed segment or the uncompressed one. No-op if not compressed.
   [[nodiscard]] absl::Status Decompress(uint64_t seq) {
-    return log_.Decompress(seq);
+    return internal::CatchAllocation("AppendLog::Decompress", dir(),
+                                     [&] { return log_.Decompress(seq); });
   }
   // Does the log's pending background work (preparing the next segment,
   // allocating disk space ahead, compressing sealed segments) in the
@@ -349,7 +374,9 @@ class AppendLog : internal::LogRecordCheck<T> {
   // lock is taken and no file changes. Errors as Open's.
   [[nodiscard]] static absl::StatusOr<RecoveryReport> PlanRecovery(
       const std::string& dir) {
-    return internal::LogHandle::PlanRecovery(dir, FingerprintOf<T>());
+    return internal::CatchAllocation("AppendLog::PlanRecovery", dir, [&] {
+      return internal::LogHandle::PlanRecovery(dir, FingerprintOf<T>());
+    });
   }
 
   AppendLog(AppendLog&& other) noexcept
@@ -380,10 +407,13 @@ class LogReader : internal::LogRecordCheck<T> {
   // options.wait_for_log for one); FailedPrecondition for another T.
   [[nodiscard]] static absl::StatusOr<LogReader> Open(
       const std::string& dir, const ReaderOptions& options = {}) {
-    auto log =
-        internal::LogHandle::OpenReader(dir, options, FingerprintOf<T>());
-    if (!log.ok()) return log.status();
-    return LogReader(*log);
+    return internal::CatchAllocation(
+        "LogReader::Open", dir, [&]() -> absl::StatusOr<LogReader> {
+          auto log = internal::LogHandle::OpenReader(dir, options,
+                                                     FingerprintOf<T>());
+          if (!log.ok()) return log.status();
+          return LogReader(*log);
+        });
   }
   LogReader(LogReader&& other) noexcept
       : log_(std::exchange(other.log_, internal::LogHandle())) {}
@@ -398,7 +428,9 @@ class LogReader : internal::LogRecordCheck<T> {
 
   // As AppendLog::Read and From, up to next_seq(); not thread-safe either.
   [[nodiscard]] absl::StatusOr<T> Read(uint64_t seq) {
-    return internal::ReadRecord<T>(log_, seq);
+    return internal::CatchAllocation("LogReader::Read", log_.dir(), [&] {
+      return internal::ReadRecord<T>(log_, seq);
+    });
   }
   Cursor From(uint64_t seq) { return Cursor(log_, seq); }
   // Rescans the directory (retention may have removed segments).
@@ -409,7 +441,9 @@ class LogReader : internal::LogRecordCheck<T> {
   // Returns OK once record `seq` is committed, DeadlineExceeded after
   // `timeout`. Sleeps on a futex that the writer wakes at every commit.
   [[nodiscard]] absl::Status WaitFor(uint64_t seq, absl::Duration timeout) {
-    return log_.WaitFor(seq, timeout);
+    return internal::CatchAllocation("LogReader::WaitFor", log_.dir(), [&] {
+      return log_.WaitFor(seq, timeout);
+    });
   }
 
  private:

@@ -361,10 +361,12 @@ void EncodeSlot(const CommitSlot& slot, absl::Span<std::byte> page);
 // Decodes and validates the header at the start of `file` (the file's bytes;
 // only the first kHeaderSize are read, and only after checking there are
 // that many). `path` names the file in messages. Errors:
-//   DataLoss           shorter than a header, bad header checksum, or a
-//                      checksummed field out of range (hostile header,
-//                      including a schema that fails ValidateFields)
-//   InvalidArgument    not a mapfile file (magic)
+//   InvalidArgument    not a mapfile file: no "MAPFILE" magic (a file too
+//                      short to hold it included)
+//   DataLoss           a mapfile file damaged: the magic but shorter than a
+//                      header, bad header checksum, or a checksummed field
+//                      out of range (hostile header, including a schema
+//                      that fails ValidateFields)
 //   FailedPrecondition a format major version this library does not read, or
 //                      a required flag it does not know
 absl::StatusOr<FileHeader> DecodeHeader(absl::Span<const std::byte> file,

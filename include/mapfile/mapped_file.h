@@ -38,8 +38,12 @@
 // MappedFile objects (one writer, any readers) on one file may be used from
 // separate threads or processes without any lock.
 //
-// Errors: every failure is an absl::Status whose message names the file, the
-// call and the cause; docs/MAPPED_FILE.md lists the codes.
+// Errors: every failure is an absl::Status whose message starts with the
+// call and the file, then the step and the system call with its numbers
+// labelled (MappedFile::Grow("/d/x"): extending from 0 to 65536 bytes:
+// fallocate("/d/x", mode=0, offset=0, length=65536): No space left on
+// device); docs/MAPPED_FILE.md lists the codes. Out of memory is
+// ResourceExhausted, never an exception (docs/ERRORS.md).
 
 #ifndef MAPFILE_MAPPED_FILE_H_
 #define MAPFILE_MAPPED_FILE_H_

@@ -241,23 +241,35 @@ class MappedVector {
 
   // Opens (or, by options.mode, creates) the vector in `path`. Errors: those
   // of MappedFile::Open; FailedPrecondition for a file of another type,
-  // kind, major version or byte order; DataLoss/InvalidArgument for a file
-  // that is truncated, corrupt or not a mapfile file.
+  // kind, major version or byte order; DataLoss for a mapfile file that is
+  // truncated or corrupt, InvalidArgument for one that is not a mapfile file
+  // (no "MAPFILE" magic). Every error of every function below starts with
+  // its name and the path: MappedVector::push_back("/data/x.vec"): ...
+  // (docs/ERRORS.md); out of memory is ResourceExhausted, never an
+  // exception.
   [[nodiscard]] static absl::StatusOr<MappedVector> Open(
       const std::string& path, const Options& options = {}) {
-    auto store = internal::VectorStore::Open(
-        path, options, FingerprintOf<T>(),
-        kReadOnly || options.mode == OpenMode::kReadOnly);
-    if (!store.ok()) return store.status();
-    return MappedVector(*std::move(store));
+    return internal::CatchAllocation(
+        "MappedVector::Open", path, [&]() -> absl::StatusOr<MappedVector> {
+          auto store = internal::VectorStore::Open(
+              path, options, FingerprintOf<T>(),
+              kReadOnly || options.mode == OpenMode::kReadOnly);
+          if (!store.ok()) return store.status();
+          return MappedVector(*std::move(store));
+        });
   }
 
   // An empty vector on scratch memory (no file).
   [[nodiscard]] static absl::StatusOr<MappedVector> CreateScratch(
       const Options& options = {}) {
-    auto store = internal::VectorStore::Scratch(options, FingerprintOf<T>());
-    if (!store.ok()) return store.status();
-    return MappedVector(*std::move(store));
+    return internal::CatchAllocation(
+        "MappedVector::CreateScratch", "",
+        [&]() -> absl::StatusOr<MappedVector> {
+          auto store =
+              internal::VectorStore::Scratch(options, FingerprintOf<T>());
+          if (!store.ok()) return store.status();
+          return MappedVector(*std::move(store));
+        });
   }
 
   // Leaves `other` empty (size 0, capacity 0, data() null), as std::vector.
@@ -285,9 +297,12 @@ class MappedVector {
   const T& operator[](size_t i) const { return base_[i]; }
   absl::StatusOr<value_type> at(size_t i) const {
     if (i < size_) return base_[i];
-    return absl::OutOfRangeError(absl::StrCat("MappedVector::at(", i,
-                                              "): past the size ", size_,
-                                              " of \"", path(), "\""));
+    return internal::CatchAllocation(
+        "MappedVector::at", path(), [&]() -> absl::StatusOr<value_type> {
+          return absl::OutOfRangeError(absl::StrCat(
+              "MappedVector::at(", i, "): past the size ", size_, " of \"",
+              path(), "\""));
+        });
   }
   T& front() { return base_[0]; }
   const T& front() const { return base_[0]; }
@@ -338,82 +353,45 @@ class MappedVector {
 
   template <typename... Args>
   [[nodiscard]] absl::Status emplace_back(Args&&... args) {
-    MAPFILE_RETURN_IF_ERROR(Writable("emplace_back"));
-    if (size_ >= limit_) {
-      // Constructed first: the arguments may refer to elements.
-      const value_type value = Make(std::forward<Args>(args)...);
-      return push_back(value);
+    if (ABSL_PREDICT_FALSE(size_ >= limit_ || store_.read_only())) {
+      return internal::CatchAllocation(
+          "MappedVector::emplace_back", path(),
+          [&] { return EmplaceBack(std::forward<Args>(args)...); });
     }
-    ::new (static_cast<void*>(base_ + size_))
-        value_type(Make(std::forward<Args>(args)...));
-    ++size_;
-    return absl::OkStatus();
+    return EmplaceBack(std::forward<Args>(args)...);
   }
 
   // Appends copies of `values`, which may be part of this vector.
   [[nodiscard]] absl::Status append(absl::Span<const value_type> values) {
-    MAPFILE_RETURN_IF_ERROR(Writable("append"));
-    const value_type* from = values.data();
-    // size_ + n cannot wrap (both are at most max_size()).
-    if (size_ + values.size() > limit_) {
-      const bool inside = from >= base_ && from < base_ + capacity_;
-      const ptrdiff_t index = inside ? from - base_ : 0;
-      absl::Status s = reserve(size_ + values.size());
-      if (!s.ok()) return s;
-      if (inside) from = base_ + index;
-    }
-    if (!values.empty()) {
-      std::memmove(static_cast<void*>(base_ + size_), from,
-                   values.size() * sizeof(T));
-    }
-    size_ += values.size();
-    return absl::OkStatus();
+    return internal::CatchAllocation("MappedVector::append", path(),
+                                     [&] { return Append(values); });
   }
 
   // Value-initialises (zeroes, for most T) new elements, as std::vector.
   [[nodiscard]] absl::Status resize(size_t n) {
-    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
-    absl::Status s = reserve(n);
-    if (!s.ok()) return s;
-    if (n > size_) std::uninitialized_value_construct(base_ + size_, base_ + n);
-    size_ = n;
-    return absl::OkStatus();
+    return internal::CatchAllocation("MappedVector::resize", path(),
+                                     [&] { return Resize(n); });
   }
   [[nodiscard]] absl::Status resize(size_t n, const value_type& value) {
-    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
-    const value_type copy = value;
-    absl::Status s = reserve(n);
-    if (!s.ok()) return s;
-    if (n > size_) std::uninitialized_fill(base_ + size_, base_ + n, copy);
-    size_ = n;
-    return absl::OkStatus();
+    return internal::CatchAllocation("MappedVector::resize", path(),
+                                     [&] { return Resize(n, value); });
   }
 
   // capacity() >= n afterwards. Growth is geometric, for amortised O(1)
   // push_back: a file grows by its GrowthPolicy (doubling up to 1 GiB steps),
   // scratch memory at least doubles (or fits in its reservation).
   [[nodiscard]] absl::Status reserve(size_t n) {
-    MAPFILE_RETURN_IF_ERROR(Writable("reserve"));
-    if (n <= limit_) return absl::OkStatus();
-    if (n > max_size()) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("MappedVector::reserve(", n, "): more than max_size() ",
-                       max_size(), " elements"));
-    }
-    absl::Status s =
-        store_.Reserve(uint64_t{n} * sizeof(T), uint64_t{size_} * sizeof(T));
-    Update();
-    return s;
+    if (n <= limit_ && !store_.read_only()) return absl::OkStatus();
+    return internal::CatchAllocation("MappedVector::reserve", path(),
+                                     [&] { return Reserve(n); });
   }
 
   // Returns unused capacity to the file system (or the allocator). A file
   // keeps room for what the last Sync() committed: Sync() first to give
   // back more after clear()/pop_back().
   [[nodiscard]] absl::Status shrink_to_fit() {
-    MAPFILE_RETURN_IF_ERROR(Writable("shrink_to_fit"));
-    absl::Status s = store_.Shrink(uint64_t{size_} * sizeof(T));
-    Update();
-    return s;
+    return internal::CatchAllocation("MappedVector::shrink_to_fit", path(),
+                                     [&] { return ShrinkToFit(); });
   }
 
   // Makes every element and size() durable (no-op for scratch). Errors are
@@ -421,8 +399,10 @@ class MappedVector {
   // previous one and every later Sync fails (the kernel may have dropped
   // the pages).
   [[nodiscard]] absl::Status Sync() {
-    MAPFILE_RETURN_IF_ERROR(Writable("Sync"));
-    return store_.Commit(size_);
+    return internal::CatchAllocation("MappedVector::Sync", path(), [&] {
+      MAPFILE_RETURN_IF_ERROR(Writable("Sync"));
+      return store_.Commit(size_);
+    });
   }
 
   // Read-only vectors: follows the writer. Re-reads the newest commit slot,
@@ -431,7 +411,8 @@ class MappedVector {
   // the reservation. FailedPrecondition for a writable or scratch vector;
   // after another error size() is at most what is still mapped.
   [[nodiscard]] absl::Status Refresh() {
-    absl::Status s = store_.Refresh();
+    absl::Status s = internal::CatchAllocation(
+        "MappedVector::Refresh", path(), [&] { return store_.Refresh(); });
     Update();
     size_ = s.ok() ? store_.committed() : std::min(size_, capacity_);
     return s;
@@ -454,6 +435,80 @@ class MappedVector {
   const MappedFile* file() const { return store_.file(); }
 
  private:
+  // The bodies of the public functions above, which turn an exception
+  // (out of memory) into a Status naming themselves.
+  template <typename... Args>
+  absl::Status EmplaceBack(Args&&... args) {
+    MAPFILE_RETURN_IF_ERROR(Writable("emplace_back"));
+    if (size_ >= limit_) {
+      // Constructed first: the arguments may refer to elements.
+      const value_type value = Make(std::forward<Args>(args)...);
+      return push_back(value);
+    }
+    ::new (static_cast<void*>(base_ + size_))
+        value_type(Make(std::forward<Args>(args)...));
+    ++size_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Append(absl::Span<const value_type> values) {
+    MAPFILE_RETURN_IF_ERROR(Writable("append"));
+    const value_type* from = values.data();
+    // size_ + n cannot wrap (both are at most max_size()).
+    if (size_ + values.size() > limit_) {
+      const bool inside = from >= base_ && from < base_ + capacity_;
+      const ptrdiff_t index = inside ? from - base_ : 0;
+      absl::Status s = Reserve(size_ + values.size());
+      if (!s.ok()) return s;
+      if (inside) from = base_ + index;
+    }
+    if (!values.empty()) {
+      std::memmove(static_cast<void*>(base_ + size_), from,
+                   values.size() * sizeof(T));
+    }
+    size_ += values.size();
+    return absl::OkStatus();
+  }
+
+  absl::Status Resize(size_t n) {
+    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
+    absl::Status s = Reserve(n);
+    if (!s.ok()) return s;
+    if (n > size_) std::uninitialized_value_construct(base_ + size_, base_ + n);
+    size_ = n;
+    return absl::OkStatus();
+  }
+  absl::Status Resize(size_t n, const value_type& value) {
+    MAPFILE_RETURN_IF_ERROR(Writable("resize"));
+    const value_type copy = value;
+    absl::Status s = Reserve(n);
+    if (!s.ok()) return s;
+    if (n > size_) std::uninitialized_fill(base_ + size_, base_ + n, copy);
+    size_ = n;
+    return absl::OkStatus();
+  }
+
+  absl::Status Reserve(size_t n) {
+    MAPFILE_RETURN_IF_ERROR(Writable("reserve"));
+    if (n <= limit_) return absl::OkStatus();
+    if (n > max_size()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("MappedVector::reserve(", n, "): more than max_size() ",
+                       max_size(), " elements"));
+    }
+    absl::Status s =
+        store_.Reserve(uint64_t{n} * sizeof(T), uint64_t{size_} * sizeof(T));
+    Update();
+    return s;
+  }
+
+  absl::Status ShrinkToFit() {
+    MAPFILE_RETURN_IF_ERROR(Writable("shrink_to_fit"));
+    absl::Status s = store_.Shrink(uint64_t{size_} * sizeof(T));
+    Update();
+    return s;
+  }
+
   static constexpr bool kReadOnly = std::is_const_v<T>;
 
   explicit MappedVector(internal::VectorStore store)
@@ -477,11 +532,13 @@ class MappedVector {
 
   ABSL_ATTRIBUTE_NOINLINE absl::Status GrowAndPushBack(
       const value_type value) {
-    MAPFILE_RETURN_IF_ERROR(Writable("push_back"));
-    MAPFILE_RETURN_IF_ERROR(reserve(size_ + 1));
-    ::new (static_cast<void*>(base_ + size_)) value_type(value);
-    ++size_;
-    return absl::OkStatus();
+    return internal::CatchAllocation("MappedVector::push_back", path(), [&] {
+      MAPFILE_RETURN_IF_ERROR(Writable("push_back"));
+      MAPFILE_RETURN_IF_ERROR(Reserve(size_ + 1));
+      ::new (static_cast<void*>(base_ + size_)) value_type(value);
+      ++size_;
+      return absl::OkStatus();
+    });
   }
 
   template <typename... Args>

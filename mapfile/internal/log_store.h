@@ -333,6 +333,7 @@ class LogStore {
   bool blob_ = false;  // FrameKind::kBlob
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
+  bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).

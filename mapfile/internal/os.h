@@ -9,7 +9,9 @@
 //
 //   * every failure is an absl::Status whose message names the call, its
 //     arguments (the path first) and strerror(errno), e.g.
-//       fallocate("/data/x.vec", 0, 1048576): No space left on device
+//       fallocate("/data/x.vec", mode=0, offset=0, length=1048576): No
+//       space left on device
+//     (numbers labelled, the path first);
 //     with errno mapped to a StatusCode by one table (ErrnoToCode, and
 //     docs/ERRORS.md);
 //   * EINTR is retried and short reads/writes are completed;
@@ -72,6 +74,7 @@ enum class Op : int {
   kSyncFileRange,
   kFchmod,
   kFchown,
+  kFstatvfs,
   kCount,  // not an operation: the number of them
 };
 
@@ -86,8 +89,9 @@ absl::string_view OpName(Op op);
 //   EEXIST, ENOTEMPTY                          AlreadyExists
 //   EACCES, EPERM, EROFS, ETXTBSY              PermissionDenied
 //   ENOSPC, EDQUOT, EFBIG, ENOMEM, EMFILE,
-//   ENFILE, EOVERFLOW                          ResourceExhausted
-//   EAGAIN/EWOULDBLOCK, EBUSY                  Unavailable (e.g. lock held)
+//   ENFILE, EOVERFLOW, EAGAIN                  ResourceExhausted
+//   EBUSY                                      FailedPrecondition
+// (Unavailable is only Flock's "held elsewhere"; Close is always Unknown.)
 //   EINVAL, EISDIR, ENOTDIR, ENAMETOOLONG,
 //   ELOOP, ENXIO, ENODEV, EBADF, ESPIPE        InvalidArgument
 //   EOPNOTSUPP, ENOSYS                         Unimplemented
@@ -112,6 +116,11 @@ constexpr uint64_t RoundUp(uint64_t n, uint64_t m) {
   return (n + m - 1) / m * m;
 }
 constexpr uint64_t RoundDown(uint64_t n, uint64_t m) { return n / m * m; }
+
+// "0644": a mode as chmod spells it, for messages (mapfile builds messages
+// with absl::StrCat only: absl::StrFormat ends the process when it cannot
+// allocate, docs/ERRORS.md).
+std::string OctalMode(mode_t mode);
 
 // `s` in double quotes, as messages name paths: "/data/x.vec".
 std::string Quote(absl::string_view s);
@@ -196,6 +205,8 @@ absl::Status KeepAccess(int fd, absl::string_view path,
                         const struct stat& original);
 
 // close(2). Not retried on EINTR (Linux has released the descriptor).
+// Never throws, out of memory included (destructors call it); an error is
+// Unknown whatever the errno (docs/ERRORS.md: a failed close is no DataLoss).
 absl::Status Close(int fd, absl::string_view path);
 
 absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path);
@@ -208,6 +219,29 @@ absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size);
 // file system cannot preallocate.
 absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
                        uint64_t length);
+
+// Free space checked before a large claim (docs/ERRORS.md "Claims are
+// checked"): fallocate of more than kLargeClaim bytes must leave at least
+// kFreeSpaceReserve bytes free on the file system, or it is refused with
+// ResourceExhausted before a block is taken. ext4 allocates a huge
+// fallocate piece by piece and gives the space back only when it fails,
+// so a 1 TiB request would fill the disk for every other program first.
+inline constexpr uint64_t kLargeClaim = uint64_t{64} << 20;
+inline constexpr uint64_t kFreeSpaceReserve = uint64_t{64} << 20;
+
+// Bytes available to unprivileged writers on the file system holding `fd`
+// (fstatvfs: f_bavail * f_frsize).
+absl::StatusOr<uint64_t> FreeSpace(int fd, absl::string_view path);
+
+// OK when `length` <= kLargeClaim, or when FreeSpace minus `length` leaves
+// kFreeSpaceReserve; else ResourceExhausted naming the claim, e.g.
+//   fallocate("/d/x.seg", mode=0, offset=7360, length=1099511620416):
+//   refused: 1099511620416 bytes asked, 2576980377 free (64 MiB must stay
+//   free)
+// MappedFile::Grow/Truncate call it before every fallocate and every
+// zero-filling; the log writer calls it before it preallocates.
+absl::Status CheckFreeSpace(int fd, absl::string_view path, uint64_t offset,
+                            uint64_t length);
 
 absl::Status Fdatasync(int fd, absl::string_view path);
 // sync_file_range(2) of [offset, offset + length) with `flags`
@@ -264,6 +298,7 @@ absl::StatusOr<Fd> MemfdCreate(const std::string& name, unsigned flags = 0);
 absl::StatusOr<void*> Mmap(void* address, size_t length, int protection,
                            int flags, int fd, uint64_t offset,
                            absl::string_view what);
+// Never throws, out of memory included (destructors call it).
 absl::Status Munmap(void* address, size_t length, absl::string_view what);
 absl::StatusOr<void*> Mremap(void* old_address, size_t old_length,
                              size_t new_length, int flags, void* new_address,

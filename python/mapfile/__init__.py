@@ -9,10 +9,12 @@
     log[5]                                # numpy.void record
     log.to_numpy(0, 1000)                 # structured array [start, stop)
     for part in log.segments(): ...       # one array per segment
+    blobs = mapfile.open_log("events")    # a BlobLog directory
+    blobs[7]                              # bytes
 
 An independent reader of the file format in pure Python and numpy (no
 compiled extension): python/README.md says why. What the C++ readers
-(MappedVector<const T>, LogReader<T>) would not return, this module does not
+(MappedVector<const T>, LogReader<T>, BlobReader) would not return, this module does not
 return: headers, commit slots and record checksums are checked by the same
 rules, and a failure raises mapfile.Error naming the file and the cause.
 """
@@ -23,15 +25,17 @@ import stat
 
 import numpy as np
 
+from . import _blob
 from . import _format
 from . import _native
 from ._format import Field, FormatError
 
-__all__ = ["Error", "Field", "Header", "Log", "load", "open_log", "header"]
+__all__ = ["BlobLog", "Error", "Field", "Header", "Log", "load", "open_log", "header"]
 __version__ = "0.1.0"
 
 MAX_SEGMENT_SIZE = 1 << 36
 Header = _format.Header
+_BLOB_TYPE = _format.TypeFingerprint(_blob.TYPE_NAME, 1, 1, 1, [])
 
 
 class Error(Exception):
@@ -478,10 +482,371 @@ class Log:
             self._dir, self._type, self.first_seq, self.next_seq)
 
 
+class _BlobSegment:
+    def __init__(self, first, path):
+        self.first = first
+        self.path = path
+        self.count = 0          # committed records
+        self.live = False       # the last segment
+        self.loaded = False
+        self.buf = None         # the mapping, or the decompressed image
+        self.base = 0           # offset of the first frame in `buf`
+        self.area = 0           # bytes of the frame area
+        self.capacity = 0       # records the area could hold (at most)
+        self.index = None       # _blob.Index, or None: reads are DataLoss
+
+
+class BlobLog:
+    """The committed records of a BlobLog directory, as BlobReader sees
+    them: `log[seq]` is the record's bytes. Every segment's commit, every
+    frame's checksum (seeded with its sequence number) and, in the active
+    segment, the torn-newest-commit rule are honoured; a sealed segment's
+    offset index (NAME.idx) is used when it describes the segment, else
+    rebuilt from the frames' lengths; compressed segments are decompressed
+    and every frame verified. A record BlobReader would refuse raises
+    mapfile.Error ("DataLoss").
+
+    A snapshot as of open_log() or the last refresh(), as Log.
+    """
+
+    dtype = np.dtype(object)
+
+    def __init__(self, directory):
+        self._dir = directory
+        self._segments = []
+        self._type = None
+        self.refresh()
+
+    def _fail(self, call, cause, code, path=None):
+        return Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, cause), code,
+                     path or self._dir)
+
+    def _corrupt(self, call, seg, what):
+        return self._fail(call, "blob log segment '%s': %s" % (seg.path, what),
+                          "DataLoss", seg.path)
+
+    def _decode_segment(self, seg, call):
+        m, size = _map(seg.path, "mapfile.BlobLog." + call)
+        h = _decode(m, seg.path, "mapfile.BlobLog." + call)
+        try:
+            _format.check_compatible(h, _format.KIND_BLOB_SEGMENT, _BLOB_TYPE, seg.path)
+        except FormatError as e:
+            if m is not None:
+                m.close()
+            raise Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, e), e.kind,
+                        seg.path) from None
+        if (h.first_sequence != seg.first or h.record_alignment != _blob.RECORD_ALIGNMENT or
+                h.data_offset != _blob.DATA_OFFSET):
+            if m is not None:
+                m.close()
+            raise self._fail(call, "log segment '%s': header says first record %d, alignment %d, "
+                             "data at %d; its name and type say %d, %d, %d"
+                             % (seg.path, h.first_sequence, h.record_alignment, h.data_offset,
+                                seg.first, _blob.RECORD_ALIGNMENT, _blob.DATA_OFFSET),
+                             "DataLoss", seg.path)
+        return m, size, h
+
+    def _load(self, seg, call):
+        """Maps (or decompresses) `seg`, fixes its committed count and its
+        index, as LogStore::Load does for blob segments."""
+        if seg.loaded:
+            return
+        m, size, h = self._decode_segment(seg, call)
+        try:
+            c = _format.latest_commit(h, size, seg.path)
+        except FormatError as e:
+            if m is not None:
+                m.close()
+            raise Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, e), e.kind,
+                        seg.path) from None
+        compressed = bool(h.segment_flags & _format.SEGMENT_COMPRESSED)
+        sealed = not seg.live
+        if not compressed:
+            start = _blob.DATA_OFFSET + _blob.CONTROL_SIZE
+            seg.area = size - start if size >= start else 0
+            seg.capacity = seg.area // _blob.FRAME_HEADER
+            sealed_word = int.from_bytes(m[_blob.DATA_OFFSET + 12:_blob.DATA_OFFSET + 16],
+                                         self._endian) if seg.area > 0 else 0
+            sealed = sealed or bool(h.segment_flags & _format.SEGMENT_SEALED) or sealed_word != 0
+        if seg.live:
+            seg.count = c.count
+        fits = compressed or (c.count <= seg.capacity and c.length <= seg.area)
+        if c.count != seg.count or not fits:
+            m.close()
+            raise self._fail(call, "log segment '%s' commits %d records in %d bytes; the log "
+                             "expects %d (at most %d records in %d bytes)"
+                             % (seg.path, c.count, c.length, seg.count, seg.capacity, seg.area),
+                             "DataLoss", seg.path)
+        if compressed:
+            try:
+                self._inflate(seg, m, h, c, call)
+            finally:
+                m.close()
+        else:
+            seg.buf = m
+            seg.base = _blob.DATA_OFFSET + _blob.CONTROL_SIZE
+            if seg.live:
+                seg.index = _blob.Index()
+                if not sealed:
+                    seg.count = self._last_whole_commit(seg, h, c, call)
+                published = int.from_bytes(m[_blob.DATA_OFFSET:_blob.DATA_OFFSET + 8],
+                                           self._endian)
+                seg.count = max(seg.count, min(published, seg.capacity))
+                seg.index.extend(seg.buf, seg.base, seg.area, seg.first, seg.count, False)
+            else:
+                self._load_index(seg, c.length)
+        seg.loaded = True
+
+    def _last_whole_commit(self, seg, h, c, call):
+        """LastWholeBlobCommit: the frames of the commit before the newest
+        must parse (else DataLoss: committed records are never cut); the
+        newest commit stands if its frames parse, verify and end exactly at
+        its length, else the one before it. Indexes seg up to the result."""
+        other = h.slots[(c.sequence & 1) ^ 1]
+        start = other.count if (other is not None and other.sequence < c.sequence and
+                                other.count <= c.count) else 0
+        x = seg.index
+        result = x.extend(seg.buf, seg.base, c.length, seg.first, start, False)
+        if result != _blob.VALID:
+            raise self._corrupt(call, seg, "committed record %d at offset %d %s"
+                                % (seg.first + x.count, x.bytes, result))
+        if (x.extend(seg.buf, seg.base, c.length, seg.first, c.count, True) != _blob.VALID or
+                x.bytes != c.length):
+            x.truncate(start)
+            return start
+        return c.count
+
+    def _load_index(self, seg, length):
+        """A sealed segment's index: NAME.idx if it describes the segment,
+        else rebuilt from the frames' length fields (a frame that does not
+        parse ends it; reads past it are DataLoss)."""
+        seg.area = min(seg.area, length)
+        path = os.path.join(self._dir, "%020d.idx" % seg.first)
+        want = _blob.INDEX_OVERHEAD + 8 * seg.count
+        try:
+            with open(path, "rb") as f:
+                # Only a file of the size the count implies is read.
+                if (os.fstat(f.fileno()).st_size == want and
+                        seg.count <= length // _blob.FRAME_HEADER):
+                    data = f.read(want + 1)
+                    index, _ = _blob.decode_index(data, seg.first, seg.count, length)
+                    if index is not None:
+                        seg.index = index
+                        return
+        except OSError:
+            pass
+        seg.index = _blob.Index()
+        seg.index.extend(seg.buf, seg.base, seg.area, seg.first, seg.count, False)
+
+    def _inflate(self, seg, m, h, c, call):
+        def corrupt(what):
+            return self._fail(call, "compressed blob log segment '%s': %s" % (seg.path, what),
+                              "DataLoss", seg.path)
+        image = h.uncompressed_length
+        why = _blob.check_compressed_commit(image, c.count, c.length)
+        if why is not None:
+            raise corrupt(why)
+        frame = m[_blob.DATA_OFFSET:_blob.DATA_OFFSET + c.length]
+        try:
+            if _native.zstd_content_size(frame) != image:
+                raise corrupt("its zstd frame does not declare %d bytes of content" % image)
+            data = _native.zstd_decompress(frame, image)
+        except _native.NativeError as e:
+            raise corrupt(str(e)) from None
+        if len(data) != image:
+            raise corrupt("decompresses to %d bytes, not %d" % (len(data), image))
+        x = _blob.Index()
+        result = x.extend(data, _blob.CONTROL_SIZE, image - _blob.CONTROL_SIZE, seg.first,
+                          seg.count, True)
+        if x.count != seg.count or x.bytes != image - _blob.CONTROL_SIZE:
+            raise corrupt("record %d at offset %d %s after decompression"
+                          % (seg.first + x.count, x.bytes,
+                             "is past the end of the records" if result == _blob.VALID
+                             else result))
+        seg.buf = data
+        seg.base = _blob.CONTROL_SIZE
+        seg.area = image - _blob.CONTROL_SIZE
+        seg.index = x
+
+    # ------------------------------------------------------------ public
+
+    def refresh(self):
+        """Looks for news: new segments, records committed since, segments
+        removed by retention (BlobReader does this on every call)."""
+        try:
+            names = os.listdir(self._dir)
+        except FileNotFoundError:
+            raise self._fail("open", "no such directory", "NotFound") from None
+        except NotADirectoryError:
+            raise self._fail("open", "not a directory", "InvalidArgument") from None
+        except OSError as e:
+            raise self._fail("open", e.strerror, "InvalidArgument") from None
+        firsts = sorted(f for f in (_parse_segment_name(n) for n in names) if f is not None)
+        if not firsts:
+            raise self._fail("open", "no log segments (*.seg) yet", "NotFound")
+        old = {s.first: s for s in self._segments}
+        segments = []
+        for first in firsts:
+            seg = old.get(first)
+            if seg is None or seg.live:  # the live one is looked at again
+                seg = _BlobSegment(first, os.path.join(self._dir, _segment_name(first)))
+            segments.append(seg)
+        most = (MAX_SEGMENT_SIZE - _blob.CONTROL_SIZE) // _blob.FRAME_HEADER
+        for i in range(len(segments) - 1):
+            s = segments[i]
+            count = segments[i + 1].first - s.first
+            if count > most:
+                raise self._fail("open", "log segment '%s' claims %d records; a segment "
+                                 "holds at most %d" % (s.path, count, most), "DataLoss", s.path)
+            if s.loaded and s.count != count:
+                s.loaded = False
+            s.count = count
+        last = segments[-1]
+        last.live = True
+        if self._type is None:
+            m, _, h = self._decode_segment(last, "open")
+            if m is not None:
+                m.close()
+            self._type = h.type
+            self._endian = "big" if h.byte_order == 2 else "little"
+        self._segments = segments
+        self._load(last, "open")
+
+    @property
+    def type(self):
+        """The type a blob segment's header names: "mapfile.blob" v1."""
+        return self._type
+
+    @property
+    def first_seq(self):
+        return self._segments[0].first
+
+    @property
+    def next_seq(self):
+        """One past the last committed record."""
+        last = self._segments[-1]
+        return last.first + last.count
+
+    def __len__(self):
+        return self.next_seq - self.first_seq
+
+    def _find(self, seq):
+        lo, hi = 0, len(self._segments)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._segments[mid].first <= seq:
+                lo = mid
+            else:
+                hi = mid
+        return self._segments[lo]
+
+    def _read(self, seg, seq, call):
+        """ReadBlob: the frame the index points at must verify and end where
+        the index says the next one starts."""
+        i = seq - seg.first
+        x = seg.index
+        at = 0
+        result = _blob.SHORT
+        if x is not None:
+            result = _blob.VALID
+            if i >= x.count:
+                result = x.extend(seg.buf, seg.base, seg.area, seg.first, i + 1, False)
+            at = x.bytes
+            if i < x.count:
+                at = x.starts[i]
+                end = x.starts[i + 1]
+                result, n = _blob.check(seg.buf, seg.base, at, end, seq)
+                if result == _blob.VALID and _blob.frame_size(n) != end - at:
+                    result = _blob.SHORT
+        if result != _blob.VALID:
+            raise self._fail(call, "the frame of record %d in '%s' at offset %d %s"
+                             % (seq, seg.path, at, result), "DataLoss", seg.path)
+        begin = seg.base + at + _blob.FRAME_HEADER
+        return bytes(seg.buf[begin:begin + n])
+
+    def __getitem__(self, seq):
+        """Record `seq` (bytes). IndexError outside [first_seq, next_seq);
+        mapfile.Error if it is damaged."""
+        seq = int(seq)
+        if seq < self.first_seq or seq >= self.next_seq:
+            raise IndexError("mapfile.BlobLog('%s')[%d]: outside the log's [%d, %d)"
+                             % (self._dir, seq, self.first_seq, self.next_seq))
+        seg = self._find(seq)
+        self._load(seg, "read")
+        return self._read(seg, seq, "read")
+
+    def _bounds(self, start, stop, call):
+        first, nxt = self.first_seq, self.next_seq
+        start = first if start is None else int(start)
+        stop = nxt if stop is None else int(stop)
+        if start < first or stop > nxt or start > stop:
+            raise IndexError("mapfile.BlobLog('%s').%s(%d, %d): outside the log's [%d, %d)"
+                             % (self._dir, call, start, stop, first, nxt))
+        return start, stop
+
+    def segments(self, start=None, stop=None):
+        """One numpy object array of bytes per segment, of its records in
+        [start, stop) (default: all)."""
+        start, stop = self._bounds(start, stop, "segments")
+        for seg in list(self._segments):
+            lo = max(start, seg.first)
+            hi = min(stop, seg.first + seg.count)
+            if lo >= hi:
+                continue
+            self._load(seg, "segments")
+            out = np.empty(hi - lo, dtype=object)
+            for k, seq in enumerate(range(lo, hi)):
+                out[k] = self._read(seg, seq, "segments")
+            yield out
+
+    def to_numpy(self, start=None, stop=None):
+        """Records [start, stop) (default: all) as one numpy object array of
+        bytes (records vary in length: no fixed-size dtype holds them)."""
+        start, stop = self._bounds(start, stop, "to_numpy")
+        out = np.empty(stop - start, dtype=object)
+        at = 0
+        for part in self.segments(start, stop):
+            out[at:at + len(part)] = part
+            at += len(part)
+        return out
+
+    def __iter__(self):
+        for part in self.segments():
+            for record in part:
+                yield record
+
+    def __repr__(self):
+        return "<mapfile.BlobLog '%s', records [%d, %d)>" % (
+            self._dir, self.first_seq, self.next_seq)
+
+
+def _log_kind(directory):
+    """The container kind of the newest segment in `directory`, or None if
+    it cannot be told (Log then reports why)."""
+    try:
+        firsts = [f for f in (_parse_segment_name(n) for n in os.listdir(directory))
+                  if f is not None]
+        if not firsts:
+            return None
+        with open(os.path.join(directory, _segment_name(max(firsts))), "rb") as f:
+            page = f.read(_format.HEADER_SIZE)
+        return _format.decode_header(page, directory).kind
+    except (OSError, FormatError, _native.NativeError):
+        return None
+
+
 def open_log(directory, dtype=None):
-    """The committed records of an AppendLog directory (see Log). The record
-    type is the one in the newest segment's header; every segment must hold
-    the same (name, version, size, alignment, and schema where both have
-    one). `dtype=` overrides the schema's dtype (itemsize: the record
-    size)."""
+    """The committed records of an AppendLog directory (a Log), or of a
+    BlobLog directory (a BlobLog: records are bytes), told apart by the
+    newest segment's container kind.
+
+    For an AppendLog the record type is the one in the newest segment's
+    header; every segment must hold the same (name, version, size,
+    alignment, and schema where both have one). `dtype=` overrides the
+    schema's dtype (itemsize: the record size); a blob log takes none."""
+    if _log_kind(directory) == _format.KIND_BLOB_SEGMENT:
+        if dtype is not None:
+            raise Error("mapfile.open_log('%s'): a blob log's records are bytes; it takes "
+                        "no dtype" % directory, "InvalidArgument", directory)
+        return BlobLog(directory)
     return Log(directory, dtype)

@@ -124,6 +124,63 @@ def frame_offset(seq, first=0):
     return FRAMES_AT + (seq - first) * STRIDE
 
 
+# ------------------------------------------------------------ blob logs
+
+def payload(seq, n):
+    """tests/sample_writer.cc BlobPayload(seq, n)."""
+    return ((seq * 131 + np.arange(n, dtype=np.uint64) * 7) & 0xff).astype(np.uint8).tobytes()
+
+
+def blob_reference(path):
+    """(first, next, first bad or None, bytes before it) as BlobReader sees
+    the blob log `path` (sample_writer blobread), or "error"."""
+    p = subprocess.run([WRITER, "blobread", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        return "error"
+    first, nxt, bad, n = p.stdout.split()
+    return int(first), int(nxt), None if bad == "-" else int(bad), int(n)
+
+
+def python_blob_view(path):
+    """The same, as mapfile.open_log sees it."""
+    try:
+        log = mapfile.open_log(path)
+        if not isinstance(log, mapfile.BlobLog):
+            return "not a blob log"
+        bad, n = None, 0
+        for seq in range(log.first_seq, log.next_seq):
+            try:
+                record = log[seq]
+            except mapfile.Error:
+                bad = seq
+                break
+            if record != payload(seq, len(record)):
+                bad = seq
+                break
+            n += len(record)
+        return log.first_seq, log.next_seq, bad, n
+    except mapfile.Error:
+        return "error"
+
+
+def blob_frames(path):
+    """File offsets of the frames of the blob segment at `path`, walked by
+    their length fields up to the first that does not parse."""
+    data = get(path, 0, os.path.getsize(path))
+    at, out = FRAMES_AT, []
+    while at + 16 <= len(data):
+        n = int.from_bytes(data[at + 8:at + 12], "little")
+        if int.from_bytes(data[at:at + 8], "little") == 0 and n == 0:
+            break
+        out.append(at)
+        at += 16 + (n + 7) // 8 * 8
+    return out
+
+
+def blob_segments(log):
+    return sorted(os.path.join(log, n) for n in os.listdir(log) if n.endswith(".seg"))
+
+
 @unittest.skipUnless(WRITER and os.path.exists(WRITER), "needs $MAPFILE_SAMPLE_WRITER")
 class MapfileTest(unittest.TestCase):
 
@@ -431,6 +488,251 @@ class MapfileTest(unittest.TestCase):
         self.assertEqual(len(l), 10)  # a snapshot until refresh()
         l.refresh()
         self.assertEqual(l.next_seq, 40)
+
+    # ------------------------------------------------------------ blob logs
+
+    def blob(self, name, segment, *ops, compress=False):
+        path = self.path(name)
+        run("blobz" if compress else "blob", path, segment, *ops)
+        return path
+
+    def test_blob_log_records_of_every_size_read_as_the_blob_reader_reads_them(self):
+        # 0, 1, 4097 bytes, 1 MiB and 3 MiB (larger than the 64 KiB
+        # segment: a segment of its own), in sealed, compressed and active
+        # segments.
+        sizes = [0, 1, 4097, 1 << 20, 10, 3 << 20, 7, 0] + [(i * 37) % 300 for i in range(400)]
+        for compress in (False, True):
+            with self.subTest(compress=compress):
+                log = self.blob("b%d" % compress, 65536, *sizes[:8], "sync", "seal",
+                                *sizes[8:], "sync", compress=compress)
+                self.assertEqual(blob_reference(log), (0, len(sizes), None, sum(sizes)))
+                l = mapfile.open_log(log)
+                self.assertIsInstance(l, mapfile.BlobLog)
+                self.assertEqual((l.first_seq, l.next_seq, len(l)), (0, len(sizes), len(sizes)))
+                self.assertEqual(l.type.name, "mapfile.blob")
+                for seq, n in enumerate(sizes):
+                    record = l[seq]
+                    self.assertIsInstance(record, bytes)
+                    self.assertEqual(record, payload(seq, n), seq)
+                self.assertEqual([len(r) for r in l], sizes)
+                names = os.listdir(log)
+                self.assertGreater(sum(n.endswith(".seg") for n in names), 5)
+                self.assertGreater(sum(n.endswith(".idx") for n in names), 5)
+                if compress:  # the sealed segments are zstd
+                    flags = [mapfile.header(p).segment_flags for p in blob_segments(log)[:-1]]
+                    self.assertTrue(all(f & 2 for f in flags), flags)
+                with self.assertRaises(IndexError):
+                    l[len(sizes)]
+
+    def test_blob_to_numpy_and_segments_give_object_arrays_of_bytes(self):
+        sizes = [(i * 53) % 900 for i in range(300)]
+        log = self.blob("b", 16384, *sizes, "sync")
+        l = mapfile.open_log(log)
+        a = l.to_numpy(10, 200)
+        self.assertEqual(a.dtype, np.dtype(object))
+        self.assertEqual(len(a), 190)
+        self.assertEqual(list(a), [payload(s, sizes[s]) for s in range(10, 200)])
+        parts = list(l.segments())
+        self.assertGreater(len(parts), 3)
+        self.assertEqual([r for p in parts for r in p], [payload(s, n) for s, n in enumerate(sizes)])
+        with self.assertRaises(IndexError):
+            l.to_numpy(0, 301)
+        with self.assertRaises(mapfile.Error) as e:
+            mapfile.open_log(log, dtype=np.int32)
+        self.assertEqual(e.exception.code, "InvalidArgument")
+        with self.assertRaises(mapfile.Error) as e:
+            mapfile.load(blob_segments(log)[0])
+        self.assertIn("holds a blob log segment; asked for a vector", str(e.exception))
+        # A damaged record: DataLoss from each of them, as from BlobReader.
+        seg = blob_segments(log)[0]
+        put(seg, blob_frames(seg)[5] + 20, b"\xee")
+        l = mapfile.open_log(log)
+        for call in (lambda: l.to_numpy(), lambda: list(l.segments()), lambda: l[5], lambda: list(l)):
+            with self.assertRaises(mapfile.Error) as e:
+                call()
+            self.assertIn("the frame of record 5 in '%s" % seg, str(e.exception))
+            self.assertIn("fails its checksum", str(e.exception))
+            self.assertEqual(e.exception.code, "DataLoss")
+        self.assertEqual(len(l.to_numpy(0, 5)), 5)
+
+    def test_blob_refresh_sees_records_a_writer_commits_later(self):
+        log = self.blob("b", 65536, *([100] * 10), "sync")
+        l = mapfile.open_log(log)
+        self.assertEqual(len(l), 10)
+        run("blob", log, 65536, *([5000] * 30), "sync")
+        self.assertEqual(len(l), 10)
+        l.refresh()
+        self.assertEqual(l.next_seq, 40)
+        self.assertEqual(l[39], payload(39, 5000))
+
+    def test_damaged_torn_and_hostile_blob_logs_read_as_the_blob_reader_reads_them(self):
+        sizes_a = [(i * 37) % 300 for i in range(100)]
+        sizes_b = [(i * 11) % 200 for i in range(100, 150)]
+
+        def commits(name):  # 100 records committed, then 50 more
+            log = self.blob(name, 1 << 20, *sizes_a, "sync", *sizes_b, "sync")
+            seg = blob_segments(log)[0]
+            return seg, log, blob_frames(seg)
+
+        def segmented(name, compress=False):
+            return self.blob(name, 16384, *[(i * 53) % 900 for i in range(600)], "sync",
+                             compress=compress)
+
+        def flip(path, offset):
+            put(path, offset, bytes([get(path, offset, 1)[0] ^ 0x10]))
+
+        def middle(log, k=2):
+            seg = blob_segments(log)[k]
+            first = int(os.path.basename(seg)[:20])
+            return seg, first, seg[:-4] + ".idx"
+
+        total = sum(sizes_a) + sum(sizes_b)
+        cases = []
+        seg, log, f = commits("intact")
+        cases.append(("intact", log, (0, 150, None, total)))
+        # Records appended after the last Sync (a torn tail) are not returned.
+        log = self.blob("tail", 65536, 10, 20, "sync", 30, 40)
+        cases.append(("torn_tail", log, (0, 2, None, 30)))
+        # A payload byte of the newest commit damaged, published count at the
+        # commit before (as after a power loss): that commit was torn.
+        seg, log, f = commits("torn_newest")
+        flip(seg, f[120] + 16 + 2)
+        put(seg, 4096, (100).to_bytes(8, "little"))
+        cases.append(("torn_newest", log, (0, 100, None, sum(sizes_a))))
+        # Without a power loss the published count stands: record 120 is
+        # DataLoss when read.
+        seg, log, f = commits("torn_newest_published")
+        flip(seg, f[120] + 16 + 2)
+        cases.append(("torn_newest_published", log, None))
+        # A record of the older commit damaged: the log is whole, that record
+        # is DataLoss when read.
+        seg, log, f = commits("damaged_older")
+        flip(seg, f[50] + 16 + 1)
+        cases.append(("damaged_older", log, (0, 150, 50, sum(sizes_a[:50]))))
+        seg, log, f = commits("checksum_older")
+        flip(seg, f[60])
+        cases.append(("checksum_older", log, (0, 150, 60, sum(sizes_a[:60]))))
+        # A length of the older commit damaged: committed frames that do not
+        # parse are DataLoss, never cut.
+        seg, log, f = commits("length_older")
+        put(seg, f[50] + 11, b"\x7f")
+        cases.append(("length_older", log, "error"))
+        # A length of the newest commit damaged (published at the older): torn.
+        seg, log, f = commits("length_newest")
+        put(seg, f[140] + 12, b"\x01")
+        put(seg, 4096, (100).to_bytes(8, "little"))
+        cases.append(("length_newest", log, (0, 100, None, sum(sizes_a))))
+        # A commit slot damaged: the other one; with the published count
+        # reset too (a power loss), only what that slot commits.
+        for slot in (0, 1):
+            for published in (None, 0):
+                name = "slot_torn_%d_%s" % (slot, published)
+                seg, log, f = commits(name)
+                flip(seg, 3968 + 64 * slot + 8)
+                if published is not None:
+                    put(seg, 4096, published.to_bytes(8, "little"))
+                cases.append((name, log, None))
+        # The active segment cut inside its committed frames.
+        seg, log, f = commits("cut")
+        os.truncate(seg, f[140])
+        cases.append(("cut", log, "error"))
+        for compress in (False, True):
+            tag = "z" if compress else "u"
+            sizes = [(i * 53) % 900 for i in range(600)]
+            log = segmented("intact_" + tag, compress)
+            cases.append(("intact_" + tag, log, (0, 600, None, sum(sizes))))
+            # A damaged record of a sealed segment: DataLoss for it (for the
+            # whole segment if compressed: decompression verifies every frame).
+            log = segmented("middle_damaged_" + tag, compress)
+            seg, first, idx = middle(log)
+            if compress:
+                flip(seg, 4096 + 200)
+                cases.append(("middle_damaged_" + tag, log, (0, 600, first, sum(sizes[:first]))))
+            else:
+                flip(seg, blob_frames(seg)[5] + 16)
+                cases.append(("middle_damaged_" + tag, log, (0, 600, first + 5, sum(sizes[:first + 5]))))
+            # The index missing, damaged, of another size, or naming
+            # another segment: rebuilt from the frames; nothing changes.
+            for how in ("missing", "damaged", "short", "other_first"):
+                log = segmented("index_%s_%s" % (how, tag), compress)
+                seg, first, idx = middle(log)
+                if how == "missing":
+                    os.unlink(idx)
+                elif how == "damaged":
+                    flip(idx, 40)
+                elif how == "short":
+                    os.truncate(idx, os.path.getsize(idx) - 8)
+                else:
+                    data = bytearray(get(idx, 0, os.path.getsize(idx)))
+                    data[8:16] = (first + 1).to_bytes(8, "little")
+                    data[-8:] = mapfile._native.xxh3_64(bytes(data[:-8])).to_bytes(8, "little")
+                    put(idx, 0, bytes(data))
+                cases.append(("index_%s_%s" % (how, tag), log, (0, 600, None, sum(sizes))))
+            # A hostile index whose checksum holds and whose starts are
+            # plausible, but one lies: the frame it points at is refused.
+            log = segmented("index_lie_" + tag, compress)
+            seg, first, idx = middle(log, 1)
+            data = bytearray(get(idx, 0, os.path.getsize(idx)))
+            start3 = int.from_bytes(data[32 + 24:32 + 32], "little")
+            data[32 + 24:32 + 32] = (start3 + 8).to_bytes(8, "little")
+            data[-8:] = mapfile._native.xxh3_64(bytes(data[:-8])).to_bytes(8, "little")
+            put(idx, 0, bytes(data))
+            # (A compressed segment's index comes from the walk that verifies it.)
+            want = (0, 600, None, sum(sizes)) if compress else (0, 600, first + 2, sum(sizes[:first + 2]))
+            cases.append(("index_lie_" + tag, log, want))
+            # A lost middle segment: DataLoss for the one before, never a gap.
+            log = segmented("gap_" + tag, compress)
+            os.unlink(blob_segments(log)[3])
+            cases.append(("gap_" + tag, log, None))
+            log = segmented("retention_" + tag, compress)
+            for p in blob_segments(log)[:2]:
+                os.unlink(p)
+            cases.append(("retention_" + tag, log, None))
+        # Hostile compressed segments (header checksum recomputed): an
+        # uncompressed length its zstd frame does not declare, one above
+        # any segment, one not a whole number of frames. DataLoss for that
+        # segment's records, before anything is sized by the lie.
+        for name, image in (("z_image_lie", lambda n: n + 8), ("z_image_huge", lambda n: 1 << 40),
+                            ("z_image_odd", lambda n: n + 3)):
+            log = segmented(name, True)
+            seg, first, idx = middle(log)
+            n = int.from_bytes(get(seg, 152, 8), "little")
+            put(seg, 152, image(n).to_bytes(8, "little"))
+            reseal(seg)
+            sizes = [(i * 53) % 900 for i in range(600)]
+            cases.append((name, log, (0, 600, first, sum(sizes[:first]))))
+        # A damaged length in a sealed segment without its index: the
+        # rebuilt index ends there; records from it on are DataLoss.
+        log = segmented("walk_stops")
+        seg, first, idx = middle(log)
+        os.unlink(idx)
+        put(seg, blob_frames(seg)[4] + 12, b"\x01")
+        cases.append(("walk_stops", log, (0, 600, first + 4, sum([(i * 53) % 900 for i in range(first + 4)]))))
+        # A typed log's segment among blob segments.
+        log = segmented("foreign_segment")
+        last = blob_segments(log)[-1]
+        os.unlink(last)
+        run("log", self.path("typed"), 3, 65536)
+        shutil.copy(os.path.join(self.path("typed"), "%020d.seg" % 0), last)
+        cases.append(("foreign_segment", log, "error"))
+        for name, log, want in cases:
+            with self.subTest(case=name):
+                ref = blob_reference(log)
+                if want is not None:
+                    self.assertEqual(ref, want)
+                self.assertEqual(python_blob_view(log), ref)
+
+    def test_blob_log_through_ctypes_reads_the_same(self):
+        sizes = [(i * 53) % 900 for i in range(300)] + [1 << 20]
+        log = self.blob("b", 16384, *sizes, "sync", compress=True)
+        code = ("import mapfile, sys, hashlib; l = mapfile.open_log(sys.argv[1]); "
+                "print(hashlib.sha256(b''.join(l)).hexdigest(), len(l))")
+        env = dict(os.environ, MAPFILE_PY_CTYPES="1")
+        out = subprocess.run([sys.executable, "-c", code, log], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()
+        import hashlib
+        want = hashlib.sha256(b"".join(payload(s, n) for s, n in enumerate(sizes))).hexdigest()
+        self.assertEqual(out, [want, str(len(sizes))])
 
     # ------------------------------------------------------------ the CLI
 

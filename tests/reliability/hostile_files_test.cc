@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -240,6 +241,22 @@ void RunCli(const std::string& path) {
   }
 }
 
+// Every file here is made in a 1 GiB tmpfs of this process's own (the
+// sparse 1 TiB file too), never on the real disk: a regression that made a
+// writer trust a file's claimed size would fill the tmpfs, not the disk
+// other programs use. Where namespaces are not allowed the files stay in
+// $TEST_TMPDIR, and the library's own free-space check
+// (os::CheckFreeSpace) is what keeps the disk free.
+class TinyTmpfsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    absl::Status status = testing::MoveTempDirsToTinyTmpfs(uint64_t{1} << 30);
+    if (!status.ok()) std::fprintf(stderr, "%s\n", status.ToString().c_str());
+  }
+};
+::testing::Environment* const kTinyTmpfs =
+    ::testing::AddGlobalTestEnvironment(new TinyTmpfsEnvironment);
+
 TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
   testing::TempDir dir;
   int files = 0, errors = 0, opens = 0;
@@ -249,10 +266,6 @@ TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
       SCOPED_TRACE(absl::StrCat(log ? "log segment " : "vector ", c.name));
       std::string bytes = valid;
       c.craft(bytes);
-      // A writer preallocates a log segment to the size the file claims, so
-      // a 1 TiB sparse segment would take the real disk: that case waits for
-      // the free-space check (docs/RELIABILITY.md).
-      if (log && c.name == "sparse_1tib") continue;
       const std::string name = absl::StrCat(log ? "log_" : "vec_", c.name);
       std::string path = dir.File(name);
       if (log) {
@@ -466,8 +479,6 @@ TEST(HostileFilesTest, BlobSegmentsAndIndexesThatLieGiveErrorsOnly) {
   int files = 0, errors = 0;
   for (const Case& c : cases) {
     SCOPED_TRACE("blob segment " + c.name);
-    // As above: a writer would preallocate the 1 TiB it claims.
-    if (c.name == "sparse_1tib") continue;
     std::string bytes = valid;
     c.craft(bytes);
     const std::string d = dir.File("blob_" + c.name);
@@ -528,6 +539,18 @@ TEST(HostileFilesTest, BlobSegmentsAndIndexesThatLieGiveErrorsOnly) {
 // 128 MiB of zeros from 4 KiB, consistent in every field a compressed blob
 // segment has: streaming decompression stops at the first frame (zeros
 // fail its checksum), so little of the 128 MiB is ever touched.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 TEST(HostileFilesTest, CompressedBlobBombIsDataLossWithoutAHugeAllocation) {
   testing::TempDir dir;
   const std::string d = dir.File("blob_bomb");
@@ -554,6 +577,10 @@ TEST(HostileFilesTest, CompressedBlobBombIsDataLossWithoutAHugeAllocation) {
                               : reader.status().code();
               if (code != absl::StatusCode::kDataLoss) return 2;
               ::getrusage(RUSAGE_SELF, &u);
+              // ASan's allocator poisons (touches) every block it hands out,
+              // so zstd's untouched window counts as resident there: the
+              // bound holds for the real allocator only.
+              if (kAddressSanitizer) return 0;
               return u.ru_maxrss - before < (16 << 10) ? 0 : 3;
             }),
             0);
