@@ -167,8 +167,10 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   }
   if (!status.ok()) {
     UnlinkLogFile(temp).IgnoreError();  // best effort; Open removes it too
-    return Annotate(status, absl::StrCat(Context("Append"),
-                                       ": creating segment \"", path, "\""));
+    // No call named here: Prepare runs for Append, Open and Seal (and on
+    // the background thread); the public function's NameCall puts its name
+    // in front.
+    return Annotate(status, absl::StrCat("creating segment \"", path, "\""));
   }
   auto s = std::make_shared<Segment>(first, path);
   s->temp = temp;
@@ -186,11 +188,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
 
 // Gives a segment its name: from here on it is part of the log.
 absl::Status LogStore::Name(Segment& s) {
-  absl::Status status = os::Rename(s.temp, s.path);
-  if (!status.ok()) {
-    return Annotate(status, absl::StrCat(Context("Sync"), ": naming segment \"",
-                                       s.path, "\""));
-  }
+  MAPFILE_RETURN_IF_ERROR(os::Rename(s.temp, s.path));
   MAPFILE_CRASH_POINT("log.renamed", &s.path);
   s.temp.clear();
   return absl::OkStatus();
@@ -204,8 +202,8 @@ absl::Status LogStore::CreateSegment(uint64_t first) {
   if (status.ok()) status = Name(*s);
   if (!status.ok()) {
     UnlinkLogFile(s->temp).IgnoreError();
-    return Annotate(status, absl::StrCat(Context("Append"),
-                                       ": creating segment \"", s->path, "\""));
+    return Annotate(status,
+                    absl::StrCat("creating segment \"", s->path, "\""));
   }
   segments_.push_back(std::move(s));
   pending_ = segments_.size() - 1;
@@ -248,10 +246,10 @@ absl::Status LogStore::Ahead() {
     } else {
       // Come back at half of it to ask, so that the background has the
       // other half of the time to allocate before the writer gets there.
-      const uint64_t half = (a.allocated / 2 - data_offset_ - control_) /
-                                stride_ + 1;
-      if (a.allocated / 2 > data_offset_ + control_ && half > a.count) {
-        limit = std::min(limit, half);
+      const uint64_t at = (a.allocated / 2 - data_offset_ - control_) /
+                              stride_ + 1;
+      if (a.allocated / 2 > data_offset_ + control_ && at > a.count) {
+        limit = std::min(limit, at);
       }
     }
   }
@@ -429,7 +427,10 @@ absl::Status LogStore::Sync() {
     a.synced = a.count;
   }
   for (size_t i = pending_ + 1; i <= last; ++i) {
-    MAPFILE_RETURN_IF_ERROR(Name(*segments_[i]));
+    MAPFILE_RETURN_IF_ERROR(Annotate(
+        Name(*segments_[i]),
+        absl::StrCat(Context("Sync"), ": naming segment \"",
+                     segments_[i]->path, "\"")));
   }
   for (size_t i = pending_; i < last; ++i) {
     Segment& s = *segments_[i];

@@ -61,8 +61,9 @@ LogOptions SmallSegments() {
   o.segment_size = 16 << 10;
   return o;
 }
-absl::StatusOr<AppendLog<uint64_t>> LogWith(const std::string& dir, int n) {
-  auto log = AppendLog<uint64_t>::Open(dir + "/log", SmallSegments());
+absl::StatusOr<AppendLog<uint64_t>> LogWith(
+    const std::string& dir, int n, const LogOptions& options = SmallSegments()) {
+  auto log = AppendLog<uint64_t>::Open(dir + "/log", options);
   if (!log.ok()) return log.status();
   for (int i = 0; i < n; ++i) {
     if (auto s = log->Append(static_cast<uint64_t>(i)); !s.ok()) {
@@ -224,8 +225,10 @@ std::vector<Row> Rows() {
          return absl::OkStatus();
        },
        absl::StatusCode::kResourceExhausted, "AppendLog::Append(\"DIR/log\"): ",
-       {"creating segment \"DIR/log/", ".seg.tmp\"): extending from 0 to ",
-        "fallocate(\"DIR/log/", "No space left on device"}},
+       // A segment's file is sized sparse and its first allocation step
+       // taken with fallocate when it is prepared (docs/DESIGN.md).
+       {"creating segment \"DIR/log/", ".seg\": fallocate(\"DIR/log/",
+        ".seg.tmp\", mode=0, offset=0, length=", "No space left on device"}},
       {"AppendLog::Sync",
        [](const std::string& dir) {
          auto log = LogWith(dir, 3);
@@ -272,7 +275,11 @@ std::vector<Row> Rows() {
        {"rename("}},
       {"AppendLog::TruncateBefore",
        [](const std::string& dir) {
-         auto log = LogWith(dir, 3000);  // several segments
+         // Several segments, all synced; retired files deleted, not kept
+         // for reuse (recycling renames them instead).
+         LogOptions o = SmallSegments();
+         o.recycle_segments = 0;
+         auto log = LogWith(dir, 3000, o);
          if (!log.ok()) return log.status();
          fault::Inject({Op::kUnlink, EIO});
          return log->TruncateBefore(2500);
