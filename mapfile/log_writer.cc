@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/blob_format.h"
@@ -453,6 +454,9 @@ absl::Status LogStore::Sync() {
 // next segment, under its temporary name until the next Sync. No system
 // call unless the background has not prepared it yet.
 absl::Status LogStore::Roll() {
+  // Room first: a push_back that ran out of memory after `old` was marked
+  // sealed would leave a sealed active segment and the new file behind.
+  segments_.reserve(segments_.size() + 1);
   Segment& old = *segments_.back();
   MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> next,
                            TakeNext(old.first + old.count));
@@ -642,10 +646,24 @@ void LogStore::Drain(bool prepare) {
       j.prepare = LogJobs::kRunning;
       const uint64_t first = j.prepare_first;
       lock.unlock();
-      absl::StatusOr<std::shared_ptr<Segment>> s = Prepare(first);
+      std::optional<absl::StatusOr<std::shared_ptr<Segment>>> s;
+      try {
+        s = Prepare(first);
+      } catch (...) {
+        // Out of memory (the only exception mapfile code throws): the
+        // preparation is dropped, and TakeNext prepares the segment itself
+        // and reports what fails there. A throw here would leave the
+        // preparation kRunning, and TakeNext and ~LogStore waiting forever.
+        s.reset();
+      }
       lock.lock();
-      j.prepared = std::move(s);
-      j.prepare = LogJobs::kDone;
+      if (s) {
+        j.prepared = std::move(s);
+        j.prepare = LogJobs::kDone;
+      } else {
+        j.prepared.reset();
+        j.prepare = LogJobs::kNone;
+      }
       j.done.notify_all();
       continue;
     }
@@ -654,7 +672,14 @@ void LogStore::Drain(bool prepare) {
     j.queue.pop_front();
     ++j.running;
     lock.unlock();
-    run();
+    try {
+      run();
+    } catch (...) {
+      // Out of memory inside a job: it is dropped, and its work redone by
+      // its owner (an allocation step: Reserve at the writer's limit; a
+      // compression: the next Open queues the segments still uncompressed).
+      // `running` must still come down, or FinishJobs would wait forever.
+    }
     lock.lock();
     --j.running;
     j.done.notify_all();
@@ -664,7 +689,8 @@ void LogStore::Drain(bool prepare) {
 // Afterwards no job is queued or running (with `prepare`, the next
 // segment is prepared too; without, it may still be pending).
 void LogStore::FinishJobs(bool prepare) {
-  if (prepare) pretouch_->FinishTasks();
+  // (No thread when Open ran out of memory before it made one.)
+  if (prepare && pretouch_ != nullptr) pretouch_->FinishTasks();
   Drain(prepare);  // what the thread left (none after a fork; pretouch.h)
   std::unique_lock<std::mutex> lock(jobs_->mu);
   jobs_->done.wait(lock, [&] {
@@ -725,11 +751,10 @@ absl::Status LogStore::Reserve(Segment& a, uint64_t end) {
 void LogStore::PostReserve(Segment& a, uint64_t to) {
   std::shared_ptr<Reservation> r = a.reservation;
   r->end = std::max(r->end.load(), a.allocated);
-  r->busy = true;
   std::shared_ptr<MappedFile> file = a.file;  // alive while the job runs
   const std::string path = a.temp.empty() ? a.path : a.temp;
   auto job = [r, file, path, to] {
-    {
+    try {
       std::lock_guard<std::mutex> lock(r->mu);
       for (uint64_t at = r->end.load(); !r->closed && at < to;) {
         const uint64_t next = std::min(to, at + kFirstStep);
@@ -739,12 +764,15 @@ void LogStore::PostReserve(Segment& a, uint64_t to) {
         r->end.store(next, std::memory_order_release);
         at = next;
       }
+    } catch (...) {
+      // Out of memory (an error message): as a failure, the writer's.
     }
     r->busy.store(false, std::memory_order_release);
   };
   {
     std::lock_guard<std::mutex> lock(jobs_->mu);
     jobs_->queue.push_front(std::move(job));  // before compressions
+    r->busy = true;  // only once queued: a failed push_front leaves it idle
   }
   pretouch_->Post([this] { Drain(true); });
 }
