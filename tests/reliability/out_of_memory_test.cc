@@ -11,8 +11,10 @@
 //
 // Two modes: the Nth allocation alone fails (the error message can still
 // be built), and every allocation from the Nth on fails (it cannot: the
-// library falls back to a message built before main).
+// library falls back to a message built before main). A third case fails
+// every allocation of the log writer's background thread instead.
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -32,8 +34,18 @@ namespace {
 thread_local long g_countdown = -1;
 thread_local bool g_forever = false;
 thread_local long g_failed = 0;
+// While set, every allocation fails on threads other than the one that
+// marked itself g_test_thread (the library's background thread).
+std::atomic<bool> g_fail_background{false};
+std::atomic<long> g_background_failed{0};
+thread_local bool g_test_thread = false;
 
 void* Allocate(size_t n, size_t alignment, bool nothrow) {
+  if (g_fail_background.load(std::memory_order_relaxed) && !g_test_thread) {
+    g_background_failed.fetch_add(1, std::memory_order_relaxed);
+    if (nothrow) return nullptr;
+    throw std::bad_alloc();
+  }
   if (g_countdown >= 0) {
     if (g_countdown == 0) {
       ++g_failed;
@@ -288,6 +300,50 @@ TEST_P(OutOfMemoryTest, MappedVectorOpenPushBackSyncReturnStatus) {
       forever ? "out_of_memory vector (every later allocation fails)"
               : "out_of_memory vector (one allocation fails)",
       absl::StrCat(faults, " allocation points of Open/push_back/Sync"));
+}
+
+// The log writer's background jobs (the next segment's preparation, disk
+// allocation steps, compressions of sealed segments) run on the pretouch
+// thread. There, out of memory drops the job: the writer prepares and
+// allocates for itself and reports what fails, and a compression waits for
+// the next Open. Every allocation on any thread but this test's fails
+// here: the writer's calls all succeed, nothing waits forever for a job
+// that died (the test's timeout), and every record is intact.
+TEST(OutOfMemoryBackgroundTest, DroppedBackgroundJobsAreRedoneByTheWriter) {
+  testing::TempDir tmp;
+  LogOptions options;
+  options.segment_size = 16 << 10;  // a roll every few hundred records
+  options.compress_sealed = true;
+  options.pretouch_in_background = true;
+  g_test_thread = true;
+  uint64_t failed_before = g_background_failed.load();
+  {
+    auto log = AppendLog<Rec>::Open(tmp.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    g_fail_background.store(true);
+    for (uint64_t i = 0; i < 3000; ++i) {
+      auto seq = log->Append(MakeRec(i));
+      ASSERT_TRUE(seq.ok()) << "record " << i << ": " << seq.status();
+      if (i % 500 == 499) {
+        const absl::Status s = log->Sync();
+        ASSERT_TRUE(s.ok()) << s;
+      }
+    }
+    const absl::Status s = log->Sync();
+    ASSERT_TRUE(s.ok()) << s;
+  }  // the close waits for the jobs: none may be left running
+  g_fail_background.store(false);
+  EXPECT_GT(g_background_failed.load(), failed_before)
+      << "no background allocation was made to fail";
+  auto log = AppendLog<Rec>::Open(tmp.path(), options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->next_seq(), 3000u);
+  for (uint64_t i = 0; i < log->next_seq(); ++i) {
+    auto r = log->Read(i);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(Intact(*r, i)) << "record " << i;
+  }
+  g_test_thread = false;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, OutOfMemoryTest, ::testing::Bool(),
