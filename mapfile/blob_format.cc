@@ -4,10 +4,9 @@
 
 #include "mapfile/internal/blob_format.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/checksum.h"
+#include "mapfile/internal/log_format.h"
 #include "mapfile/internal/os.h"
 
 namespace mapfile {
@@ -191,23 +190,11 @@ absl::Status CheckCompressedBlobCommit(absl::string_view path,
 }
 
 std::optional<uint64_t> ParseIndexFileName(absl::string_view name) {
-  if (name.size() != 20 + sizeof(kIndexSuffix) - 1 ||
-      name.substr(20) != kIndexSuffix) {
-    return std::nullopt;
-  }
-  uint64_t seq = 0;
-  for (char c : name.substr(0, 20)) {
-    if (c < '0' || c > '9' || seq > (~uint64_t{0} - 9) / 10) return std::nullopt;
-    seq = seq * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return seq;
+  return ParseSequenceFileName(name, kIndexSuffix);
 }
 
 std::string IndexFileName(uint64_t first_seq) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "%020llu%s",
-                static_cast<unsigned long long>(first_seq), kIndexSuffix);
-  return name;
+  return SequenceFileName(first_seq, kIndexSuffix);
 }
 
 }  // namespace internal

@@ -322,24 +322,8 @@ absl::StatusOr<std::unique_ptr<Records>> Records::Open(
   if (h.kind == ContainerKind::kVector) {
     return std::unique_ptr<Records>(new VectorRecords(std::move(f)));
   }
-  if (h.kind == ContainerKind::kBlobSegment) {
-    if (!S_ISDIR(st.st_mode)) {  // one segment: its records, via its log
-      dir = Parent(path);
-      lo = h.first_sequence;
-      MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> segments,
-                               ListSegments(dir));
-      for (const SegmentName& s : segments) {
-        if (s.first > lo) {
-          hi = s.first;
-          break;
-        }
-      }
-    }
-    MAPFILE_ASSIGN_OR_RETURN(BlobReader reader, BlobReader::Open(dir));
-    return std::unique_ptr<Records>(
-        new BlobRecords(std::move(reader), lo, hi));
-  }
-  if (h.kind != ContainerKind::kLogSegment) {
+  if (h.kind != ContainerKind::kLogSegment &&
+      h.kind != ContainerKind::kBlobSegment) {
     return absl::UnimplementedError(absl::StrCat(
         "\"", segment, "\" holds a ", KindName(h.kind),
         ", which this version of the tool cannot read"));
@@ -355,6 +339,11 @@ absl::StatusOr<std::unique_ptr<Records>> Records::Open(
         break;
       }
     }
+  }
+  if (h.kind == ContainerKind::kBlobSegment) {
+    MAPFILE_ASSIGN_OR_RETURN(BlobReader reader, BlobReader::Open(dir));
+    return std::unique_ptr<Records>(
+        new BlobRecords(std::move(reader), lo, hi));
   }
   MAPFILE_ASSIGN_OR_RETURN(std::unique_ptr<internal::LogStore> store,
                            OpenLog(dir, h.type));

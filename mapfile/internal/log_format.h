@@ -37,6 +37,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/os.h"
@@ -132,19 +133,21 @@ absl::Status CheckCommit(absl::string_view path, const LogLayout& layout,
                          const FileHeader& h, const CommitSlot& c,
                          uint64_t file_size);
 
-// "00000000000000001234.seg": zero-padded so that names sort by sequence.
-inline std::string SegmentFileName(uint64_t first_seq) {
+// "00000000000000001234" + suffix: zero-padded so that names sort by
+// sequence. The names of segments (".seg") and of blob indexes (".idx").
+inline std::string SequenceFileName(uint64_t first_seq,
+                                    absl::string_view suffix) {
   char name[32];
-  std::snprintf(name, sizeof(name), "%020llu%s",
-                static_cast<unsigned long long>(first_seq), kSegmentSuffix);
-  return name;
+  std::snprintf(name, sizeof(name), "%020llu",
+                static_cast<unsigned long long>(first_seq));
+  return absl::StrCat(name, suffix);
 }
 
-// The first sequence number of a segment file name, or nullopt for any
-// other name (temporary files, the lock, foreign files).
-inline std::optional<uint64_t> ParseSegmentFileName(absl::string_view name) {
-  if (name.size() != 20 + sizeof(kSegmentSuffix) - 1 ||
-      name.substr(20) != kSegmentSuffix) {
+// The first sequence number of a SequenceFileName with `suffix`, or nullopt
+// for any other name (temporary files, the lock, foreign files).
+inline std::optional<uint64_t> ParseSequenceFileName(absl::string_view name,
+                                                     absl::string_view suffix) {
+  if (name.size() != 20 + suffix.size() || name.substr(20) != suffix) {
     return std::nullopt;
   }
   uint64_t seq = 0;
@@ -153,6 +156,16 @@ inline std::optional<uint64_t> ParseSegmentFileName(absl::string_view name) {
     seq = seq * 10 + static_cast<uint64_t>(c - '0');
   }
   return seq;
+}
+
+// "00000000000000001234.seg".
+inline std::string SegmentFileName(uint64_t first_seq) {
+  return SequenceFileName(first_seq, kSegmentSuffix);
+}
+
+// The first sequence number of a segment file name, or nullopt.
+inline std::optional<uint64_t> ParseSegmentFileName(absl::string_view name) {
+  return ParseSequenceFileName(name, kSegmentSuffix);
 }
 
 }  // namespace internal

@@ -164,19 +164,213 @@ def _parse_segment_name(name):
 
 
 class _Segment:
+    """A segment file of either log: what the directory listing says of it."""
+
     def __init__(self, first, path):
         self.first = first
         self.path = path
         self.count = 0          # committed records
         self.live = False       # the last segment
+
+
+class _TypedSegment(_Segment):
+    def __init__(self, first, path):
+        super().__init__(first, path)
         self.records = None     # ndarray of `count` records (strided view)
         self.frames = None      # buffer holding the frames (mmap or bytes)
         self.frames_at = 0      # offset of frame 0 in `frames`
         self.verified = 0       # frames [0, verified) passed their checksum
         self.mmap = None
 
+    @property
+    def loaded(self):
+        return self.records is not None
 
-class Log:
+    def unload(self):
+        self.records = None
+
+
+def _close(m):
+    if m is not None:
+        m.close()
+
+
+def _previous_count(h, c):
+    """NewestCommitFrom of log_format.h: the records of the commit before
+    `c` (its other slot, if older and no larger), else 0."""
+    other = h.slots[(c.sequence & 1) ^ 1]
+    return other.count if (other is not None and other.sequence < c.sequence and
+                           other.count <= c.count) else 0
+
+
+def _decompress(m, offset, length, size, corrupt):
+    """The `size` bytes of the zstd frame m[offset:offset + length]; a frame
+    that does not declare or inflate to exactly that is corrupt(why)."""
+    frame = m[offset:offset + length]
+    try:
+        if _native.zstd_content_size(frame) != size:
+            raise corrupt("its zstd frame does not declare %d bytes of content" % size)
+        data = _native.zstd_decompress(frame, size)
+    except _native.NativeError as e:
+        raise corrupt(str(e)) from None
+    if len(data) != size:
+        raise corrupt("decompresses to %d bytes, not %d" % (len(data), size))
+    return data
+
+
+class _SegmentLog:
+    """What Log and BlobLog share: the directory's segment list and its
+    refresh, the committed range [first_seq, next_seq), bounds, lookup and
+    the errors that name the call and the directory. Subclasses give _NAME,
+    _SEGMENT, _expect(h), _most() and _load(seg, call)."""
+
+    def _fail(self, call, cause, code, path=None):
+        return Error("mapfile.%s.%s('%s'): %s" % (self._NAME, call, self._dir, cause), code,
+                     path or self._dir)
+
+    def _format_error(self, call, seg, e):
+        return Error("mapfile.%s.%s('%s'): %s" % (self._NAME, call, self._dir, e), e.kind,
+                     seg.path)
+
+    def _decode_segment(self, seg, call):
+        """(mapping, size, header) of `seg`, whose header must be of the log's
+        kind and type and agree with the segment's name."""
+        name = "mapfile.%s.%s" % (self._NAME, call)
+        m, size = _map(seg.path, name)
+        h = _decode(m, seg.path, name)
+        kind, want, alignment, data_offset = self._expect(h)
+        try:
+            _format.check_compatible(h, kind, want, seg.path)
+        except FormatError as e:
+            _close(m)
+            raise self._format_error(call, seg, e) from None
+        if (h.first_sequence != seg.first or h.record_alignment != alignment or
+                h.data_offset != data_offset):
+            _close(m)
+            raise self._fail(call, "log segment '%s': header says first record %d, alignment %d, "
+                             "data at %d; its name and type say %d, %d, %d"
+                             % (seg.path, h.first_sequence, h.record_alignment, h.data_offset,
+                                seg.first, alignment, data_offset),
+                             "DataLoss", seg.path)
+        return m, size, h
+
+    def _latest_commit(self, m, size, h, seg, call):
+        try:
+            return _format.latest_commit(h, size, seg.path)
+        except FormatError as e:
+            _close(m)
+            raise self._format_error(call, seg, e) from None
+
+    def _check_count(self, seg, count, call):
+        most = self._most()
+        if count > most:
+            raise self._fail(call, "log segment '%s' claims %d records; a segment holds at most %d"
+                             % (seg.path, count, most), "DataLoss", seg.path)
+
+    def _scan(self):
+        """The directory's segments, oldest first, the last one live; those
+        already known are kept (but the live one is looked at again)."""
+        try:
+            names = os.listdir(self._dir)
+        except FileNotFoundError:
+            raise self._fail("open", "no such directory", "NotFound") from None
+        except NotADirectoryError:
+            raise self._fail("open", "not a directory", "InvalidArgument") from None
+        except OSError as e:
+            raise self._fail("open", e.strerror, "InvalidArgument") from None
+        firsts = sorted(f for f in (_parse_segment_name(n) for n in names) if f is not None)
+        if not firsts:
+            raise self._fail("open", "no log segments (*.seg) yet", "NotFound")
+        old = {s.first: s for s in self._segments}
+        segments = []
+        for first in firsts:
+            seg = old.get(first)
+            if seg is None or seg.live:  # the live one is looked at again
+                seg = self._SEGMENT(first, os.path.join(self._dir, _segment_name(first)))
+            segments.append(seg)
+        segments[-1].live = True
+        return segments
+
+    def _set_counts(self, segments):
+        """A sealed segment holds the records up to the next one's first."""
+        for i in range(len(segments) - 1):
+            s = segments[i]
+            s.live = False
+            count = segments[i + 1].first - s.first
+            self._check_count(s, count, "open")
+            if s.loaded and s.count != count:
+                s.unload()
+            s.count = count
+
+    def _read_type(self, seg):
+        """The header of `seg`, whose type and byte order the log takes."""
+        m, _, h = self._decode_segment(seg, "open")
+        _close(m)
+        self._type = h.type
+        self._endian = "big" if h.byte_order == 2 else "little"
+        return h
+
+    @property
+    def first_seq(self):
+        return self._segments[0].first
+
+    @property
+    def next_seq(self):
+        """One past the last committed record."""
+        last = self._segments[-1]
+        return last.first + last.count
+
+    def __len__(self):
+        return self.next_seq - self.first_seq
+
+    def _find(self, seq):
+        lo, hi = 0, len(self._segments)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._segments[mid].first <= seq:
+                lo = mid
+            else:
+                hi = mid
+        return self._segments[lo]
+
+    def _segment_of(self, seq):
+        """The loaded segment holding record `seq`; IndexError outside
+        [first_seq, next_seq)."""
+        if seq < self.first_seq or seq >= self.next_seq:
+            raise IndexError("mapfile.%s('%s')[%d]: outside the log's [%d, %d)"
+                             % (self._NAME, self._dir, seq, self.first_seq, self.next_seq))
+        seg = self._find(seq)
+        self._load(seg, "read")
+        return seg
+
+    def _bounds(self, start, stop, call):
+        first, nxt = self.first_seq, self.next_seq
+        start = first if start is None else int(start)
+        stop = nxt if stop is None else int(stop)
+        if start < first or stop > nxt or start > stop:
+            raise IndexError("mapfile.%s('%s').%s(%d, %d): outside the log's [%d, %d)"
+                             % (self._NAME, self._dir, call, start, stop, first, nxt))
+        return start, stop
+
+    def _parts(self, start, stop):
+        """(segment, lo, hi) of each loaded segment holding records of
+        [lo, hi), the part of [start, stop) (default: all) it holds."""
+        start, stop = self._bounds(start, stop, "segments")
+        for seg in list(self._segments):
+            lo = max(start, seg.first)
+            hi = min(stop, seg.first + seg.count)
+            if lo >= hi:
+                continue
+            self._load(seg, "segments")
+            yield seg, lo, hi
+
+    def __iter__(self):
+        for part in self.segments():
+            for record in part:
+                yield record
+
+
+class Log(_SegmentLog):
     """The committed records of an AppendLog directory, as LogReader<T>
     sees them: every segment's commit and every record's checksum honoured,
     and in the active segment the torn-newest-commit rule (a newest commit
@@ -185,6 +379,9 @@ class Log:
     A snapshot as of open_log() or the last refresh(): first_seq and
     next_seq do not move until refresh() looks for news.
     """
+
+    _NAME = "Log"
+    _SEGMENT = _TypedSegment
 
     def __init__(self, directory, dtype=None):
         self._dir = directory
@@ -195,33 +392,13 @@ class Log:
 
     # ------------------------------------------------------------ layout
 
-    def _fail(self, call, cause, code, path=None):
-        return Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, cause), code,
-                     path or self._dir)
-
-    def _decode_segment(self, seg, call):
-        m, size = _map(seg.path, "mapfile.Log." + call)
-        h = _decode(m, seg.path, "mapfile.Log." + call)
-        try:
-            want = self._type if self._type is not None else h.type
-            _format.check_compatible(h, _format.KIND_LOG_SEGMENT, want, seg.path)
-        except FormatError as e:
-            raise Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, e), e.kind, seg.path) from None
+    def _expect(self, h):
+        want = self._type if self._type is not None else h.type
         layout = _Layout(want)
-        if (h.first_sequence != seg.first or h.record_alignment != layout.alignment or
-                h.data_offset != layout.data_offset):
-            raise self._fail(call, "log segment '%s': header says first record %d, alignment %d, "
-                             "data at %d; its name and type say %d, %d, %d"
-                             % (seg.path, h.first_sequence, h.record_alignment, h.data_offset,
-                                seg.first, layout.alignment, layout.data_offset),
-                             "DataLoss", seg.path)
-        return m, size, h
+        return _format.KIND_LOG_SEGMENT, want, layout.alignment, layout.data_offset
 
-    def _check_count(self, seg, count, call):
-        most = (MAX_SEGMENT_SIZE - self._layout.control_size) // self._layout.stride
-        if count > most:
-            raise self._fail(call, "log segment '%s' claims %d records; a segment holds at most %d"
-                             % (seg.path, count, most), "DataLoss", seg.path)
+    def _most(self):
+        return (MAX_SEGMENT_SIZE - self._layout.control_size) // self._layout.stride
 
     def _frame_valid(self, seg, i):
         L = self._layout
@@ -240,10 +417,7 @@ class Log:
             return
         L = self._layout
         m, size, h = self._decode_segment(seg, call)
-        try:
-            c = _format.latest_commit(h, size, seg.path)
-        except FormatError as e:
-            raise Error("mapfile.Log.%s('%s'): %s" % (call, self._dir, e), e.kind, seg.path) from None
+        c = self._latest_commit(m, size, h, seg, call)
         compressed = bool(h.segment_flags & _format.SEGMENT_COMPRESSED)
         capacity = 0
         sealed = False
@@ -280,9 +454,7 @@ class Log:
         """LastWholeCommit of mapfile/append_log.cc with NewestCommitFrom of
         log_format.h: the newest commit stands only if every record it added
         verifies; else the commit before it."""
-        other = h.slots[(c.sequence & 1) ^ 1]
-        start = other.count if (other is not None and other.sequence < c.sequence and
-                                other.count <= c.count) else 0
+        start = _previous_count(h, c)
         for i in range(start, c.count):
             if not self._frame_valid(seg, i):
                 return start
@@ -302,16 +474,7 @@ class Log:
         if c.length < c.count * 4:
             raise corrupt("%d compressed bytes cannot hold %d records (at least 4 bytes each)"
                           % (c.length, c.count))
-        frame = m[L.data_offset:L.data_offset + c.length]
-        try:
-            declared = _native.zstd_content_size(frame)
-            if declared != length:
-                raise corrupt("its zstd frame does not declare %d bytes of content" % length)
-            data = _native.zstd_decompress(frame, length)
-        except _native.NativeError as e:
-            raise corrupt(str(e)) from None
-        if len(data) != length:
-            raise corrupt("decompresses to %d bytes, not %d" % (len(data), length))
+        data = _decompress(m, L.data_offset, c.length, length, corrupt)
         seg.frames = data
         seg.frames_at = L.control_size
         for i in range(seg.count):
@@ -324,43 +487,15 @@ class Log:
     def refresh(self):
         """Looks for news: new segments, records committed since, segments
         removed by retention (LogReader does this on every call)."""
-        try:
-            names = os.listdir(self._dir)
-        except FileNotFoundError:
-            raise self._fail("open", "no such directory", "NotFound") from None
-        except NotADirectoryError:
-            raise self._fail("open", "not a directory", "InvalidArgument") from None
-        except OSError as e:
-            raise self._fail("open", e.strerror, "InvalidArgument") from None
-        firsts = sorted(f for f in (_parse_segment_name(n) for n in names) if f is not None)
-        if not firsts:
-            raise self._fail("open", "no log segments (*.seg) yet", "NotFound")
-        old = {s.first: s for s in self._segments}
-        segments = []
-        for first in firsts:
-            seg = old.get(first)
-            if seg is None or seg.live:  # the live one is looked at again
-                seg = _Segment(first, os.path.join(self._dir, _segment_name(first)))
-            segments.append(seg)
+        segments = self._scan()
         last = segments[-1]
-        last.live = True
         if self._type is None:
-            m, _, h = self._decode_segment(last, "open")
-            if m is not None:
-                m.close()
-            self._type = h.type
+            # The layout bounds the sealed segments' counts: read it first.
+            h = self._read_type(last)
             self._layout = _Layout(h.type)
-            self._endian = "big" if h.byte_order == 2 else "little"
             self._checksum_dtype = np.dtype(">u8" if h.byte_order == 2 else "<u8")
             self.dtype = _dtype(h, self._user_dtype, self._dir, "mapfile.open_log")
-        for i in range(len(segments) - 1):
-            s = segments[i]
-            s.live = False
-            count = segments[i + 1].first - s.first
-            self._check_count(s, count, "open")
-            if s.records is not None and s.count != count:
-                s.records = None
-            s.count = count
+        self._set_counts(segments)
         self._segments = segments
         self._load(last, "open")
 
@@ -368,29 +503,6 @@ class Log:
     def type(self):
         """The record type (name, version, size, alignment, fields)."""
         return self._type
-
-    @property
-    def first_seq(self):
-        return self._segments[0].first
-
-    @property
-    def next_seq(self):
-        """One past the last committed record."""
-        last = self._segments[-1]
-        return last.first + last.count
-
-    def __len__(self):
-        return self.next_seq - self.first_seq
-
-    def _find(self, seq):
-        lo, hi = 0, len(self._segments)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self._segments[mid].first <= seq:
-                lo = mid
-            else:
-                hi = mid
-        return self._segments[lo]
 
     def _check_range(self, seg, i, n, call):
         """DataLoss unless frames [i, i + n) of `seg` verify (each frame is
@@ -425,42 +537,18 @@ class Log:
         """Record `seq` (a read-only numpy.void). IndexError outside
         [first_seq, next_seq); mapfile.Error if it is damaged."""
         seq = int(seq)
-        if seq < self.first_seq or seq >= self.next_seq:
-            raise IndexError("mapfile.Log('%s')[%d]: outside the log's [%d, %d)"
-                             % (self._dir, seq, self.first_seq, self.next_seq))
-        seg = self._find(seq)
-        self._load(seg, "read")
+        seg = self._segment_of(seq)
         i = seq - seg.first
         self._check_range(seg, i, 1, "read")
         return seg.records[i]
-
-    def __iter__(self):
-        for part in self.segments():
-            for record in part:
-                yield record
 
     def segments(self, start=None, stop=None):
         """One read-only array per segment, of its records in [start,
         stop) (default: all). Uncompressed segments are views of the file's
         mapping (no copy); compressed ones are decompressed once."""
-        start, stop = self._bounds(start, stop, "segments")
-        for seg in list(self._segments):
-            lo = max(start, seg.first)
-            hi = min(stop, seg.first + seg.count)
-            if lo >= hi:
-                continue
-            self._load(seg, "segments")
+        for seg, lo, hi in self._parts(start, stop):
             self._check_range(seg, lo - seg.first, hi - lo, "segments")
             yield seg.records[lo - seg.first:hi - seg.first]
-
-    def _bounds(self, start, stop, call):
-        first, nxt = self.first_seq, self.next_seq
-        start = first if start is None else int(start)
-        stop = nxt if stop is None else int(stop)
-        if start < first or stop > nxt or start > stop:
-            raise IndexError("mapfile.Log('%s').%s(%d, %d): outside the log's [%d, %d)"
-                             % (self._dir, call, start, stop, first, nxt))
-        return start, stop
 
     def to_numpy(self, start=None, stop=None):
         """Records [start, stop) (default: all) as one structured array (a
@@ -482,12 +570,9 @@ class Log:
             self._dir, self._type, self.first_seq, self.next_seq)
 
 
-class _BlobSegment:
+class _BlobSegment(_Segment):
     def __init__(self, first, path):
-        self.first = first
-        self.path = path
-        self.count = 0          # committed records
-        self.live = False       # the last segment
+        super().__init__(first, path)
         self.loaded = False
         self.buf = None         # the mapping, or the decompressed image
         self.base = 0           # offset of the first frame in `buf`
@@ -495,8 +580,11 @@ class _BlobSegment:
         self.capacity = 0       # records the area could hold (at most)
         self.index = None       # _blob.Index, or None: reads are DataLoss
 
+    def unload(self):
+        self.loaded = False
 
-class BlobLog:
+
+class BlobLog(_SegmentLog):
     """The committed records of a BlobLog directory, as BlobReader sees
     them: `log[seq]` is the record's bytes. Every segment's commit, every
     frame's checksum (seeded with its sequence number) and, in the active
@@ -509,6 +597,8 @@ class BlobLog:
     A snapshot as of open_log() or the last refresh(), as Log.
     """
 
+    _NAME = "BlobLog"
+    _SEGMENT = _BlobSegment
     dtype = np.dtype(object)
 
     def __init__(self, directory):
@@ -517,34 +607,16 @@ class BlobLog:
         self._type = None
         self.refresh()
 
-    def _fail(self, call, cause, code, path=None):
-        return Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, cause), code,
-                     path or self._dir)
-
     def _corrupt(self, call, seg, what):
         return self._fail(call, "blob log segment '%s': %s" % (seg.path, what),
                           "DataLoss", seg.path)
 
-    def _decode_segment(self, seg, call):
-        m, size = _map(seg.path, "mapfile.BlobLog." + call)
-        h = _decode(m, seg.path, "mapfile.BlobLog." + call)
-        try:
-            _format.check_compatible(h, _format.KIND_BLOB_SEGMENT, _BLOB_TYPE, seg.path)
-        except FormatError as e:
-            if m is not None:
-                m.close()
-            raise Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, e), e.kind,
-                        seg.path) from None
-        if (h.first_sequence != seg.first or h.record_alignment != _blob.RECORD_ALIGNMENT or
-                h.data_offset != _blob.DATA_OFFSET):
-            if m is not None:
-                m.close()
-            raise self._fail(call, "log segment '%s': header says first record %d, alignment %d, "
-                             "data at %d; its name and type say %d, %d, %d"
-                             % (seg.path, h.first_sequence, h.record_alignment, h.data_offset,
-                                seg.first, _blob.RECORD_ALIGNMENT, _blob.DATA_OFFSET),
-                             "DataLoss", seg.path)
-        return m, size, h
+    def _expect(self, h):
+        return (_format.KIND_BLOB_SEGMENT, _BLOB_TYPE, _blob.RECORD_ALIGNMENT,
+                _blob.DATA_OFFSET)
+
+    def _most(self):
+        return (MAX_SEGMENT_SIZE - _blob.CONTROL_SIZE) // _blob.FRAME_HEADER
 
     def _load(self, seg, call):
         """Maps (or decompresses) `seg`, fixes its committed count and its
@@ -552,13 +624,7 @@ class BlobLog:
         if seg.loaded:
             return
         m, size, h = self._decode_segment(seg, call)
-        try:
-            c = _format.latest_commit(h, size, seg.path)
-        except FormatError as e:
-            if m is not None:
-                m.close()
-            raise Error("mapfile.BlobLog.%s('%s'): %s" % (call, self._dir, e), e.kind,
-                        seg.path) from None
+        c = self._latest_commit(m, size, h, seg, call)
         compressed = bool(h.segment_flags & _format.SEGMENT_COMPRESSED)
         sealed = not seg.live
         if not compressed:
@@ -602,9 +668,7 @@ class BlobLog:
         must parse (else DataLoss: committed records are never cut); the
         newest commit stands if its frames parse, verify and end exactly at
         its length, else the one before it. Indexes seg up to the result."""
-        other = h.slots[(c.sequence & 1) ^ 1]
-        start = other.count if (other is not None and other.sequence < c.sequence and
-                                other.count <= c.count) else 0
+        start = _previous_count(h, c)
         x = seg.index
         result = x.extend(seg.buf, seg.base, c.length, seg.first, start, False)
         if result != _blob.VALID:
@@ -646,15 +710,7 @@ class BlobLog:
         why = _blob.check_compressed_commit(image, c.count, c.length)
         if why is not None:
             raise corrupt(why)
-        frame = m[_blob.DATA_OFFSET:_blob.DATA_OFFSET + c.length]
-        try:
-            if _native.zstd_content_size(frame) != image:
-                raise corrupt("its zstd frame does not declare %d bytes of content" % image)
-            data = _native.zstd_decompress(frame, image)
-        except _native.NativeError as e:
-            raise corrupt(str(e)) from None
-        if len(data) != image:
-            raise corrupt("decompresses to %d bytes, not %d" % (len(data), image))
+        data = _decompress(m, _blob.DATA_OFFSET, c.length, image, corrupt)
         x = _blob.Index()
         result = x.extend(data, _blob.CONTROL_SIZE, image - _blob.CONTROL_SIZE, seg.first,
                           seg.count, True)
@@ -673,72 +729,17 @@ class BlobLog:
     def refresh(self):
         """Looks for news: new segments, records committed since, segments
         removed by retention (BlobReader does this on every call)."""
-        try:
-            names = os.listdir(self._dir)
-        except FileNotFoundError:
-            raise self._fail("open", "no such directory", "NotFound") from None
-        except NotADirectoryError:
-            raise self._fail("open", "not a directory", "InvalidArgument") from None
-        except OSError as e:
-            raise self._fail("open", e.strerror, "InvalidArgument") from None
-        firsts = sorted(f for f in (_parse_segment_name(n) for n in names) if f is not None)
-        if not firsts:
-            raise self._fail("open", "no log segments (*.seg) yet", "NotFound")
-        old = {s.first: s for s in self._segments}
-        segments = []
-        for first in firsts:
-            seg = old.get(first)
-            if seg is None or seg.live:  # the live one is looked at again
-                seg = _BlobSegment(first, os.path.join(self._dir, _segment_name(first)))
-            segments.append(seg)
-        most = (MAX_SEGMENT_SIZE - _blob.CONTROL_SIZE) // _blob.FRAME_HEADER
-        for i in range(len(segments) - 1):
-            s = segments[i]
-            count = segments[i + 1].first - s.first
-            if count > most:
-                raise self._fail("open", "log segment '%s' claims %d records; a segment "
-                                 "holds at most %d" % (s.path, count, most), "DataLoss", s.path)
-            if s.loaded and s.count != count:
-                s.loaded = False
-            s.count = count
-        last = segments[-1]
-        last.live = True
+        segments = self._scan()
+        self._set_counts(segments)
         if self._type is None:
-            m, _, h = self._decode_segment(last, "open")
-            if m is not None:
-                m.close()
-            self._type = h.type
-            self._endian = "big" if h.byte_order == 2 else "little"
+            self._read_type(segments[-1])
         self._segments = segments
-        self._load(last, "open")
+        self._load(segments[-1], "open")
 
     @property
     def type(self):
         """The type a blob segment's header names: "mapfile.blob" v1."""
         return self._type
-
-    @property
-    def first_seq(self):
-        return self._segments[0].first
-
-    @property
-    def next_seq(self):
-        """One past the last committed record."""
-        last = self._segments[-1]
-        return last.first + last.count
-
-    def __len__(self):
-        return self.next_seq - self.first_seq
-
-    def _find(self, seq):
-        lo, hi = 0, len(self._segments)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self._segments[mid].first <= seq:
-                lo = mid
-            else:
-                hi = mid
-        return self._segments[lo]
 
     def _read(self, seg, seq, call):
         """ReadBlob: the frame the index points at must verify and end where
@@ -768,32 +769,12 @@ class BlobLog:
         """Record `seq` (bytes). IndexError outside [first_seq, next_seq);
         mapfile.Error if it is damaged."""
         seq = int(seq)
-        if seq < self.first_seq or seq >= self.next_seq:
-            raise IndexError("mapfile.BlobLog('%s')[%d]: outside the log's [%d, %d)"
-                             % (self._dir, seq, self.first_seq, self.next_seq))
-        seg = self._find(seq)
-        self._load(seg, "read")
-        return self._read(seg, seq, "read")
-
-    def _bounds(self, start, stop, call):
-        first, nxt = self.first_seq, self.next_seq
-        start = first if start is None else int(start)
-        stop = nxt if stop is None else int(stop)
-        if start < first or stop > nxt or start > stop:
-            raise IndexError("mapfile.BlobLog('%s').%s(%d, %d): outside the log's [%d, %d)"
-                             % (self._dir, call, start, stop, first, nxt))
-        return start, stop
+        return self._read(self._segment_of(seq), seq, "read")
 
     def segments(self, start=None, stop=None):
         """One numpy object array of bytes per segment, of its records in
         [start, stop) (default: all)."""
-        start, stop = self._bounds(start, stop, "segments")
-        for seg in list(self._segments):
-            lo = max(start, seg.first)
-            hi = min(stop, seg.first + seg.count)
-            if lo >= hi:
-                continue
-            self._load(seg, "segments")
+        for seg, lo, hi in self._parts(start, stop):
             out = np.empty(hi - lo, dtype=object)
             for k, seq in enumerate(range(lo, hi)):
                 out[k] = self._read(seg, seq, "segments")
@@ -809,11 +790,6 @@ class BlobLog:
             out[at:at + len(part)] = part
             at += len(part)
         return out
-
-    def __iter__(self):
-        for part in self.segments():
-            for record in part:
-                yield record
 
     def __repr__(self):
         return "<mapfile.BlobLog '%s', records [%d, %d)>" % (
