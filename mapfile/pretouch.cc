@@ -52,13 +52,15 @@ bool PretouchSupported() {
 // even where Abseil is a system library built without it.
 struct Pretoucher::State {
   std::mutex mu;
-  std::condition_variable idle;  // populating or task_running went down
+  std::condition_variable idle;  // populating or tasks_running went down
   // All guarded by mu.
   std::byte* next = nullptr;  // pending pages [next, end)
   std::byte* end = nullptr;
   std::function<void()> task;
   int populating = 0;  // chunks being populated
-  bool task_running = false;
+  // Tasks being run: the pretouch thread may run one while FinishTasks()
+  // runs the next one inline, so a count, not a flag.
+  int tasks_running = 0;
   bool queued = false;  // on the thread's queue
   bool closed = false;
 
@@ -152,7 +154,7 @@ bool Pretoucher::State::Step(bool worker) {
   if (task) {
     std::function<void()> run = std::move(task);
     task = nullptr;
-    task_running = true;
+    ++tasks_running;
     lock.unlock();
     try {
       run();
@@ -163,7 +165,7 @@ bool Pretoucher::State::Step(bool worker) {
       // pretouch thread an exception would end the process.
     }
     lock.lock();
-    task_running = false;
+    --tasks_running;
     idle.notify_all();
     return true;
   }
@@ -214,7 +216,7 @@ Pretoucher::~Pretoucher() {
   s.closed = true;
   s.task = nullptr;
   s.next = s.end = nullptr;
-  s.idle.wait(lock, [&] { return s.populating == 0 && !s.task_running; });
+  s.idle.wait(lock, [&] { return s.populating == 0 && s.tasks_running == 0; });
 }
 
 void Pretoucher::Touch(std::byte* begin, std::byte* end) {
@@ -256,7 +258,7 @@ void Pretoucher::FinishTasks() {
     s.Step(false);  // runs the task first (or finds another thread took it)
     lock.lock();
   }
-  s.idle.wait(lock, [&] { return !s.task_running; });
+  s.idle.wait(lock, [&] { return s.tasks_running == 0; });
 }
 
 void Pretoucher::Stop() {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -222,6 +223,37 @@ TEST(PretouchTest, ConcurrentGrowthRollsAndCloseAreRaceFree) {
     done = true;
     helper.join();
   }  // destroyed with pretouch work possibly in flight
+}
+
+// Regression: while the pretouch thread ran one task, FinishTasks() ran the
+// next one inline and, with one "running" flag for both, returned when its
+// own ended: a log writer's close then freed the state the first task (its
+// background jobs) was still using. FinishTasks() and the destructor wait
+// for every running task.
+TEST(PretouchTest, FinishTasksWaitsForTheTaskTheThreadIsRunning) {
+  internal::Pretoucher pretouch(0, /*background=*/true);
+  std::atomic<bool> started{false}, release{false}, finished{false};
+  pretouch.Post([&] {
+    started = true;
+    while (!release.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  while (!started.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  bool second_ran = false;
+  pretouch.Post([&] { second_ran = true; });
+  std::thread closer([&] {
+    pretouch.FinishTasks();  // runs the second task here
+    finished = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(finished.load()) << "returned while the first task ran";
+  release = true;
+  closer.join();
+  EXPECT_TRUE(finished.load());
+  EXPECT_TRUE(second_ran);
 }
 
 // Regression: a forked child inherited a Pretoucher whose task was running
