@@ -476,6 +476,69 @@ TEST_F(CliTest, TailPrintsTheLastRecordsAndFollowSeesAnotherProcessAppend) {
 
 // ---------------------------------------------------------------- logs
 
+// Segments rolled into since the last Sync keep a temporary name until the
+// next Sync (docs/DESIGN.md); retired ones wait for reuse as "*.free".
+// Neither is part of the log, both take disk: `info` shows them, with the
+// records the temporaries hold, so that an operator is not surprised.
+TEST_F(CliTest, LogInfoShowsTemporaryAndRetiredSegments) {
+  const std::string dir = dir_.File("pending");
+  LogOptions options;
+  options.segment_size = 8 << 10;  // 168 records of 16 bytes
+  {
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(log->Append({i, i + 0.5}).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    // Two rolls after the Sync: [168, 336) and [336, 400) stay temporary.
+    for (int i = 100; i < 400; ++i) ASSERT_TRUE(log->Append({i, i + 0.5}).ok());
+  }  // closed without a Sync
+  Result r = Cli({"info", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["next_seq"], 100);
+  EXPECT_EQ(j["records"]["present"], 168);
+  ASSERT_EQ(j["temporaries"].size(), 2u) << r.out;
+  EXPECT_EQ(j["temporaries"][0]["path"], Segment(dir, 168) + ".tmp");
+  EXPECT_EQ(j["temporaries"][0]["first_sequence"], 168);
+  EXPECT_EQ(j["temporaries"][0]["role"], "rolled");
+  EXPECT_EQ(j["temporaries"][0]["records"], 168);
+  EXPECT_EQ(j["temporaries"][1]["records"], 64);
+  EXPECT_EQ(j["pending_records"], 232);
+  EXPECT_GT(j["temporary_allocated_size"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(j["retired"].empty());
+  r = Cli({"info", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
+                         "  temporaries    2 temporary segments, ",
+                         j["temporary_allocated_size"].get<uint64_t>(),
+                         " bytes allocated; 232 records not yet named by a "
+                         "Sync (the next Sync names them, the next writer's "
+                         "Open keeps them)\n    ",
+                         Segment(dir, 168), ".tmp: from 168, 168 records "
+                         "rolled into since the last Sync, ")));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
+                         Segment(dir, 336), ".tmp: from 336, 64 records "
+                         "rolled into since the last Sync, ")));
+
+  // The next writer adopts and names them; retention then retires the two
+  // oldest segments for reuse.
+  {
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_EQ(log->next_seq(), 400u);
+    ASSERT_TRUE(log->TruncateBefore(336).ok());
+  }
+  j = json::parse(Cli({"info", "--json", dir}).out);
+  EXPECT_EQ(j["next_seq"], 400);
+  EXPECT_TRUE(j["temporaries"].empty()) << j.dump();
+  EXPECT_EQ(j["pending_records"], 0);
+  ASSERT_EQ(j["retired"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["retired"][0]["path"], Segment(dir, 0) + ".free");
+  r = Cli({"info", dir});
+  EXPECT_THAT(r.out, Not(HasSubstr("temporaries")));
+  EXPECT_THAT(r.out, HasSubstr("  retired        2 segments kept for reuse, "));
+}
+
 TEST_F(CliTest, LogInfoVerifyAndDumpSpanSegmentsAndCompression) {
   const std::string dir = MakeLog("log", 400, /*compress=*/true);
   Result r = Cli({"info", "--json", dir});

@@ -259,6 +259,130 @@ void PrintFileInfo(const json& j) {
 }
 
 
+// The files of a log directory that are not (yet) part of it, so that
+// `info` shows what takes disk and what the next writer's Open will do
+// (docs/DESIGN.md, "The log's commit protocol"): temporary segments
+// ("<first>.seg.tmp") and retired ones kept for reuse ("<first>.seg.free").
+// A temporary from the log's end on was rolled into since the last Sync
+// ("rolled": the next Sync names it, or the next writer's Open adopts the
+// records it holds) or prepared for the next roll ("prepared": no record
+// yet); one below it is a rewrite of a named segment (Compress, Decompress)
+// under way or left by a dead writer ("rewrite": the next writer's Open
+// removes it). Records of a fixed-size log's temporary: those after its
+// commit whose checksums hold, as for a live segment; a blob log's are not
+// counted here (its `tail` line counts what recovery keeps).
+void AddPendingFiles(const std::string& dir, bool blob, json* j) {
+  uint64_t next = j->contains("next_seq") ? (*j)["next_seq"].get<uint64_t>()
+                                          : 0;
+  json temporaries = json::array();
+  uint64_t pending = 0, pending_end = 0, allocated = 0;
+  absl::StatusOr<std::vector<SegmentName>> temps =
+      ListSegmentFiles(dir, internal::kTempSuffix);
+  for (const SegmentName& name :
+       temps.ok() ? *temps : std::vector<SegmentName>()) {
+    absl::StatusOr<FileReader> f = FileReader::Open(name.path);
+    if (!f.ok()) {
+      temporaries.push_back({{"path", name.path},
+                             {"first_sequence", name.first},
+                             {"error", std::string(f.status().message())}});
+      continue;
+    }
+    json t = {{"path", name.path},
+              {"first_sequence", name.first},
+              {"file_size", f->size()},
+              {"allocated_size", f->allocated()}};
+    allocated += f->allocated();
+    if (!blob && f->header().kind == ContainerKind::kLogSegment &&
+        f->commit().ok()) {
+      t["records"] = FileInfo(*f)["records"]["present"];
+    }
+    const uint64_t records =
+        t.contains("records") ? t["records"].get<uint64_t>() : 0;
+    if (name.first < next) {
+      t["role"] = "rewrite";
+    } else if (t.contains("records") && records == 0) {
+      t["role"] = "prepared";
+    } else {
+      t["role"] = "rolled";
+      pending += records;
+      pending_end = std::max(pending_end, name.first + records);
+    }
+    temporaries.push_back(std::move(t));
+  }
+  (*j)["temporaries"] = std::move(temporaries);
+  (*j)["temporary_allocated_size"] = allocated;
+  if (!blob) (*j)["pending_records"] = pending;
+  json retired = json::array();
+  absl::StatusOr<std::vector<SegmentName>> free =
+      ListSegmentFiles(dir, internal::kFreeSuffix);
+  for (const SegmentName& name :
+       free.ok() ? *free : std::vector<SegmentName>()) {
+    struct stat st;
+    if (::stat(name.path.c_str(), &st) != 0) continue;  // reused meanwhile
+    retired.push_back(
+        {{"path", name.path},
+         {"file_size", static_cast<uint64_t>(st.st_size)},
+         {"allocated_size", static_cast<uint64_t>(st.st_blocks) * 512}});
+  }
+  (*j)["retired"] = std::move(retired);
+}
+
+// The lines AddPendingFiles' fields print as (none if there are none).
+void PrintPendingFiles(const json& j) {
+  const json& temporaries = j["temporaries"];
+  if (!temporaries.empty()) {
+    std::string text = absl::StrFormat(
+        "%d temporary segment%s, %d bytes allocated", temporaries.size(),
+        temporaries.size() == 1 ? "" : "s",
+        j["temporary_allocated_size"].get<uint64_t>());
+    if (j.contains("pending_records") &&
+        j["pending_records"].get<uint64_t>() > 0) {
+      absl::StrAppendFormat(&text,
+                            "; %d records not yet named by a Sync (the next "
+                            "Sync names them, the next writer's Open "
+                            "keeps them)",
+                            j["pending_records"].get<uint64_t>());
+    }
+    std::cout << absl::StrFormat("  %-14s %s\n", "temporaries", text);
+    for (const json& t : temporaries) {
+      std::string line = absl::StrFormat(
+          "    %s: from %d", Escape(t["path"].get<std::string>()),
+          t["first_sequence"].get<uint64_t>());
+      if (t.contains("error")) {
+        absl::StrAppend(&line, ": unreadable: ",
+                        Escape(t["error"].get<std::string>()));
+      } else {
+        const std::string role = t["role"].get<std::string>();
+        if (role == "rewrite") {
+          absl::StrAppend(&line, ", a rewrite of the named segment (the "
+                                 "next writer's Open removes it)");
+        } else if (role == "prepared") {
+          absl::StrAppend(&line, ", prepared for the next roll, no records");
+        } else if (t.contains("records")) {
+          absl::StrAppendFormat(&line, ", %d records rolled into since the "
+                                       "last Sync",
+                                t["records"].get<uint64_t>());
+        } else {
+          absl::StrAppend(&line, ", rolled into since the last Sync");
+        }
+        absl::StrAppendFormat(&line, ", %d bytes, %d allocated",
+                              t["file_size"].get<uint64_t>(),
+                              t["allocated_size"].get<uint64_t>());
+      }
+      std::cout << line << "\n";
+    }
+  }
+  const json& retired = j["retired"];
+  if (!retired.empty()) {
+    uint64_t allocated = 0;
+    for (const json& r : retired) allocated += r["allocated_size"].get<uint64_t>();
+    std::cout << absl::StrFormat(
+        "  %-14s %d segment%s kept for reuse, %d bytes allocated\n", "retired",
+        retired.size(), retired.size() == 1 ? "" : "s", allocated);
+  }
+}
+
+
 // A log directory: totals, then each segment as FileInfo describes it.
 json LogInfo(const std::string& dir, const std::vector<SegmentName>& names,
              absl::Status* damage) {
@@ -302,6 +426,7 @@ json LogInfo(const std::string& dir, const std::vector<SegmentName>& names,
   j["records"] = {{"committed", committed}, {"present", present}};
   j["file_size"] = bytes;
   j["allocated_size"] = allocated;
+  AddPendingFiles(dir, /*blob=*/false, &j);
   return j;
 }
 
@@ -322,6 +447,7 @@ void PrintLogInfo(const json& j) {
                                "segments", j["segments"].size(),
                                j["file_size"].get<uint64_t>(),
                                j["allocated_size"].get<uint64_t>());
+  PrintPendingFiles(j);
   for (const json& s : j["segments"]) {
     std::cout << "\n";
     if (s.contains("error")) {
@@ -586,6 +712,7 @@ json BlobLogInfo(const std::string& dir, const std::vector<SegmentName>& names,
   }
   j["file_size"] = bytes;
   j["allocated_size"] = allocated;
+  AddPendingFiles(dir, /*blob=*/true, &j);
   return j;
 }
 
@@ -609,6 +736,7 @@ void PrintBlobLogInfo(const json& j) {
                                "segments", j["segments"].size(),
                                j["file_size"].get<uint64_t>(),
                                j["allocated_size"].get<uint64_t>());
+  PrintPendingFiles(j);
   for (const json& s : j["segments"]) {
     if (s.contains("error")) {
       std::cout << "  " << Escape(s["path"].get<std::string>())

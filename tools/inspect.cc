@@ -6,8 +6,11 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "mapfile/mapped_file.h"
 #include "mapfile/status_macros.h"
@@ -105,6 +108,25 @@ absl::StatusOr<std::vector<SegmentName>> ListSegments(const std::string& dir) {
               return a.first < b.first;
             });
   return segments;
+}
+
+absl::StatusOr<std::vector<SegmentName>> ListSegmentFiles(
+    const std::string& dir, absl::string_view suffix) {
+  MAPFILE_ASSIGN_OR_RETURN(std::vector<std::string> names, os::ReadDir(dir));
+  std::vector<SegmentName> files;
+  for (const std::string& name : names) {
+    if (!absl::EndsWith(name, suffix)) continue;
+    const absl::string_view base =
+        absl::string_view(name).substr(0, name.size() - suffix.size());
+    if (std::optional<uint64_t> first = internal::ParseSegmentFileName(base)) {
+      files.push_back({*first, absl::StrCat(dir, "/", name)});
+    }
+  }
+  std::sort(files.begin(), files.end(),
+            [](const SegmentName& a, const SegmentName& b) {
+              return a.first < b.first;
+            });
+  return files;
 }
 
 absl::StatusOr<std::unique_ptr<internal::LogStore>> OpenLog(

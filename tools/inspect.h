@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "mapfile/append_log.h"
 #include "mapfile/format.h"
 #include "mapfile/internal/log_format.h"
@@ -91,6 +92,14 @@ struct SegmentName {
 // The segment files in `dir` (named as log_format.h says), by first
 // sequence. InvalidArgument if there are none.
 absl::StatusOr<std::vector<SegmentName>> ListSegments(const std::string& dir);
+
+// The files in `dir` named "<first>.seg" + `suffix`, by first sequence
+// (none is not an error): with internal::kTempSuffix the temporary segments
+// (rolled into since the last Sync, a prepared next segment, or a rewrite
+// under way), with internal::kFreeSuffix the retired ones kept for reuse
+// (docs/DESIGN.md, "The log's commit protocol").
+absl::StatusOr<std::vector<SegmentName>> ListSegmentFiles(
+    const std::string& dir, absl::string_view suffix);
 
 // The log in `dir` as a LogReader sees it (committed records only), for
 // records of the type in its segments' headers: the engine's untyped
