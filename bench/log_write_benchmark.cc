@@ -23,6 +23,20 @@
 //   AppendBatch       AppendBatch of 1000 x 64 B, open to close of 2,000,000
 //                     records; vs Memcpy of the same bytes into a 1 MiB
 //                     buffer.
+//   PwriteSteps       disk space by steps against whole-segment
+//                     preallocation: the log's file pattern without the log
+//                     (2,000,000 frames of 72 B into 64 MiB segments, each
+//                     created sparse, by pwrite of 1 MiB buffers), disk
+//                     space allocated as the log allocates it (1 MiB at
+//                     creation, then doubling once the writer is past half
+//                     of it, 1 MiB per fallocate) vs PwriteWholeSegment:
+//                     each segment fallocated whole when it is created, as
+//                     every segment was before step growth. The engine has
+//                     no switch back to whole segments, so the policy is
+//                     measured here, on one thread (the log allocates on
+//                     its background thread: this is the total cost of
+//                     each policy, not what the appending thread waits
+//                     for). Counter allocated_mib: the disk it took.
 //
 // Every benchmark runs once per directory of $MAPFILE_BENCH_DIRS (separated
 // by spaces or commas; default $MAPFILE_BENCH_DIR, else "/var/tmp
@@ -39,6 +53,7 @@
 
 #define XXH_INLINE_ALL
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +225,102 @@ void BM_PwriteFdatasync(benchmark::State& state, std::string base) {
     state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
   }
   Finish(state, kRecords);
+}
+
+constexpr uint64_t kSegment = uint64_t{64} << 20;  // LogOptions' default
+constexpr uint64_t kStep = uint64_t{1} << 20;        // the log's first step
+constexpr uint64_t kFramesAt = 4096 + 64;  // header page, control block
+
+// Segments as the log writes them (see the file comment): `whole`
+// preallocates each segment whole at creation, otherwise in steps.
+void PwriteSegments(benchmark::State& state, const std::string& base,
+                    bool whole) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  std::vector<char> buffer(kBuffer);
+  const uint64_t per = (kSegment - kFramesAt) / sizeof(Frame);
+  uint64_t allocated_total = 0;
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    std::vector<int> fds;
+    int fd = -1;
+    uint64_t allocated = 0, in_segment = per;  // no segment yet
+    off_t offset = 0;
+    size_t used = 0;
+    auto allocate = [&](uint64_t to) {  // [allocated, to) in 1 MiB calls
+      for (; allocated < to; allocated += kStep) {
+        if (::fallocate(fd, 0, static_cast<off_t>(allocated), kStep) != 0) {
+          return false;
+        }
+      }
+      return true;
+    };
+    auto flush = [&] {
+      const uint64_t end = static_cast<uint64_t>(offset) + used;
+      if (!whole) {
+        // The log's rule: once the writer is past half of what is
+        // allocated, allocate as much again (1, 2, 4, ... MiB).
+        while (allocated < end ||
+               (end > allocated / 2 && allocated < kSegment)) {
+          if (!allocate(std::min(kSegment, 2 * allocated))) return false;
+        }
+      }
+      if (::pwrite(fd, buffer.data(), used, offset) !=
+          static_cast<ssize_t>(used)) {
+        return false;
+      }
+      offset += static_cast<off_t>(used);
+      used = 0;
+      return true;
+    };
+    for (uint64_t seq = 0; seq < kRecords; ++seq) {
+      if (in_segment == per) {  // roll: a new segment, sparse
+        if (fd >= 0 && used > 0 && !flush()) return Fail(state, "pwrite");
+        fd = ::open(dir.File(std::to_string(seq) + ".seg").c_str(),
+                    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) return Fail(state, "open");
+        fds.push_back(fd);
+        if (::ftruncate(fd, static_cast<off_t>(kSegment)) != 0) {
+          return Fail(state, "ftruncate");
+        }
+        // Whole: one fallocate of the segment, as Prepare made it.
+        allocated = 0;
+        if (whole ? ::fallocate(fd, 0, 0, static_cast<off_t>(kSegment)) != 0
+                  : !allocate(kStep)) {
+          return Fail(state, "fallocate");
+        }
+        if (whole) allocated = kSegment;
+        offset = static_cast<off_t>(kFramesAt);
+        in_segment = 0;
+      }
+      if (used + sizeof(Frame) > buffer.size() && !flush()) {
+        return Fail(state, "pwrite");
+      }
+      EncodeFrame(seq, reinterpret_cast<Frame*>(buffer.data() + used));
+      used += sizeof(Frame);
+      ++in_segment;
+    }
+    if (used > 0 && !flush()) return Fail(state, "pwrite");
+    uint64_t blocks = 0;
+    for (int f : fds) {
+      struct stat st;
+      if (::fstat(f, &st) == 0) blocks += static_cast<uint64_t>(st.st_blocks);
+      ::close(f);
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+    allocated_total = blocks * 512;
+  }
+  state.counters["allocated_mib"] =
+      static_cast<double>(allocated_total) / (1 << 20);
+  Finish(state, kRecords);
+}
+
+void BM_PwriteSteps(benchmark::State& state, std::string base) {
+  PwriteSegments(state, base, false);
+}
+void BM_PwriteWholeSegment(benchmark::State& state, std::string base) {
+  PwriteSegments(state, base, true);
 }
 
 // memcpy of 1000-record batches into a 1 MiB buffer (wrapping).
@@ -433,6 +544,8 @@ int Register() {
       {"BM_LogAppendWorst", BM_LogAppendWorst},
       {"BM_Memcpy", BM_Memcpy},
       {"BM_LogAppendBatch", BM_LogAppendBatch},
+      {"BM_PwriteSteps", BM_PwriteSteps},
+      {"BM_PwriteWholeSegment", BM_PwriteWholeSegment},
   };
   for (absl::string_view dir :
        absl::StrSplit(dirs, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
