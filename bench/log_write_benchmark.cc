@@ -228,8 +228,8 @@ void BM_PwriteFdatasync(benchmark::State& state, std::string base) {
 }
 
 constexpr uint64_t kSegment = uint64_t{64} << 20;  // LogOptions' default
-constexpr uint64_t kStep = uint64_t{1} << 20;        // the log's first step
-constexpr uint64_t kFramesAt = 4096 + 64;  // header page, control block
+constexpr uint64_t kStep = uint64_t{1} << 20;      // the log's first step
+constexpr uint64_t kFramesAt = 4096 + 64;          // header page, control block
 
 // Segments as the log writes them (see the file comment): `whole`
 // preallocates each segment whole at creation, otherwise in steps.

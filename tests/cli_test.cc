@@ -514,11 +514,13 @@ TEST_F(CliTest, LogInfoShowsTemporaryAndRetiredSegments) {
                          " bytes allocated; 232 records not yet named by a "
                          "Sync (the next Sync names them, the next writer's "
                          "Open keeps them)\n    ",
-                         Segment(dir, 168), ".tmp: from 168, 168 records "
+                         Segment(dir, 168),
+                         ".tmp: from 168, 168 records "
                          "rolled into since the last Sync, ")));
-  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
-                         Segment(dir, 336), ".tmp: from 336, 64 records "
-                         "rolled into since the last Sync, ")));
+  EXPECT_THAT(r.out,
+              HasSubstr(absl::StrCat(Segment(dir, 336),
+                                     ".tmp: from 336, 64 records "
+                                     "rolled into since the last Sync, ")));
 
   // The next writer adopts and names them; retention then retires the two
   // oldest segments for reuse.

@@ -258,7 +258,6 @@ void PrintFileInfo(const json& j) {
   }
 }
 
-
 // The files of a log directory that are not (yet) part of it, so that
 // `info` shows what takes disk and what the next writer's Open will do
 // (docs/DESIGN.md, "The log's commit protocol"): temporary segments
@@ -272,10 +271,10 @@ void PrintFileInfo(const json& j) {
 // commit whose checksums hold, as for a live segment; a blob log's are not
 // counted here (its `tail` line counts what recovery keeps).
 void AddPendingFiles(const std::string& dir, bool blob, json* j) {
-  uint64_t next = j->contains("next_seq") ? (*j)["next_seq"].get<uint64_t>()
-                                          : 0;
+  const uint64_t next =
+      j->contains("next_seq") ? (*j)["next_seq"].get<uint64_t>() : 0;
   json temporaries = json::array();
-  uint64_t pending = 0, pending_end = 0, allocated = 0;
+  uint64_t pending = 0, allocated = 0;
   absl::StatusOr<std::vector<SegmentName>> temps =
       ListSegmentFiles(dir, internal::kTempSuffix);
   for (const SegmentName& name :
@@ -305,7 +304,6 @@ void AddPendingFiles(const std::string& dir, bool blob, json* j) {
     } else {
       t["role"] = "rolled";
       pending += records;
-      pending_end = std::max(pending_end, name.first + records);
     }
     temporaries.push_back(std::move(t));
   }
@@ -331,10 +329,10 @@ void AddPendingFiles(const std::string& dir, bool blob, json* j) {
 void PrintPendingFiles(const json& j) {
   const json& temporaries = j["temporaries"];
   if (!temporaries.empty()) {
-    std::string text = absl::StrFormat(
-        "%d temporary segment%s, %d bytes allocated", temporaries.size(),
-        temporaries.size() == 1 ? "" : "s",
-        j["temporary_allocated_size"].get<uint64_t>());
+    std::string text =
+        absl::StrFormat("%d temporary segment%s, %d bytes allocated",
+                        temporaries.size(), temporaries.size() == 1 ? "" : "s",
+                        j["temporary_allocated_size"].get<uint64_t>());
     if (j.contains("pending_records") &&
         j["pending_records"].get<uint64_t>() > 0) {
       absl::StrAppendFormat(&text,
@@ -345,22 +343,24 @@ void PrintPendingFiles(const json& j) {
     }
     std::cout << absl::StrFormat("  %-14s %s\n", "temporaries", text);
     for (const json& t : temporaries) {
-      std::string line = absl::StrFormat(
-          "    %s: from %d", Escape(t["path"].get<std::string>()),
-          t["first_sequence"].get<uint64_t>());
+      std::string line = absl::StrFormat("    %s: from %d",
+                                         Escape(t["path"].get<std::string>()),
+                                         t["first_sequence"].get<uint64_t>());
       if (t.contains("error")) {
-        absl::StrAppend(&line, ": unreadable: ",
-                        Escape(t["error"].get<std::string>()));
+        absl::StrAppend(
+            &line, ": unreadable: ", Escape(t["error"].get<std::string>()));
       } else {
         const std::string role = t["role"].get<std::string>();
         if (role == "rewrite") {
-          absl::StrAppend(&line, ", a rewrite of the named segment (the "
-                                 "next writer's Open removes it)");
+          absl::StrAppend(&line,
+                          ", a rewrite of the named segment (the "
+                          "next writer's Open removes it)");
         } else if (role == "prepared") {
           absl::StrAppend(&line, ", prepared for the next roll, no records");
         } else if (t.contains("records")) {
-          absl::StrAppendFormat(&line, ", %d records rolled into since the "
-                                       "last Sync",
+          absl::StrAppendFormat(&line,
+                                ", %d records rolled into since the "
+                                "last Sync",
                                 t["records"].get<uint64_t>());
         } else {
           absl::StrAppend(&line, ", rolled into since the last Sync");
@@ -375,13 +375,13 @@ void PrintPendingFiles(const json& j) {
   const json& retired = j["retired"];
   if (!retired.empty()) {
     uint64_t allocated = 0;
-    for (const json& r : retired) allocated += r["allocated_size"].get<uint64_t>();
+    for (const json& r : retired)
+      allocated += r["allocated_size"].get<uint64_t>();
     std::cout << absl::StrFormat(
         "  %-14s %d segment%s kept for reuse, %d bytes allocated\n", "retired",
         retired.size(), retired.size() == 1 ? "" : "s", allocated);
   }
 }
-
 
 // A log directory: totals, then each segment as FileInfo describes it.
 json LogInfo(const std::string& dir, const std::vector<SegmentName>& names,

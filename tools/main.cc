@@ -64,7 +64,9 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1, 1);
 
   ReadOptions info, verify;
-  AddRead(app, "info", "kind, record type, counts, commit slots, sizes",
+  AddRead(app, "info",
+          "kind, record type, counts, commit slots, sizes; for a log, also "
+          "its temporary and retired segments",
           info);
   AddRead(app, "verify",
           "check every header and record checksum (read-only); exit 1 if "

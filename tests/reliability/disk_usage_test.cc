@@ -166,9 +166,8 @@ std::string CheckAllocation(const std::string& dir, uint64_t next,
 int ManySegments(const std::string& dir) {
   const std::string log_dir = dir + "/log";
   const uint64_t mib = uint64_t{1} << 20;
-  const uint64_t total =
-      static_cast<uint64_t>(reliability::Scaled(48, 192)) * mib /
-      kLayout.stride;
+  const uint64_t total = static_cast<uint64_t>(reliability::Scaled(48, 192)) *
+                         mib / kLayout.stride;
   const uint64_t per = kLayout.Capacity(kSegmentSize);
   LogOptions options;
   options.segment_size = kSegmentSize;

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
 #include "mapfile/blob_log.h"
@@ -301,7 +301,8 @@ DirState ReadDirState(const std::string& dir) {
       d.error = h.status();
       continue;
     }
-    d.segments.push_back({*first, (h->segment_flags & kSegmentCompressed) != 0});
+    d.segments.push_back(
+        {*first, (h->segment_flags & kSegmentCompressed) != 0});
   }
   std::sort(d.segments.begin(), d.segments.end());
   return d;
@@ -369,15 +370,15 @@ TEST(KillLoopTest, CompressSealedRunResumesEveryCompressionAfterRandomKills) {
       << "left in the log: " << absl::StrJoin(d.others, ", ");
 
   LogState state;
-  absl::Status s = CheckLog(dir.File("log"), options, synced,
-                            std::max(appended, synced),
-                            static_cast<uint64_t>(rounds), &state);
+  absl::Status s =
+      CheckLog(dir.File("log"), options, synced, std::max(appended, synced),
+               static_cast<uint64_t>(rounds), &state);
   ASSERT_TRUE(s.ok()) << s;
   Report("kill_loop.compress_sealed",
          absl::StrCat(kills, " kills, ", left_uncompressed,
                       " sealed segments found uncompressed and ",
-                      left_temporary, " temporaries after a kill, ",
-                      state.next, " records, ", d.segments.size(),
+                      left_temporary, " temporaries after a kill, ", state.next,
+                      " records, ", d.segments.size(),
                       " segments at the end, all sealed ones compressed"));
 }
 
