@@ -603,6 +603,7 @@ SealedSegment& Sealed() {
       if (!log->Append(t).ok()) return seg;
     }
     if (!log->Seal().ok()) return seg;
+    log = absl::CancelledError("closed");  // close finishes the compression
     const std::string file =
         seg->path + "/" + internal::SegmentFileName(0);
     seg->uncompressed = layout.control_size + seg->records * layout.stride;
