@@ -17,16 +17,32 @@
 //     (MS_SYNC) + fdatasync of the same pages and pwrite + fdatasync of the
 //     same bytes.
 //   * Open (and close) of a 1 MiB and a 1 GiB vector: O(1) in the size.
-// Files live in $MAPFILE_BENCH_DIR (default /tmp).
+//   * Open to close, as a program writes a new vector (docs/PERFORMANCE.md,
+//     "The vector's write path"): BM_VectorOpenPushClose<size, pretouch>
+//     opens a new file (default options, or VectorOptions::pretouch =
+//     4 MiB), push_backs 2,000,000 records of 8 B or 64 B and closes it
+//     (the destructor); vs BM_StdReservedPushFree<size>: std::vector
+//     reserve(n), the same push_backs, the free, on memory fresh from the
+//     kernel as a program's first use of it finds it (malloc_trim after
+//     each iteration), and BM_StdReservedPushFree<size, warm>: the same on
+//     memory the allocator kept from the previous iteration. These run once
+//     per directory of $MAPFILE_BENCH_DIRS (default "/var/tmp /dev/shm"),
+//     named after its file system (BM_VectorOpenPushClose<8, 0>/ext4, ...),
+//     with manual time: removing the previous file is not timed.
+// Other files live in $MAPFILE_BENCH_DIR (default /tmp).
 //
 //   bench/run                      # all of bench/, with RESULTS.md
 //   build-bench/mapped_vector_benchmark --benchmark_filter=PushBack
 
+#include <malloc.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -34,6 +50,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
@@ -342,6 +360,111 @@ void BM_PushBackPretouch(benchmark::State& state) {
   remove(path.c_str());
 }
 BENCHMARK(BM_PushBackPretouch)->ArgName("pretouch")->Arg(0)->Arg(4 << 20);
+
+constexpr size_t kFreshRecords = 2000000;
+
+int64_t NowNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Open a new vector in `dir`, kFreshRecords push_backs, close: the whole
+// life of a file a program writes. kPretouch: VectorOptions::pretouch.
+template <size_t kSize, uint64_t kPretouch>
+void BM_VectorOpenPushClose(benchmark::State& state, std::string dir) {
+  using R = Record<kSize>;
+  const std::vector<R>& input = Input<kSize>();
+  const std::string path = dir + "/mapped_vector_benchmark.fresh";
+  VectorOptions options;
+  options.pretouch = kPretouch;
+  if (std::getenv("MVB_HUGE")) options.huge_pages = true;
+  if (std::getenv("MVB_POPULATE")) options.populate = true;
+  for (auto _ : state) {
+    remove(path.c_str());
+    const int64_t start = NowNs();
+    {
+      MappedVector<R> v = OrDie(MappedVector<R>::Open(path, options));
+      PushAll(v, input, kFreshRecords);
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  remove(path.c_str());
+  state.SetItemsProcessed(state.iterations() * kFreshRecords);
+  state.SetBytesProcessed(state.iterations() * kFreshRecords * kSize);
+}
+
+// The baseline: std::vector, reserve(n), the same push_backs, the free.
+// !kWarm: each iteration starts from memory fresh from the kernel (the
+// allocator gives its free memory back, untimed), as the first vector of
+// that size in a program does; kWarm: on what the allocator kept.
+template <size_t kSize, bool kWarm>
+void BM_StdReservedPushFree(benchmark::State& state, std::string) {
+  using R = Record<kSize>;
+  const std::vector<R>& input = Input<kSize>();
+  for (auto _ : state) {
+    if (!kWarm) malloc_trim(0);
+    const int64_t start = NowNs();
+    {
+      std::vector<R> v;
+      v.reserve(kFreshRecords);
+      PushAll(v, input, kFreshRecords);
+    }
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+  }
+  state.SetItemsProcessed(state.iterations() * kFreshRecords);
+  state.SetBytesProcessed(state.iterations() * kFreshRecords * kSize);
+}
+
+std::string FileSystemName(const std::string& dir) {
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0) return "unknown";
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x58465342:
+      return "xfs";
+    default:
+      return absl::StrCat("fs", fs.f_type);
+  }
+}
+
+// Registers the Open-to-close benchmarks once per directory of
+// $MAPFILE_BENCH_DIRS.
+int RegisterOpenToClose() {
+  std::string dirs = "/var/tmp /dev/shm";
+  if (const char* d = std::getenv("MAPFILE_BENCH_DIRS")) dirs = d;
+  using Fn = void (*)(benchmark::State&, std::string);
+  const std::pair<const char*, Fn> all[] = {
+      {"BM_StdReservedPushFree<8, fresh>", BM_StdReservedPushFree<8, false>},
+      {"BM_StdReservedPushFree<8, warm>", BM_StdReservedPushFree<8, true>},
+      {"BM_VectorOpenPushClose<8, 0>", BM_VectorOpenPushClose<8, 0>},
+      {"BM_VectorOpenPushClose<8, 4 MiB>",
+       BM_VectorOpenPushClose<8, (4 << 20)>},
+      {"BM_StdReservedPushFree<64, fresh>", BM_StdReservedPushFree<64, false>},
+      {"BM_StdReservedPushFree<64, warm>", BM_StdReservedPushFree<64, true>},
+      {"BM_VectorOpenPushClose<64, 0>", BM_VectorOpenPushClose<64, 0>},
+      {"BM_VectorOpenPushClose<64, 4 MiB>",
+       BM_VectorOpenPushClose<64, (4 << 20)>},
+  };
+  for (absl::string_view dir :
+       absl::StrSplit(dirs, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
+    const std::string base(dir);
+    const std::string fs = FileSystemName(base);
+    for (const auto& [name, fn] : all) {
+      benchmark::RegisterBenchmark(absl::StrCat(name, "/", fs).c_str(), fn,
+                                   base)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  return 0;
+}
+const int registered = RegisterOpenToClose();
 
 }  // namespace
 }  // namespace mapfile

@@ -130,14 +130,17 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path,
         int flags = O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
         if (options.mode == OpenMode::kCreate) flags |= O_CREAT;
         if (options.mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
-        MAPFILE_ASSIGN_OR_RETURN(os::Fd fd,
-                                 os::Open(path, flags, options.permissions));
+        bool created = false;
+        MAPFILE_ASSIGN_OR_RETURN(
+            os::Fd fd, os::Open(path, flags, options.permissions, &created,
+                                options.sync_directory));
 
         MappedFile file;
         file.path_ = path;
         file.fd_ = Descriptor(fd.Release());
         file.options_ = options;
         file.writable_ = writable;
+        file.created_ = created;
         MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd_, path));
         if (!S_ISREG(st.st_mode)) {
           return absl::InvalidArgumentError(

@@ -5,6 +5,8 @@
 
 #include "mapfile/mapped_vector.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -107,11 +109,17 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   file_options.populate = options.populate;
   file_options.huge_pages = options.huge_pages;
   file_options.lock = read_only ? options.reader_lock : options.lock;
+  // The name needs to be durable from the first Sync() on, not before:
+  // Commit syncs the directory (a new file lost to a power loss before its
+  // first Sync is a vector that held nothing durable).
+  file_options.sync_directory = false;
   VectorStore store;
   store.type_ = type;
   store.read_only_ = read_only;
   MAPFILE_ASSIGN_OR_RETURN(store.file_, MappedFile::Open(path, file_options));
   MappedFile& file = *store.file_;
+  store.directory_due_ = file.created();
+  if (!read_only && !options.huge_pages) store.growth_advice_ = MADV_HUGEPAGE;
   FileHeader header;
   std::byte fresh[kHeaderSize] = {};
   if (creating) {
@@ -132,7 +140,13 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   if (unfinished) {
     MAPFILE_RETURN_IF_ERROR(file.Grow(header.data_offset));
     std::memcpy(file.data(), fresh, kHeaderSize);
+    // The one flush before the first Sync(): a header page on disk before
+    // any element is what tells a creation cut short by a crash (zeros or
+    // this header, nothing after it: IsUnfinished) from a damaged file.
     MAPFILE_RETURN_IF_ERROR(file.Sync());
+    // An empty file left by an earlier creation: its name may not be
+    // durable either.
+    store.directory_due_ = true;
     store.data_offset_ = header.data_offset;
     store.sequence_ = 1;
   } else {
@@ -238,10 +252,21 @@ absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
     if (pretouch_ && data_offset_ + bytes > file_->capacity()) {
       pretouch_->Stop();
     }
+    const uint64_t old_size = file_->size();
     absl::Status status = file_->Grow(data_offset_ + bytes);
     Update();
     MAPFILE_RETURN_IF_ERROR(status);
     if (data_ != old) touched_ = 0;
+    if (growth_advice_ != 0) {
+      // New pages, never written: see VectorOptions::huge_pages. A hint.
+      const uint64_t page = os::PageSize();
+      const uint64_t from = data_ == old ? os::RoundUp(old_size, page) : 0;
+      const uint64_t to = os::RoundUp(file_->size(), page);
+      if (to > from) {
+        os::Madvise(file_->data() + from, to - from, growth_advice_, path())
+            .IgnoreError();
+      }
+    }
   }
   if (pretouch_ && bytes > mark_) {
     // Top up the populated pages ahead of the writer, and come back when
@@ -280,8 +305,27 @@ absl::Status VectorStore::Commit(uint64_t count) {
     committed_ = count;
     return absl::OkStatus();
   }
+  if (growth_advice_ == MADV_HUGEPAGE) {
+    // A sync writes back whole folios: from now on new pages are small, so
+    // that a Sync after a few elements writes a few pages (VectorOptions::
+    // huge_pages). The huge ones already there stay as they are.
+    growth_advice_ = MADV_NOHUGEPAGE;
+    const uint64_t mapped = os::RoundUp(file_->size(), os::PageSize());
+    if (mapped > 0) {
+      os::Madvise(file_->data(), mapped, growth_advice_, path()).IgnoreError();
+    }
+  }
   const uint64_t length = count * type_.size;
   MAPFILE_RETURN_IF_ERROR(file_->Sync(data_offset_, length));
+  if (directory_due_) {
+    // The file's name, made by Open without a flush: durable before the
+    // first commit is.
+    MAPFILE_RETURN_IF_ERROR(Annotate(
+        os::FsyncParentDirectory(path()),
+        absl::StrCat("MappedVector::Sync(\"", path(),
+                     "\"): making the new file's name durable")));
+    directory_due_ = false;
+  }
   MAPFILE_CRASH_POINT("vector.commit.data_synced", &path());
   std::atomic_thread_fence(std::memory_order_release);  // pairs with Load
   EncodeSlot({sequence_ + 1, count, length}, HeaderPage(*file_));

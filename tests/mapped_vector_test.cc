@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mapfile/internal/os.h"
@@ -738,6 +741,112 @@ TEST_F(VectorTest, FailedSyncKeepsThePreviousCommit) {
   auto r = MappedVector<const uint64_t>::Open(path_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->size(), 4u);
+}
+
+// The flushes a writer makes are the ones the contract needs: the new
+// header once (it tells a creation cut short from a damaged file), then
+// only in Sync(). Growth, reserve, shrink_to_fit, close and the Open of an
+// existing file flush nothing; the new file's directory is synced by the
+// first Sync, not by Open.
+TEST_F(VectorTest, OnlyCreationAndSyncFlush) {
+  // A rule that never fires: counts every operation from here on.
+  os::fault::Inject({os::Op::kFsync, 0});
+  auto flushes = [] {
+    return std::vector<uint64_t>{os::fault::Calls(os::Op::kMsync),
+                                 os::fault::Calls(os::Op::kFdatasync),
+                                 os::fault::Calls(os::Op::kFsync)};
+  };
+  using Flushes = std::vector<uint64_t>;
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(flushes(), (Flushes{1, 1, 0})) << "the header, no directory";
+    for (uint64_t i = 0; i < (uint64_t{3} << 20) / 8; ++i) {
+      ASSERT_TRUE(v->push_back(i).ok());
+    }
+    ASSERT_TRUE(v->reserve(v->capacity() * 2).ok());
+    ASSERT_TRUE(v->shrink_to_fit().ok());
+    EXPECT_GT(v->file()->size(), uint64_t{3} << 20);  // grew several times
+    EXPECT_EQ(flushes(), (Flushes{1, 1, 0})) << "growth and shrink";
+    ASSERT_TRUE(v->Sync().ok());
+    // data + header msync, the size's fdatasync, the directory once.
+    EXPECT_EQ(flushes(), (Flushes{3, 2, 1}));
+    ASSERT_TRUE(v->push_back(7).ok());
+    ASSERT_TRUE(v->Sync().ok());
+    EXPECT_EQ(os::fault::Calls(os::Op::kFsync), 1u) << "directory once";
+  }
+  os::fault::Reset();
+  os::fault::Inject({os::Op::kFsync, 0});
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->size(), (uint64_t{3} << 20) / 8 + 1);
+    for (uint64_t i = 0; i < (uint64_t{1} << 20); ++i) {
+      ASSERT_TRUE(v->push_back(i).ok());
+    }
+    ASSERT_TRUE(v->shrink_to_fit().ok());
+  }
+  EXPECT_EQ(flushes(), (Flushes{0, 0, 0})) << "reopen, growth, close";
+}
+
+// The directory sync moved from Open to the first Sync keeps its error
+// path: a failure is the Sync's, names the step, commits nothing, and the
+// next Sync tries again.
+TEST_F(VectorTest, NewFilesDirectorySyncFailsTheFirstSyncAndIsRetried) {
+  os::fault::Inject({os::Op::kFsync, EIO});
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();  // Open no longer fsyncs
+  ASSERT_TRUE(v->push_back(1).ok());
+  absl::Status s = v->Sync();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(),
+              HasSubstr("MappedVector::Sync(\"" + path_ +
+                        "\"): making the new file's name durable"));
+  EXPECT_EQ(v->committed_size(), 0u);
+  ASSERT_TRUE(v->Sync().ok());
+  EXPECT_EQ(v->committed_size(), 1u);
+  EXPECT_EQ(os::fault::Calls(os::Op::kFsync), 2u);
+}
+
+// VmFlags of the mapping that holds `address`, from /proc/self/smaps.
+std::string VmFlags(const void* address) {
+  std::string smaps = testing::ReadFile("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (absl::string_view line : absl::StrSplit(smaps, '\n')) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(std::string(line.substr(0, 40)).c_str(), "%lx-%lx ",
+                    &begin, &end) == 2 &&
+        line.find(' ') > line.find('-')) {
+      inside = begin <= at && at < end;
+    } else if (inside && absl::StartsWith(line, "VmFlags:")) {
+      return std::string(line);
+    }
+  }
+  return "";
+}
+
+// Pages a writer grows into ask for huge pages until its first Sync, and
+// small ones from then on (VectorOptions::huge_pages): bulk filling faults
+// in 2 MiB at a time, later Syncs write back small pages.
+TEST_F(VectorTest, GrowthAsksForHugePagesUntilTheFirstSync) {
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->resize((uint64_t{4} << 20) / 8).ok());
+  const std::byte* base = v->file()->data();
+  EXPECT_THAT(VmFlags(base + (uint64_t{3} << 20)), HasSubstr(" hg"));
+  EXPECT_THAT(VmFlags(base), ::testing::Not(HasSubstr(" hg")));
+  ASSERT_TRUE(v->Sync().ok());
+  EXPECT_THAT(VmFlags(base + (uint64_t{3} << 20)), HasSubstr(" nh"));
+  ASSERT_TRUE(v->resize((uint64_t{16} << 20) / 8).ok());
+  ASSERT_EQ(v->file()->data(), base);
+  EXPECT_THAT(VmFlags(base + (uint64_t{15} << 20)), HasSubstr(" nh"));
+  EXPECT_THAT(VmFlags(base + (uint64_t{15} << 20)),
+              ::testing::Not(HasSubstr(" hg")));
+  // Readers and vectors opened with huge_pages keep their own advice.
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(VmFlags(r->data() + 1000), ::testing::Not(HasSubstr(" hg")));
 }
 
 TEST_F(VectorTest, CorruptSlotFallsBackAndBothCorruptIsDataLoss) {

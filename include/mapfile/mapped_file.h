@@ -113,8 +113,9 @@ class MappedFile {
     // writers, so the first write does not fault either; MAP_POPULATE for
     // readers). A hint: ignored where the kernel lacks it.
     bool populate = false;
-    // MADV_HUGEPAGE on the mapping. A hint: only some file systems (tmpfs
-    // with huge=advise) honour it for files.
+    // MADV_HUGEPAGE on the mapping. A hint: file systems with large folios
+    // (ext4 from Linux 6.16, XFS, tmpfs mounted huge=advise) then fault in
+    // 2 MiB at a time; others ignore it. A sync writes back whole folios.
     bool huge_pages = false;
     // flock: writers take LOCK_EX, readers LOCK_SH, both non-blocking, and
     // Open fails with Unavailable when the other kind is held. A shared lock
@@ -128,6 +129,11 @@ class MappedFile {
     // rw-------). An existing file keeps its mode. Only the bits in 0777
     // are accepted (InvalidArgument otherwise).
     mode_t permissions = 0644;
+    // kCreate/kCreateNew: when Open creates the file it fsyncs the parent
+    // directory, so that the name survives a power loss. False leaves that
+    // to the caller (MappedVector does it in its first Sync(), the first
+    // point that promises durability); created() says whether it is due.
+    bool sync_directory = true;
   };
 
   // Opens (or creates) `path` and maps all of it. Errors: NotFound (missing,
@@ -159,6 +165,8 @@ class MappedFile {
   // How many times growth past capacity() moved the mapping.
   uint64_t remap_count() const { return remap_count_; }
   bool writable() const { return writable_; }
+  // Whether Open created the file (kCreate/kCreateNew).
+  bool created() const { return created_; }
   const std::string& path() const { return path_; }
   int fd() const { return fd_; }
 
@@ -240,6 +248,7 @@ class MappedFile {
   Options options_;
   bool writable_ = false;
   bool size_changed_ = false;  // since the last successful kSync
+  bool created_ = false;
   int advice_ = 0;             // MADV_NORMAL
   absl::Status sticky_;        // first sync failure
 };

@@ -114,6 +114,14 @@ struct VectorOptions {
   uint64_t reserve = uint64_t{64} << 30;
   bool preallocate = true;  // growth fails with a Status on a full disk
   bool populate = false;
+  // MADV_HUGEPAGE on the whole mapping, for as long as it is open (see
+  // MappedFile::Options). Without it a writer still asks for huge pages
+  // where it grows the file, until its first Sync(): on file systems with
+  // large folios (ext4 from Linux 6.16, XFS) new elements then fault in
+  // 2 MiB at a time instead of 4 KiB. From the first Sync on, new pages are
+  // small again, because a sync writes back whole folios: a Sync() after a
+  // few push_backs writes 4 KiB, not 2 MiB (docs/PERFORMANCE.md, "The
+  // vector's write path").
   bool huge_pages = false;
   // Writers hold flock(LOCK_EX) while open: a second writer, in any process,
   // is Unavailable (false: no such protection).
@@ -210,6 +218,11 @@ class VectorStore {
   uint64_t sequence_ = 0;
   uint64_t committed_ = 0;
   bool read_only_ = false;
+  // This writer created the file: the first Commit fsyncs its directory.
+  bool directory_due_ = false;
+  // madvise advice for the pages growth maps (0: none): MADV_HUGEPAGE until
+  // the first Commit, MADV_NOHUGEPAGE after it (see VectorOptions).
+  int growth_advice_ = 0;
 };
 
 }  // namespace internal
