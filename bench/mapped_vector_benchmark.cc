@@ -378,8 +378,6 @@ void BM_VectorOpenPushClose(benchmark::State& state, std::string dir) {
   const std::string path = dir + "/mapped_vector_benchmark.fresh";
   VectorOptions options;
   options.pretouch = kPretouch;
-  if (std::getenv("MVB_HUGE")) options.huge_pages = true;
-  if (std::getenv("MVB_POPULATE")) options.populate = true;
   for (auto _ : state) {
     remove(path.c_str());
     const int64_t start = NowNs();
