@@ -15,7 +15,8 @@
 //   * operator[] at random indices over 64 MiB of uint64_t, resident.
 //   * Sync() after 1 and after 1000 pushed 64 B records, beside raw msync
 //     (MS_SYNC) + fdatasync of the same pages and pwrite + fdatasync of the
-//     same bytes.
+//     same bytes; Sync() after 1 record on small and on huge pages, with the
+//     bytes each writes (BM_SyncOneRecord).
 //   * Open (and close) of a 1 MiB and a 1 GiB vector: O(1) in the size.
 //   * Open to close, as a program writes a new vector (docs/PERFORMANCE.md,
 //     "The vector's write path"): BM_VectorOpenPushClose<size, pretouch>
@@ -311,6 +312,50 @@ BENCHMARK(BM_Sync)
     ->ArgNames({"records", "how"})  // how: 0 Sync, 1 msync+fdatasync, 2 pwrite
     ->ArgsProduct({{1, 1000}, {0, 1, 2}})
     ->UseRealTime();
+
+// Bytes this process has caused to be written to storage (/proc/self/io).
+uint64_t WriteBytes() {
+  FILE* f = fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long bytes = 0;
+  while (fgets(line, sizeof(line), f) != nullptr) {
+    if (sscanf(line, "write_bytes: %llu", &bytes) == 1) break;
+  }
+  fclose(f);
+  return bytes;
+}
+
+// push_back of one 64 B record, then Sync(), into a 16 MiB vector whose
+// pages are small (huge:0, what a writer has after its first Sync) or huge
+// (huge:1, VectorOptions::huge_pages). Counter written_per_sync: the bytes
+// each Sync wrote to the device: a sync writes back whole folios, which is
+// why growth stops asking for huge pages at the first Sync.
+void BM_SyncOneRecord(benchmark::State& state) {
+  using R = Record<64>;
+  const std::vector<R>& input = Input<64>();
+  const std::string path = BenchFile("mapped_vector_benchmark.sync1");
+  VectorOptions options;
+  options.huge_pages = state.range(0) != 0;
+  MappedVector<R> v = OrDie(MappedVector<R>::Open(path, options));
+  OrDie(v.Sync());  // growth from here on asks for small pages
+  constexpr size_t kMax = (16 << 20) / sizeof(R);
+  OrDie(v.resize(kMax));  // the pages, faulted in as the option says
+  OrDie(v.Sync());
+  v.clear();
+  const uint64_t written = WriteBytes();
+  size_t i = 0;
+  for (auto _ : state) {
+    if (v.size() == kMax) v.clear();
+    OrDie(v.push_back(input[i++ % kInput]));
+    OrDie(v.Sync());
+  }
+  state.counters["written_per_sync"] = benchmark::Counter(
+      static_cast<double>(WriteBytes() - written) /
+      static_cast<double>(state.iterations()));
+  remove(path.c_str());
+}
+BENCHMARK(BM_SyncOneRecord)->ArgName("huge")->Arg(0)->Arg(1)->UseRealTime();
 
 // Trivially copyable, and value-initialisation leaves its bytes alone: a
 // resize() to 1 GiB costs the growth (fallocate), not writing 1 GiB.

@@ -381,6 +381,52 @@ def log_write_table(medians, reps):
     return out
 
 
+# MappedVector's write path, Open to close (bench/mapped_vector_benchmark.cc):
+# (what, vector benchmark, baseline benchmark, target), per file system.
+VECTOR_WRITE = (
+    ("Open + 2M x 8 B push_back + close, new file, default options",
+     "BM_VectorOpenPushClose<8, 0>", "BM_StdReservedPushFree<8, fresh>",
+     "<= 1.25"),
+    ("Open + 2M x 64 B push_back + close, new file, default options",
+     "BM_VectorOpenPushClose<64, 0>", "BM_StdReservedPushFree<64, fresh>",
+     "<= 1.25"),
+    ("same as 8 B, pretouch = 4 MiB",
+     "BM_VectorOpenPushClose<8, 4 MiB>", "BM_StdReservedPushFree<8, fresh>",
+     "report"),
+    ("same as 64 B, pretouch = 4 MiB",
+     "BM_VectorOpenPushClose<64, 4 MiB>", "BM_StdReservedPushFree<64, fresh>",
+     "report"),
+)
+
+
+def vector_write_table(medians):
+    """The vector write path, file systems side by side (wall and CPU)."""
+    systems = sorted({n.split("/")[1] for t in medians.values() for n in t
+                      if n.startswith("BM_VectorOpenPushClose<")})
+    if not systems:
+        return []
+    head = "| figure | baseline | target | " + " | ".join(
+        f"{fs}: vector / std::vector ms (CPU) | {fs} ratio (CPU)"
+        for fs in systems) + " |"
+    out = [head, "|" + "---|" * (3 + 2 * len(systems))]
+    for what, vec, base, target in VECTOR_WRITE:
+        cells = []
+        for fs in systems:
+            a = find(medians, f"{vec}/{fs}/manual_time")
+            b = find(medians, f"{base}/{fs}/manual_time")
+            if not a or not b:
+                cells += ["-", "-"]
+                continue
+            unit_a = UNIT_NS[a.get("time_unit", "ns")] / 1e6
+            unit_b = UNIT_NS[b.get("time_unit", "ns")] / 1e6
+            wa, wb = a["real_time"] * unit_a, b["real_time"] * unit_b
+            ca, cb = a["cpu_time"] * unit_a, b["cpu_time"] * unit_b
+            cells += [f"{wa:.1f} / {wb:.1f} ({ca:.1f} / {cb:.1f})",
+                      f"**{wa / wb:.2f}x** ({ca / cb:.2f}x)"]
+        out.append(f"| {what} | `{base}` | {target} | " + " | ".join(cells) + " |")
+    return out
+
+
 def main():
     results_dir, out_md, plots_dir = sys.argv[1:4]
     medians, reps = load(results_dir)
@@ -416,6 +462,15 @@ def main():
                   "ratio = log / baseline wall time (lower: the log is faster), "
                   "median of the repetitions (and of the best ones).", ""]
         lines += log_write
+    vector_write = vector_write_table(medians)
+    if vector_write:
+        lines += ["", "## Vector write path, Open to close "
+                  "(bench/mapped_vector_benchmark.cc)", "",
+                  "Each file system of `MAPFILE_BENCH_DIRS` side by side; "
+                  "ratio = vector / std::vector (reserve(n), fresh memory) "
+                  "wall time, median of the repetitions (CPU time of the "
+                  "writing thread in brackets).", ""]
+        lines += vector_write
     lines += ["", "## Absolute figures"] + absolute_tables(medians)
     # bench/python_bench.py's section is not ours: keep it.
     begin, end = "<!-- python_bench: begin -->", "<!-- python_bench: end -->"
@@ -431,5 +486,10 @@ if __name__ == "__main__":
         # benchmark alone: bench/report.py --log-write results.json
         med, rep = load(os.path.dirname(os.path.abspath(sys.argv[2])) or ".")
         print("\n".join(log_write_table(med, rep)))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--vector-write":
+        # The same for a mapped_vector_benchmark JSON:
+        # bench/report.py --vector-write results.json
+        med, rep = load(os.path.dirname(os.path.abspath(sys.argv[2])) or ".")
+        print("\n".join(vector_write_table(med)))
     else:
         main()
