@@ -5,6 +5,7 @@
 
 #include "mapfile/mapped_vector.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -305,10 +306,12 @@ absl::Status VectorStore::Commit(uint64_t count) {
     committed_ = count;
     return absl::OkStatus();
   }
-  if (growth_advice_ == MADV_HUGEPAGE) {
-    // A sync writes back whole folios: from now on new pages are small, so
-    // that a Sync after a few elements writes a few pages (VectorOptions::
-    // huge_pages). The huge ones already there stay as they are.
+  // A sync writes back whole folios: from the first one on, new pages are
+  // small, so that a Sync after a few elements writes a few pages
+  // (VectorOptions::huge_pages). The huge folios around the end are let go
+  // once this commit has made them clean (below).
+  const bool first_after_huge = growth_advice_ == MADV_HUGEPAGE;
+  if (first_after_huge) {
     growth_advice_ = MADV_NOHUGEPAGE;
     const uint64_t mapped = os::RoundUp(file_->size(), os::PageSize());
     if (mapped > 0) {
@@ -333,7 +336,26 @@ absl::Status VectorStore::Commit(uint64_t count) {
   MAPFILE_RETURN_IF_ERROR(file_->Sync(0, kHeaderSize));
   ++sequence_;
   committed_ = count;
+  if (first_after_huge) DropHugeTail(data_offset_ + length);
   return absl::OkStatus();
+}
+
+// The huge folio that holds the end of the elements, and those faulted in
+// ahead of it, would stay huge, and every later Sync that touches one would
+// write all 2 MiB of it again. Right after a commit they are clean (or
+// zeros): unmapping them and dropping them from the page cache costs one
+// read of what they hold, as small pages. Hints: a folio that is dirty
+// (pretouched zeros) or mapped by another process stays as it is.
+void VectorStore::DropHugeTail(uint64_t end) {
+  constexpr uint64_t kHuge = uint64_t{2} << 20;  // the PMD size on x86-64
+  const uint64_t from = end / kHuge * kHuge;
+  const uint64_t to = os::RoundUp(file_->size(), os::PageSize());
+  if (to <= from) return;
+  if (pretouch_) touched_ = std::min(touched_, from - std::min(from, data_offset_));
+  os::Madvise(file_->data() + from, to - from, MADV_DONTNEED, path())
+      .IgnoreError();
+  ::posix_fadvise(file_->fd(), static_cast<off_t>(from),
+                  static_cast<off_t>(to - from), POSIX_FADV_DONTNEED);
 }
 
 }  // namespace internal

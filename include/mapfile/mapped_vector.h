@@ -199,6 +199,9 @@ class VectorStore {
   absl::Status Load(bool refresh = false);
   void Update();
   absl::Status Reallocate(uint64_t bytes, uint64_t used);  // scratch
+  // After the first Commit: lets go of the huge folios from the one that
+  // holds byte `end` of the file on.
+  void DropHugeTail(uint64_t end);
 
   // Declared before file_: a move-assignment stops it before the old
   // mapping is unmapped.
