@@ -119,7 +119,9 @@ struct VectorOptions {
   // where it grows the file, until its first Sync(): on file systems with
   // large folios (ext4 from Linux 6.16, XFS) new elements then fault in
   // 2 MiB at a time instead of 4 KiB. From the first Sync on, new pages are
-  // small again, because a sync writes back whole folios: a Sync() after a
+  // small again, because a sync writes back whole folios: that Sync lets go
+  // of the huge folios from the end of the elements on (clean by then; a
+  // later access reads them back as small pages), so that a Sync() after a
   // few push_backs writes 4 KiB, not 2 MiB (docs/PERFORMANCE.md, "The
   // vector's write path").
   bool huge_pages = false;
