@@ -29,7 +29,8 @@
 //     memory the allocator kept from the previous iteration. These run once
 //     per directory of $MAPFILE_BENCH_DIRS (default "/var/tmp /dev/shm"),
 //     named after its file system (BM_VectorOpenPushClose<8, 0>/ext4, ...),
-//     with manual time: removing the previous file is not timed.
+//     with manual time: removing the previous file is not timed. Counter
+//     cpu_ms: the timed part's CPU time on the writing thread.
 // Other files live in $MAPFILE_BENCH_DIR (default /tmp).
 //
 //   bench/run                      # all of bench/, with RESULTS.md
@@ -411,10 +412,30 @@ BENCHMARK(BM_PushBackPretouch)->ArgName("pretouch")->Arg(0)->Arg(4 << 20);
 
 constexpr size_t kFreshRecords = 2000000;
 
-int64_t NowNs() {
+int64_t NowNs(clockid_t clock = CLOCK_MONOTONIC) {
   timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ::clock_gettime(clock, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Wall time of the timed part as the iteration's (manual) time, and its CPU
+// time on this thread as the counter cpu_ms (Google Benchmark's CPU column
+// also counts the untimed removal of the previous file or free memory).
+class TimedPart {
+ public:
+  TimedPart() : wall_(NowNs()), cpu_(NowNs(CLOCK_THREAD_CPUTIME_ID)) {}
+  void End(benchmark::State& state, double* cpu_ns) {
+    *cpu_ns += static_cast<double>(NowNs(CLOCK_THREAD_CPUTIME_ID) - cpu_);
+    state.SetIterationTime(static_cast<double>(NowNs() - wall_) * 1e-9);
+  }
+
+ private:
+  int64_t wall_, cpu_;
+};
+
+void SetCpuMs(benchmark::State& state, double cpu_ns) {
+  state.counters["cpu_ms"] =
+      benchmark::Counter(cpu_ns * 1e-6, benchmark::Counter::kAvgIterations);
 }
 
 // Open a new vector in `dir`, kFreshRecords push_backs, close: the whole
@@ -426,15 +447,17 @@ void BM_VectorOpenPushClose(benchmark::State& state, std::string dir) {
   const std::string path = dir + "/mapped_vector_benchmark.fresh";
   VectorOptions options;
   options.pretouch = kPretouch;
+  double cpu_ns = 0;
   for (auto _ : state) {
     remove(path.c_str());
-    const int64_t start = NowNs();
+    TimedPart timed;
     {
       MappedVector<R> v = OrDie(MappedVector<R>::Open(path, options));
       PushAll(v, input, kFreshRecords);
     }
-    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+    timed.End(state, &cpu_ns);
   }
+  SetCpuMs(state, cpu_ns);
   remove(path.c_str());
   state.SetItemsProcessed(state.iterations() * kFreshRecords);
   state.SetBytesProcessed(state.iterations() * kFreshRecords * kSize);
@@ -448,16 +471,18 @@ template <size_t kSize, bool kWarm>
 void BM_StdReservedPushFree(benchmark::State& state, std::string) {
   using R = Record<kSize>;
   const std::vector<R>& input = Input<kSize>();
+  double cpu_ns = 0;
   for (auto _ : state) {
     if (!kWarm) malloc_trim(0);
-    const int64_t start = NowNs();
+    TimedPart timed;
     {
       std::vector<R> v;
       v.reserve(kFreshRecords);
       PushAll(v, input, kFreshRecords);
     }
-    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+    timed.End(state, &cpu_ns);
   }
+  SetCpuMs(state, cpu_ns);
   state.SetItemsProcessed(state.iterations() * kFreshRecords);
   state.SetBytesProcessed(state.iterations() * kFreshRecords * kSize);
 }
