@@ -8,10 +8,10 @@
 //     (growing; reserve(n) first; reserve(n) with populate), on a file whose
 //     pages are resident (push_back, and append() of 256 records at a time),
 //     on scratch memory, and a Boost.Interprocess vector in a fresh
-//     managed_mapped_file and in one whose pages are resident. Opening, closing and removing files are outside
-//     the timing; growth and first-touch page faults are inside. Records are
-//     copied from a ring of 256 whose contents the compiler cannot see, so
-//     no backend gets to store constants.
+//     managed_mapped_file and in one whose pages are resident. Opening, closing
+//     and removing files are outside the timing; growth and first-touch page
+//     faults are inside. Records are copied from a ring of 256 whose contents
+//     the compiler cannot see, so no backend gets to store constants.
 //   * operator[] at random indices over 64 MiB of uint64_t, resident.
 //   * Sync() after 1 and after 1000 pushed 64 B records, beside raw msync
 //     (MS_SYNC) + fdatasync of the same pages and pwrite + fdatasync of the
@@ -354,12 +354,17 @@ void BM_SyncOneRecord(benchmark::State& state) {
     OrDie(v.push_back(input[i++ % kInput]));
     OrDie(v.Sync());
   }
-  state.counters["written_per_sync"] = benchmark::Counter(
-      static_cast<double>(WriteBytes() - written) /
-      static_cast<double>(state.iterations()));
+  state.counters["written_per_sync"] =
+      benchmark::Counter(static_cast<double>(WriteBytes() - written) /
+                         static_cast<double>(state.iterations()));
   remove(path.c_str());
 }
-BENCHMARK(BM_SyncOneRecord)->ArgName("pages")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_SyncOneRecord)
+    ->ArgName("pages")
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
 
 // Trivially copyable, and value-initialisation leaves its bytes alone: a
 // resize() to 1 GiB costs the growth (fallocate), not writing 1 GiB.

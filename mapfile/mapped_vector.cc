@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/crash_point.h"
 #include "mapfile/internal/os.h"
-#include "mapfile/internal/vector_layout.h"
 #include "mapfile/internal/pretouch.h"
+#include "mapfile/internal/vector_layout.h"
 #include "mapfile/status_macros.h"
 
 namespace mapfile {
@@ -323,10 +323,10 @@ absl::Status VectorStore::Commit(uint64_t count) {
   if (directory_due_) {
     // The file's name, made by Open without a flush: durable before the
     // first commit is.
-    MAPFILE_RETURN_IF_ERROR(Annotate(
-        os::FsyncParentDirectory(path()),
-        absl::StrCat("MappedVector::Sync(\"", path(),
-                     "\"): making the new file's name durable")));
+    MAPFILE_RETURN_IF_ERROR(
+        Annotate(os::FsyncParentDirectory(path()),
+                 absl::StrCat("MappedVector::Sync(\"", path(),
+                              "\"): making the new file's name durable")));
     directory_due_ = false;
   }
   MAPFILE_CRASH_POINT("vector.commit.data_synced", &path());
@@ -351,7 +351,8 @@ void VectorStore::DropHugeTail(uint64_t end) {
   const uint64_t from = end / kHuge * kHuge;
   const uint64_t to = os::RoundUp(file_->size(), os::PageSize());
   if (to <= from) return;
-  if (pretouch_) touched_ = std::min(touched_, from - std::min(from, data_offset_));
+  if (pretouch_)
+    touched_ = std::min(touched_, from - std::min(from, data_offset_));
   os::Madvise(file_->data() + from, to - from, MADV_DONTNEED, path())
       .IgnoreError();
   ::posix_fadvise(file_->fd(), static_cast<off_t>(from),
