@@ -266,6 +266,7 @@ absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
       if (to > from) {
         os::Madvise(file_->data() + from, to - from, growth_advice_, path())
             .IgnoreError();
+        huge_grown_ = huge_grown_ || growth_advice_ == MADV_HUGEPAGE;
       }
     }
   }
@@ -310,12 +311,18 @@ absl::Status VectorStore::Commit(uint64_t count) {
   // small, so that a Sync after a few elements writes a few pages
   // (VectorOptions::huge_pages). The huge folios around the end are let go
   // once this commit has made them clean (below).
-  const bool first_after_huge = growth_advice_ == MADV_HUGEPAGE;
+  // Without growth before it, nothing asked for huge pages: the mapping
+  // stays as it is and so does the page cache.
+  const bool first_after_huge =
+      growth_advice_ == MADV_HUGEPAGE && huge_grown_;
+  if (growth_advice_ == MADV_HUGEPAGE) {
+    growth_advice_ = huge_grown_ ? MADV_NOHUGEPAGE : 0;
+  }
   if (first_after_huge) {
-    growth_advice_ = MADV_NOHUGEPAGE;
     const uint64_t mapped = os::RoundUp(file_->size(), os::PageSize());
     if (mapped > 0) {
-      os::Madvise(file_->data(), mapped, growth_advice_, path()).IgnoreError();
+      os::Madvise(file_->data(), mapped, MADV_NOHUGEPAGE, path())
+          .IgnoreError();
     }
   }
   const uint64_t length = count * type_.size;

@@ -866,6 +866,16 @@ TEST_F(VectorTest, GrowthAsksForHugePagesUntilTheFirstSync) {
   auto r = MappedVector<const uint64_t>::Open(path_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(VmFlags(r->data() + 1000), ::testing::Not(HasSubstr(" hg")));
+  r = absl::UnknownError("closed");
+  // A writer whose first Sync comes without growth advises nothing.
+  v = absl::UnknownError("closed");
+  v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->push_back(1).ok());
+  ASSERT_TRUE(v->Sync().ok());
+  const std::string flags = VmFlags(v->data() + v->size() - 1);
+  EXPECT_THAT(flags, ::testing::Not(HasSubstr(" hg")));
+  EXPECT_THAT(flags, ::testing::Not(HasSubstr(" nh")));
 }
 
 // The first Sync lets go of the huge folios from the one holding the end of

@@ -226,8 +226,10 @@ class VectorStore {
   // This writer created the file: the first Commit fsyncs its directory.
   bool directory_due_ = false;
   // madvise advice for the pages growth maps (0: none): MADV_HUGEPAGE until
-  // the first Commit, MADV_NOHUGEPAGE after it (see VectorOptions).
+  // the first Commit, MADV_NOHUGEPAGE after it if growth asked for huge
+  // pages before it, else none (see VectorOptions).
   int growth_advice_ = 0;
+  bool huge_grown_ = false;  // growth mapped pages with MADV_HUGEPAGE
 };
 
 }  // namespace internal
