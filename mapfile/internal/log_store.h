@@ -106,7 +106,7 @@ class BlobIndex;   // mapfile/internal/blob_format.h
 enum class FrameKind { kFixed, kBlob };
 
 // Bytes of frames the writer gathers before one pwrite.
-inline constexpr uint64_t kWriteBuffer = uint64_t{1} << 20;
+inline constexpr uint64_t kWriteBuffer = uint64_t{256} << 10;
 // Disk space of a segment is allocated in chunks of this much: the first
 // (header, control block, the first records) when it is made, the others
 // ahead of the writer (LogStore::Ahead), steps doubling up to its size.
@@ -307,7 +307,8 @@ class LogStore {
                             const std::byte* data, bool compress,
                             const std::string& context) const;
   absl::Status CreateSegment(uint64_t first);
-  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
+  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first,
+                                                  bool whole = false) const;
   std::shared_ptr<Segment> Recycle(uint64_t first) const;
   absl::Status Name(Segment& s);
   absl::StatusOr<std::shared_ptr<Segment>> TakeNext(uint64_t first);
