@@ -18,7 +18,7 @@
 // arithmetic within its segment (plus, once, mapping or decompressing it).
 //
 // Guarantees:
-//   * Append encodes the record and its checksum into a 1 MiB buffer in
+//   * Append encodes the record and its checksum into a 256 KiB buffer in
 //     memory, with no system call except when the buffer is full (one
 //     pwrite into the active segment; at a full segment also the switch to
 //     the next one, which a background thread prepared: no flush, no file
@@ -41,13 +41,15 @@
 //   * Closing without Sync (the destructor) writes the buffer: the next Open
 //     keeps every appended record (not durable against a power loss). A
 //     killed process loses the records still in its buffer (appended since
-//     the last flush: at most 1 MiB of frames); every record written before
+//     the last flush: at most 256 KiB of frames); every record written before
 //     is kept.
 //   * One writer per directory (flock on LOCK): a second AppendLog::Open, in
 //     any process, is Unavailable. Any number of LogReaders, which take no
 //     lock and see only committed (synced) records.
-//   * Disk full: disk space is allocated ahead of the records (in steps,
-//     1 MiB doubling up to the segment size; a small log takes one step),
+//   * Disk full: disk space is allocated ahead of the records (a log's
+//     first segment in steps, 1 MiB doubling up to the segment size, so
+//     that a small log takes one step; each later segment whole, by the
+//     background thread that prepares it),
 //     and records are never stored through a mapping, so a full disk is a
 //     ResourceExhausted from the Append that needed the space (the record
 //     not appended), never SIGBUS.
