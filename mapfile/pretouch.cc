@@ -3,7 +3,6 @@
 #include "mapfile/internal/pretouch.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -112,21 +111,6 @@ class Worker {
 
  private:
   static void* Start(void* worker) {
-    // SCHED_BATCH (same nice value): the kernel does not let a batch thread
-    // preempt the thread that wakes it. Each Post is a wake-up; as a
-    // SCHED_OTHER thread the worker took the CPU from the appending thread
-    // there, which then waited for its job (a fallocate, a segment's
-    // preparation) and for every other runnable task of a busy machine:
-    // milliseconds in one Append (docs/PERFORMANCE.md, "The log's write
-    // path"). Best effort: a refusal leaves the thread as it was.
-    // A real-time process's thread keeps the policy it inherited.
-    int policy = 0;
-    sched_param param{};
-    if (pthread_getschedparam(pthread_self(), &policy, &param) == 0 &&
-        policy == SCHED_OTHER) {
-      param.sched_priority = 0;
-      pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
-    }
     static_cast<Worker*>(worker)->Loop();
     return nullptr;
   }
