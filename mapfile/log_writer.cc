@@ -251,7 +251,7 @@ absl::Status LogStore::Ahead() {
   }
   // Records go only where disk space is allocated. Once the writer is past
   // half of it, the background allocates as much again (steps doubling from
-  // kFirstStep, in kReserveChunk pieces): a segment holds at most one step it
+  // kFirstStep, in kFirstStep chunks): a segment holds at most one step it
   // does not use, and the appending thread rarely allocates itself.
   if (a.reservation == nullptr) {
     a.reservation = std::make_shared<Reservation>();
@@ -365,8 +365,7 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     }
     const uint64_t at = a->index->bytes();
     const uint64_t seq = a->first + a->count;
-    // Frames go only where disk space is allocated (kReserveChunk at a
-    // time).
+    // Frames go only where disk space is allocated (kFirstStep at a time).
     MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame));
     if (frame > kWriteBuffer) {
       // Larger than the buffer: what is buffered first, then this frame
@@ -747,14 +746,13 @@ absl::Status LogStore::Flush() {
 }
 
 // Makes sure bytes [0, end) of `a` have disk space (the background did not
-// get there first): fallocates up to the next kReserveChunk boundary (a
-// fallocate of 1 MiB took ~250 us on tmpfs, which zeroes the pages), so
+// get there first): fallocates up to the next kFirstStep boundary, so
 // that writes below it cannot fail for space. ResourceExhausted on a full disk:
 // the Append that needed the space fails, and nothing is appended.
 absl::Status LogStore::Reserve(Segment& a, uint64_t end) {
   if (end <= a.allocated) return absl::OkStatus();
   const uint64_t size = a.file->size();
-  const uint64_t to = std::min(size, os::RoundUp(end, kReserveChunk));
+  const uint64_t to = std::min(size, os::RoundUp(end, kFirstStep));
   absl::Status status = os::Fallocate(a.file->fd(), a.path, a.allocated,
                                       to - a.allocated);
   if (status.code() == absl::StatusCode::kUnimplemented) {
@@ -779,10 +777,7 @@ void LogStore::PostReserve(Segment& a, uint64_t to) {
     try {
       std::lock_guard<std::mutex> lock(r->mu);
       for (uint64_t at = r->end.load(); !r->closed && at < to;) {
-        // In pieces of kReserveChunk: a fallocate holds the inode lock
-        // the writer's pwrite needs (tmpfs zeroes the pages meanwhile:
-        // ~250 us a MiB), so a pwrite waits for one piece at most.
-        const uint64_t next = std::min(to, at + kReserveChunk);
+        const uint64_t next = std::min(to, at + kFirstStep);
         // A failure (full disk) is the writer's to meet and report: it
         // allocates for itself when it gets there.
         if (!os::Fallocate(file->fd(), path, at, next - at).ok()) break;

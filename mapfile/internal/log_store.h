@@ -116,10 +116,6 @@ inline constexpr uint64_t kWriteBuffer = uint64_t{256} << 10;
 // (header, control block, the first records) when it is made, the others
 // ahead of the writer (LogStore::Ahead), steps doubling up to its size.
 inline constexpr uint64_t kFirstStep = uint64_t{1} << 20;
-// Disk space is allocated in pieces of this much: by the background, a
-// step at a time (PostReserve); by the writer, when it gets there first
-// (Reserve).
-inline constexpr uint64_t kReserveChunk = uint64_t{256} << 10;
 
 // unlink(2) of one of the log's files (directory fsynced), then the crash
 // point "log.unlinked": its name may be used again later, and a test's
