@@ -122,23 +122,11 @@ absl::Status LogStore::OpenWriter() {
 // (checked against its header when it is loaded).
 
 // A segment for records from `first` under its temporary name: the file
-// sized to the segment (sparse), the first step of disk space allocated
-// (with `whole`, all of it), the header written, mapped. Nothing synced:
-// Sync makes it durable before it is named. Uses only what Open set: safe
-// on the background thread.
-//
-// `whole` is the background's preparation of the segment after one the
-// writer has half filled: a log that long grows, and the space allocated
-// now, on the new file's own inode, is space no job has to allocate later
-// in the active file, where a fallocate holds the inode lock the writer's
-// pwrite needs, and where each step was one more wake-up of the background
-// thread from Append (docs/PERFORMANCE.md, "The log's write path"). A
-// log's first segment (CreateSegment), and one the writer makes itself, is
-// allocated in steps: a small log keeps at most one step it does not use.
-// If the whole does not fit (a nearly full disk), only the first step is
-// kept allocated as asked, and the writer meets the full disk itself.
+// sized to the segment (sparse), the first step of disk space allocated,
+// the header written, mapped. Nothing synced: Sync makes it durable before
+// it is named. Uses only what Open set: safe on the background thread.
 absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
-    uint64_t first, bool whole) const {
+    uint64_t first) const {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
   const std::string temp = absl::StrCat(path, kTempSuffix);
   MappedFile::Options o;
@@ -150,7 +138,6 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.preallocate = false;  // steps: Reserve
   if (std::shared_ptr<Segment> s = Recycle(first)) return s;
   const uint64_t step = std::min(size_, kFirstStep);
-  uint64_t allocated = 0;
   // Created here without a directory fsync (the Sync that names it makes
   // the directory durable), then mapped.
   absl::StatusOr<MappedFile> file;
@@ -167,16 +154,9 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
     // Space for the header page and the control block before they are
     // stored through the mapping (a store to a hole on a full disk is
     // SIGBUS).
-    if (whole && step < size_) {
-      if (os::Fallocate(file->fd(), temp, 0, size_).ok()) {
-        allocated = size_;
-      }  // else the first step, as for any segment; pwrite reports
-    }
-    if (allocated < step) {
-      status = os::Fallocate(file->fd(), temp, 0, step);
-      if (status.code() == absl::StatusCode::kUnimplemented) {
-        status = absl::OkStatus();  // no preallocation here: pwrite reports
-      }
+    status = os::Fallocate(file->fd(), temp, 0, step);
+    if (status.code() == absl::StatusCode::kUnimplemented) {
+      status = absl::OkStatus();  // no preallocation here: pwrite reports
     }
   }
   if (status.ok()) {
@@ -199,7 +179,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   s->file = std::make_shared<MappedFile>(*std::move(file));
   s->data = s->file->data() + data_offset_;
   s->capacity = (size_ - data_offset_ - control_) / stride_;
-  s->allocated = std::max(allocated, step);
+  s->allocated = step;
   if (blob_) {
     SetArea(*s);
     s->index = std::make_shared<BlobIndex>();
@@ -668,7 +648,7 @@ void LogStore::Drain(bool prepare) {
       lock.unlock();
       std::optional<absl::StatusOr<std::shared_ptr<Segment>>> s;
       try {
-        s = Prepare(first, /*whole=*/true);
+        s = Prepare(first);
       } catch (...) {
         // Out of memory (the only exception mapfile code throws): the
         // preparation is dropped, and TakeNext prepares the segment itself

@@ -413,29 +413,6 @@ TEST_F(AppendLogTest, SparseTerabyteSegmentIsCutBackWithoutTakingTheDisk) {
   EXPECT_LE(Allocated(Segment(0)), uint64_t{1} << 20);
 }
 
-// A log that filled half a segment grows: the background prepares the next
-// segment with all its disk space (on its own file, not by steps in the
-// active one), while the first segment keeps its steps.
-TEST_F(AppendLogTest, SegmentsAfterTheFirstArePreparedWithAllTheirSpace) {
-  options_ = LogOptions();
-  options_.segment_size = 4 << 20;
-  options_.pretouch_in_background = false;  // Pretouch() prepares, here
-  const uint64_t per = kLayout.Capacity(options_.segment_size);
-  auto log = Open();
-  ASSERT_TRUE(log.ok()) << log.status();
-  AppendRange(*log, 0, per / 2 + 1);  // half full: the next one is queued
-  EXPECT_LT(Allocated(Segment(0)), options_.segment_size);  // in steps
-  log->Pretouch();  // prepares it
-  const std::string next =
-      dir_.File("log/" + internal::SegmentFileName(per) + ".tmp");
-  EXPECT_EQ(Length(next), options_.segment_size);
-  EXPECT_GE(Allocated(next), options_.segment_size);
-  AppendRange(*log, per / 2 + 1, per + 10);  // rolls into it
-  ASSERT_TRUE(log->Sync().ok());
-  EXPECT_GE(Allocated(Segment(per)), options_.segment_size);
-  ExpectRecords(*log, 0, per + 10);
-}
-
 // Retention keeps retired files (up to recycle_segments) and a roll reuses
 // them. A recycled file still holds its old frames after the new ones; a
 // writer killed there (its buffer lost) must not get any of them back as

@@ -46,10 +46,8 @@
 //   * One writer per directory (flock on LOCK): a second AppendLog::Open, in
 //     any process, is Unavailable. Any number of LogReaders, which take no
 //     lock and see only committed (synced) records.
-//   * Disk full: disk space is allocated ahead of the records (a log's
-//     first segment in steps, 1 MiB doubling up to the segment size, so
-//     that a small log takes one step; each later segment whole, by the
-//     background thread that prepares it),
+//   * Disk full: disk space is allocated ahead of the records (in steps,
+//     1 MiB doubling up to the segment size; a small log takes one step),
 //     and records are never stored through a mapping, so a full disk is a
 //     ResourceExhausted from the Append that needed the space (the record
 //     not appended), never SIGBUS.

@@ -22,10 +22,8 @@
 //
 //   Append   encode the frame (payload + seeded checksum) into a 256 KiB
 //            user-space buffer; when it is full, one pwrite into the
-//            active segment, whose disk space was allocated ahead (whole
-//            by the background's Prepare; in a log's first segment in
-//            steps: Ahead, Reserve). No system call between buffer
-//            flushes. Mappings are
+//            active segment, whose disk space was allocated ahead (Ahead,
+//            Reserve). No system call between buffer flushes. Mappings are
 //            only read (frames) and stored to for the control block.
 //            Blob frames (AppendBlobs) go into the same buffer, their sizes
 //            onto the active segment's index; one larger than the buffer
@@ -107,10 +105,10 @@ class BlobIndex;   // mapfile/internal/blob_format.h
 // compression, waiting) is shared.
 enum class FrameKind { kFixed, kBlob };
 
-// Bytes of frames the writer gathers before one pwrite. A pwrite of 1 MiB
-// took ~220 us here, more than the longest Append may (docs/PERFORMANCE.md,
-// "The log's write path"); one of 256 KiB takes 50-100 us, and the 4x more
-// system calls cost ~1 us each.
+// Bytes of frames the writer gathers before one pwrite, the longest thing
+// an Append does: of 1 MiB it took 220-280 us on ext4 here, more than an
+// Append may (docs/PERFORMANCE.md, "The log's write path"); of 256 KiB,
+// 45-105 us.
 inline constexpr uint64_t kWriteBuffer = uint64_t{256} << 10;
 // Disk space of a segment is allocated in chunks of this much: the first
 // (header, control block, the first records) when it is made, the others
@@ -312,8 +310,7 @@ class LogStore {
                             const std::byte* data, bool compress,
                             const std::string& context) const;
   absl::Status CreateSegment(uint64_t first);
-  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first,
-                                                  bool whole = false) const;
+  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
   std::shared_ptr<Segment> Recycle(uint64_t first) const;
   absl::Status Name(Segment& s);
   absl::StatusOr<std::shared_ptr<Segment>> TakeNext(uint64_t first);
