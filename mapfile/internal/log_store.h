@@ -337,6 +337,9 @@ class LogStore {
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
+  // Writer: the background allocates a step in pieces of this much
+  // (PostReserve; kWriteBuffer on tmpfs).
+  uint64_t reserve_piece_ = kFirstStep;
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).
