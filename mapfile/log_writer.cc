@@ -79,8 +79,10 @@ absl::Status LogStore::OpenWriter() {
   {
     // Each fallocate of the background holds the inode lock that the
     // writer's pwrite needs. tmpfs zeroes the pages under it (~250 us a
-    // MiB): pieces of kWriteBuffer there, so that a flush waits ~60 us at
-    // most. Elsewhere (ext4: extents, no zeroing) pieces of a MiB: each
+    // MiB): pieces of kWriteBuffer there (~60 us each), so that a flush
+    // waits for one of those rather than for a MiB (the worst Append there
+    // is still such a wait: docs/PERFORMANCE.md). Elsewhere (ext4:
+    // extents, no zeroing) pieces of a MiB: each
     // fallocate of the active file may wait for the journal commit of the
     // writer's fdatasync, holding that lock meanwhile, and 256 KiB pieces
     // made Sync() every 10,000 records 1.5-2.5x as long
