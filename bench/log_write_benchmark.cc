@@ -62,7 +62,6 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -75,7 +74,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "mapfile/append_log.h"
 
@@ -102,26 +101,6 @@ int64_t NowNs() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-// "ext4", "tmpfs", ... for the file system holding `dir`.
-std::string FileSystemName(const std::string& dir) {
-  struct statfs fs;
-  if (::statfs(dir.c_str(), &fs) != 0) return "unknown";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x58465342:
-      return "xfs";
-    case 0x794c7630:
-      return "overlay";
-    default:
-      return "fs" + std::to_string(fs.f_type);
-  }
 }
 
 // A fresh directory under `base`, removed with everything in it.
@@ -586,12 +565,6 @@ void BM_LogAppendBatch(benchmark::State& state, std::string base) {
 
 // Registers every benchmark once per directory of $MAPFILE_BENCH_DIRS.
 int Register() {
-  std::string dirs = "/var/tmp /dev/shm";
-  if (const char* d = std::getenv("MAPFILE_BENCH_DIRS")) {
-    dirs = d;
-  } else if (const char* one = std::getenv("MAPFILE_BENCH_DIR")) {
-    dirs = one;
-  }
   using Fn = void (*)(benchmark::State&, std::string);
   const std::pair<const char*, Fn> all[] = {
       {"BM_Write2Frames", BM_Write2Frames},
@@ -607,10 +580,7 @@ int Register() {
       {"BM_PwriteSteps", BM_PwriteSteps},
       {"BM_PwriteWholeSegment", BM_PwriteWholeSegment},
   };
-  for (absl::string_view dir :
-       absl::StrSplit(dirs, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
-    const std::string base(dir);
-    const std::string fs = FileSystemName(base);
+  for (const auto& [base, fs] : bench::BenchDirs()) {
     for (const auto& [name, fn] : all) {
       benchmark::RegisterBenchmark((std::string(name) + "/" + fs).c_str(), fn,
                                    base)

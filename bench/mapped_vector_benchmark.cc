@@ -39,7 +39,6 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
 #include <time.h>
 
 #include <algorithm>
@@ -53,7 +52,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
@@ -492,28 +490,9 @@ void BM_StdReservedPushFree(benchmark::State& state, std::string) {
   state.SetBytesProcessed(state.iterations() * kFreshRecords * kSize);
 }
 
-std::string FileSystemName(const std::string& dir) {
-  struct statfs fs;
-  if (::statfs(dir.c_str(), &fs) != 0) return "unknown";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x58465342:
-      return "xfs";
-    default:
-      return absl::StrCat("fs", fs.f_type);
-  }
-}
-
 // Registers the Open-to-close benchmarks once per directory of
 // $MAPFILE_BENCH_DIRS.
 int RegisterOpenToClose() {
-  std::string dirs = "/var/tmp /dev/shm";
-  if (const char* d = std::getenv("MAPFILE_BENCH_DIRS")) dirs = d;
   using Fn = void (*)(benchmark::State&, std::string);
   const std::pair<const char*, Fn> all[] = {
       {"BM_StdReservedPushFree<8, fresh>", BM_StdReservedPushFree<8, false>},
@@ -527,10 +506,7 @@ int RegisterOpenToClose() {
       {"BM_VectorOpenPushClose<64, 4 MiB>",
        BM_VectorOpenPushClose<64, (4 << 20)>},
   };
-  for (absl::string_view dir :
-       absl::StrSplit(dirs, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
-    const std::string base(dir);
-    const std::string fs = FileSystemName(base);
+  for (const auto& [base, fs] : bench::BenchDirs()) {
     for (const auto& [name, fn] : all) {
       benchmark::RegisterBenchmark(absl::StrCat(name, "/", fs).c_str(), fn,
                                    base)
