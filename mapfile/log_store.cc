@@ -77,10 +77,12 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     s->jobs_ = std::make_shared<LogJobs>();
     s->pretouch_ =
         std::make_unique<Pretoucher>(0, options.pretouch_in_background);
-    s->buffer_.reset(new (std::nothrow) std::byte[kWriteBuffer]);
+    // At least one frame: a record may be larger than the buffer.
+    s->buffer_bytes_ = std::max<uint64_t>(kWriteBuffer, s->stride_);
+    s->buffer_.reset(new (std::nothrow) std::byte[s->buffer_bytes_]);
     if (s->buffer_ == nullptr) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          s->Context("Open"), ": cannot allocate the ", kWriteBuffer,
+          s->Context("Open"), ": cannot allocate the ", s->buffer_bytes_,
           "-byte write buffer"));
     }
     s->frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / s->stride_);

@@ -206,10 +206,22 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
 }
 
 // Gives a segment its name: from here on it is part of the log.
+// A failed rename leaves the segment as it was, and the next Sync renames
+// it (a segment renamed before is not renamed again). A failed directory
+// fsync is sticky, as a failed fdatasync is: the kernel may have dropped
+// the update, and a later fsync that succeeds would not mean it is on disk.
 absl::Status LogStore::Name(Segment& s) {
-  MAPFILE_RETURN_IF_ERROR(os::Rename(s.temp, s.path));
+  if (!s.temp.empty()) {
+    MAPFILE_RETURN_IF_ERROR(
+        os::Rename(s.temp, s.path, /*sync_directory=*/false));
+    s.temp.clear();
+  }
+  absl::Status synced = os::FsyncDirectory(dir_);
+  if (!synced.ok()) {
+    sync_error_ = synced;
+    return synced;
+  }
   MAPFILE_CRASH_POINT("log.renamed", &s.path);
-  s.temp.clear();
   return absl::OkStatus();
 }
 
@@ -426,6 +438,10 @@ absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
 // slot and frames are flushed together, and a torn pair is detected by the
 // frames' checksums (LastWholeCommit).
 absl::Status LogStore::Sync() {
+  if (!sync_error_.ok()) {
+    return Annotate(sync_error_, absl::StrCat(Context("Sync"),
+                                              ": an earlier Sync failed"));
+  }
   MAPFILE_RETURN_IF_ERROR(Flush());
   const size_t last = segments_.size() - 1;
   for (size_t i = pending_; i < last; ++i) {

@@ -360,8 +360,10 @@ class LogStore {
   // Frames of the active segment's records [flushed, count), not yet
   // written to its file (kWriteBuffer bytes; frames_per_buffer_ frames).
   std::unique_ptr<std::byte[]> buffer_;
+  uint64_t buffer_bytes_ = 0;  // kWriteBuffer, or one frame if larger
   uint64_t frames_per_buffer_ = 0;
   absl::Status write_error_;  // sticky: a failed pwrite lost buffered frames
+  absl::Status sync_error_;   // sticky: a directory fsync failed (Name)
   // Temporary segment files found by Open ("<first>.seg.tmp"), by first.
   std::vector<uint64_t> temps_;
   // Background work on the process's pretouch thread (or in Pretouch()).
