@@ -155,6 +155,9 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     // may have grown the file and committed into the growth since Open
     // mapped it.
     MAPFILE_RETURN_IF_ERROR(store.Load(/*refresh=*/read_only));
+    // Never committed: the writer that created the file may have ended
+    // before the Sync that makes its name durable.
+    if (!read_only && store.sequence_ <= 1) store.directory_due_ = true;
   }
   if (options.pretouch > 0 && !read_only) {
     store.mark_ = store.committed_ * type.size;
@@ -327,13 +330,17 @@ absl::Status VectorStore::Commit(uint64_t count) {
   }
   const uint64_t length = count * type_.size;
   MAPFILE_RETURN_IF_ERROR(file_->Sync(data_offset_, length));
+  MAPFILE_RETURN_IF_ERROR(directory_error_);
   if (directory_due_) {
     // The file's name, made by Open without a flush: durable before the
-    // first commit is.
-    MAPFILE_RETURN_IF_ERROR(
+    // first commit is. A failure is sticky, as a failed data sync is (the
+    // kernel may have dropped the update; a later fsync that succeeds would
+    // not mean it is on disk).
+    directory_error_ =
         Annotate(os::FsyncParentDirectory(path()),
                  absl::StrCat("MappedVector::Sync(\"", path(),
-                              "\"): making the new file's name durable")));
+                              "\"): making the new file's name durable"));
+    MAPFILE_RETURN_IF_ERROR(directory_error_);
     directory_due_ = false;
   }
   MAPFILE_CRASH_POINT("vector.commit.data_synced", &path());

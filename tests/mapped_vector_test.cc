@@ -792,7 +792,9 @@ TEST_F(VectorTest, OnlyCreationAndSyncFlush) {
 // The directory sync moved from Open to the first Sync keeps its error
 // path: a failure is the Sync's, names the step, commits nothing, and the
 // next Sync tries again.
-TEST_F(VectorTest, NewFilesDirectorySyncFailsTheFirstSyncAndIsRetried) {
+// A failed directory fsync is sticky, as a failed data sync is: every later
+// Sync fails too (reopen to go on).
+TEST_F(VectorTest, NewFilesDirectorySyncFailsTheFirstSyncAndStaysFailed) {
   os::fault::Inject({os::Op::kFsync, EIO});
   auto v = MappedVector<uint64_t>::Open(path_);
   ASSERT_TRUE(v.ok()) << v.status();  // Open no longer fsyncs
@@ -803,9 +805,28 @@ TEST_F(VectorTest, NewFilesDirectorySyncFailsTheFirstSyncAndIsRetried) {
               HasSubstr("MappedVector::Sync(\"" + path_ +
                         "\"): making the new file's name durable"));
   EXPECT_EQ(v->committed_size(), 0u);
-  ASSERT_TRUE(v->Sync().ok());
-  EXPECT_EQ(v->committed_size(), 1u);
-  EXPECT_EQ(os::fault::Calls(os::Op::kFsync), 2u);
+  EXPECT_EQ(v->Sync().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(v->committed_size(), 0u);
+  EXPECT_EQ(os::fault::Calls(os::Op::kFsync), 1u);
+}
+
+// A file whose creator ended before its first Sync: the next writer's first
+// Sync makes the name durable (before: only the creating Open's writer did,
+// so this Sync returned OK with the name still at a power loss's mercy).
+TEST_F(VectorTest, FirstSyncOfAReopenedNeverSyncedFileSyncsTheDirectory) {
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_TRUE(v->push_back(1).ok());
+  }  // closed without Sync
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->push_back(2).ok());
+  os::fault::Inject({os::Op::kFsync, EIO});
+  absl::Status s = v->Sync();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), HasSubstr("making the new file's name durable"));
+  EXPECT_EQ(v->committed_size(), 0u);
 }
 
 // The /proc/self/smaps lines of the mapping that holds `address`.

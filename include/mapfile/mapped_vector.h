@@ -223,8 +223,10 @@ class VectorStore {
   uint64_t sequence_ = 0;
   uint64_t committed_ = 0;
   bool read_only_ = false;
-  // This writer created the file: the first Commit fsyncs its directory.
+  // Nothing committed yet (this writer created the file, or its creator
+  // ended before a Sync): the first Commit fsyncs the directory.
   bool directory_due_ = false;
+  absl::Status directory_error_;  // sticky: that directory fsync failed
   // madvise advice for the pages growth maps (0: none): MADV_HUGEPAGE until
   // the first Commit, MADV_NOHUGEPAGE after it if growth asked for huge
   // pages before it, else none (see VectorOptions).
