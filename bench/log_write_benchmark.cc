@@ -463,6 +463,31 @@ void WorstCounters(benchmark::State& state, const std::vector<uint32_t>& ns,
       sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), 200000u));
 }
 
+// Times each of kRecords calls of `op(seq, record)` into `ns` (the record
+// is made before its clock starts) and counts the thread's context switches
+// meanwhile (counters vcsw, ivcsw). False, the benchmark failed, if an op
+// fails. AppendWorst and its floor, SpinWorst, share it, so that both are
+// timed alike.
+template <typename Op>
+bool TimeEach(benchmark::State& state, std::vector<uint32_t>& ns, Op op) {
+  const auto [v0, i0] = ContextSwitches();
+  for (uint64_t seq = 0; seq < kRecords; ++seq) {
+    const R64 r = RecordFor(seq);
+    const int64_t t0 = NowNs();
+    const absl::Status status = op(seq, r);
+    const int64_t t = NowNs() - t0;
+    if (!status.ok()) {
+      Fail(state, std::string(status.message()));
+      return false;
+    }
+    ns[seq] = static_cast<uint32_t>(std::min<int64_t>(t, UINT32_MAX));
+  }
+  const auto [v1, i1] = ContextSwitches();
+  state.counters["vcsw"] = static_cast<double>(v1 - v0);
+  state.counters["ivcsw"] = static_cast<double>(i1 - i0);
+  return true;
+}
+
 // The loop of AppendWorst with a 64 B copy into a 1 MiB buffer instead of
 // Append: what the machine lets a thread that makes no system call see.
 void BM_SpinWorst(benchmark::State& state, std::string) {
@@ -471,23 +496,14 @@ void BM_SpinWorst(benchmark::State& state, std::string) {
   int64_t worst = 0;
   for (auto _ : state) {
     const int64_t start = NowNs();
-    const auto [v0, i0] = ContextSwitches();
-    for (uint64_t seq = 0; seq < kRecords; ++seq) {
-      const R64 r = RecordFor(seq);
-      const int64_t t0 = NowNs();
+    TimeEach(state, ns, [&](uint64_t seq, const R64& r) {
       std::memcpy(buffer.data() + (seq * sizeof(r)) % (kBuffer - sizeof(r)),
                   &r, sizeof(r));
       benchmark::ClobberMemory();
-      const int64_t t = NowNs() - t0;
-      ns[seq] = static_cast<uint32_t>(std::min<int64_t>(t, UINT32_MAX));
-    }
-    const auto [v1, i1] = ContextSwitches();
-    state.counters["vcsw"] = static_cast<double>(v1 - v0);
-    state.counters["ivcsw"] = static_cast<double>(i1 - i0);
+      return absl::OkStatus();
+    });
     state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
-    std::vector<uint32_t> sorted = ns;
-    std::sort(sorted.begin(), sorted.end());
-    worst = std::max<int64_t>(worst, sorted.back());
+    worst = std::max<int64_t>(worst, *std::max_element(ns.begin(), ns.end()));
   }
   WorstCounters(state, ns, worst);
   Finish(state, kRecords);
@@ -508,27 +524,18 @@ void BM_LogAppendWorst(benchmark::State& state, std::string base) {
     {
       auto log = AppendLog<R64>::Open(dir.File("log"), options);
       if (!log.ok()) return Fail(state, std::string(log.status().message()));
-      const auto [v0, i0] = ContextSwitches();
-      for (uint64_t seq = 0; seq < kRecords; ++seq) {
-        const R64 r = RecordFor(seq);
-        const int64_t t0 = NowNs();
-        absl::StatusOr<uint64_t> appended = log->Append(r);
-        const int64_t t = NowNs() - t0;
-        if (!appended.ok()) {
-          return Fail(state, std::string(appended.status().message()));
-        }
-        ns[seq] = static_cast<uint32_t>(std::min<int64_t>(t, UINT32_MAX));
+      if (!TimeEach(state, ns, [&](uint64_t, const R64& r) {
+            return log->Append(r).status();
+          })) {
+        return;
       }
-      const auto [v1, i1] = ContextSwitches();
-      state.counters["vcsw"] = static_cast<double>(v1 - v0);
-      state.counters["ivcsw"] = static_cast<double>(i1 - i0);
     }
     state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
-    std::vector<uint32_t> sorted = ns;
-    std::sort(sorted.begin(), sorted.end());
     if (std::getenv("MAPFILE_BENCH_SLOWEST") != nullptr) {
       // Which appends were slowest (sequence number, ns): at a buffer
       // flush, a roll, or anywhere (preemption)?
+      std::vector<uint32_t> sorted = ns;
+      std::sort(sorted.begin(), sorted.end());
       for (uint64_t seq = 0; seq < kRecords; ++seq) {
         if (ns[seq] >= sorted[sorted.size() - 8]) {
           fprintf(stderr, "slow append %llu: %u ns\n",
@@ -536,7 +543,7 @@ void BM_LogAppendWorst(benchmark::State& state, std::string base) {
         }
       }
     }
-    worst = std::max<int64_t>(worst, sorted.back());
+    worst = std::max<int64_t>(worst, *std::max_element(ns.begin(), ns.end()));
   }
   WorstCounters(state, ns, worst);
   Finish(state, kRecords);
