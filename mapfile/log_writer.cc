@@ -77,20 +77,19 @@ absl::Status LogStore::OpenWriter() {
   MAPFILE_RETURN_IF_ERROR(Annotate(file.status(), Context("Open")));
   lock_ = std::make_unique<MappedFile>(*std::move(file));
   {
-    // Each fallocate of the background holds the inode lock that the
-    // writer's pwrite needs. tmpfs zeroes the pages under it (~250 us a
-    // MiB): pieces of kWriteBuffer there (~60 us each), so that a flush
-    // waits for one of those rather than for a MiB (the worst Append there
-    // is still such a wait: docs/PERFORMANCE.md). Elsewhere (ext4:
-    // extents, no zeroing) pieces of a MiB: each
-    // fallocate of the active file may wait for the journal commit of the
-    // writer's fdatasync, holding that lock meanwhile, and 256 KiB pieces
-    // made Sync() every 10,000 records 1.5-2.5x as long
+    // On tmpfs an allocation is pages of memory (~250 us a MiB), made
+    // under the inode lock that the writer's pwrite needs, and it slows
+    // page allocation for the whole file system: a background step of the
+    // active segment, or of the next one, made a flush wait up to 0.9 ms.
+    // There the appending thread allocates one buffer ahead, right after
+    // each flush (a flush with its allocation is the slowest Append,
+    // ~150 us), and a prepared segment gets only its header and control
+    // block. Elsewhere (ext4: extents, no zeroing, but each fallocate may
+    // wait for a journal commit) the background allocates in steps
     // (docs/PERFORMANCE.md, "The log's write path").
     struct statfs fs;
-    if (::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
-      reserve_piece_ = kWriteBuffer;
-    }
+    reserve_inline_ =
+        ::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
   }
   MAPFILE_RETURN_IF_ERROR(Rescan());
   if (segments_.empty()) {
@@ -155,7 +154,9 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.permissions = options_.permissions;
   o.preallocate = false;  // steps: Reserve
   if (std::shared_ptr<Segment> s = Recycle(first)) return s;
-  const uint64_t step = std::min(size_, kFirstStep);
+  const uint64_t step =
+      reserve_inline_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
+                      : std::min(size_, kFirstStep);
   // Created here without a directory fsync (the Sync that names it makes
   // the directory durable), then mapped.
   absl::StatusOr<MappedFile> file;
@@ -259,10 +260,12 @@ absl::Status LogStore::Ahead() {
   } else if (a.count < half) {
     limit = std::min(limit, std::max<uint64_t>(half, a.count + 1));
   }
-  // Records go only where disk space is allocated. Once the writer is past
-  // half of it, the background allocates as much again (steps doubling from
-  // kFirstStep, in kFirstStep chunks): a segment holds at most one step it
-  // does not use, and the appending thread rarely allocates itself.
+  // Records go only where disk space is allocated. On tmpfs it is
+  // allocated here, for the next buffer's frames (reserve_inline_).
+  // Elsewhere, once the writer is past half of it, the background
+  // allocates as much again (steps doubling from kFirstStep, in kFirstStep
+  // chunks): a segment holds at most one step it does not use, and the
+  // appending thread rarely allocates itself.
   if (a.reservation == nullptr) {
     a.reservation = std::make_shared<Reservation>();
     a.reservation->end = a.allocated;
@@ -270,8 +273,10 @@ absl::Status LogStore::Ahead() {
   Reservation& r = *a.reservation;
   a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
   const uint64_t used = data_offset_ + control_ + a.count * stride_;
-  if (!r.busy.load(std::memory_order_acquire) &&
-      a.allocated < a.file->size()) {
+  if (reserve_inline_) {
+    MAPFILE_RETURN_IF_ERROR(Reserve(a, used + buffer_bytes_, os::PageSize()));
+  } else if (!r.busy.load(std::memory_order_acquire) &&
+             a.allocated < a.file->size()) {
     if (used > a.allocated / 2) {
       PostReserve(a, std::min(a.file->size(), 2 * a.allocated));
     } else {
@@ -288,8 +293,8 @@ absl::Status LogStore::Ahead() {
                             ? (a.allocated - data_offset_ - control_) / stride_
                             : 0;
   if (room <= a.count) {
-    MAPFILE_RETURN_IF_ERROR(
-        Reserve(a, data_offset_ + control_ + (a.count + 1) * stride_));
+    MAPFILE_RETURN_IF_ERROR(Reserve(
+        a, data_offset_ + control_ + (a.count + 1) * stride_, kFirstStep));
   }
   a.limit = std::min(limit, std::max(
       a.count + 1, (a.allocated - data_offset_ - control_) / stride_));
@@ -376,7 +381,8 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     const uint64_t at = a->index->bytes();
     const uint64_t seq = a->first + a->count;
     // Frames go only where disk space is allocated (kFirstStep at a time).
-    MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame));
+    MAPFILE_RETURN_IF_ERROR(
+        Reserve(*a, data_offset_ + control_ + at + frame, kFirstStep));
     if (frame > kWriteBuffer) {
       // Larger than the buffer: what is buffered first, then this frame
       // with a pwrite of its own.
@@ -760,13 +766,14 @@ absl::Status LogStore::Flush() {
 }
 
 // Makes sure bytes [0, end) of `a` have disk space (the background did not
-// get there first): fallocates up to the next kFirstStep boundary, so
-// that writes below it cannot fail for space. ResourceExhausted on a full disk:
-// the Append that needed the space fails, and nothing is appended.
-absl::Status LogStore::Reserve(Segment& a, uint64_t end) {
+// get there first, or tmpfs: reserve_inline_): fallocates up to the next
+// multiple of `grain` (at most the file's end), so that writes below it
+// cannot fail for space. ResourceExhausted on a full disk: the Append that
+// needed the space fails, and nothing is appended.
+absl::Status LogStore::Reserve(Segment& a, uint64_t end, uint64_t grain) {
   if (end <= a.allocated) return absl::OkStatus();
-  const uint64_t size = a.file->size();
-  const uint64_t to = std::min(size, os::RoundUp(end, kFirstStep));
+  const uint64_t to = std::min(a.file->size(), os::RoundUp(end, grain));
+  if (to <= a.allocated) return absl::OkStatus();  // (end past the file)
   absl::Status status = os::Fallocate(a.file->fd(), a.path, a.allocated,
                                       to - a.allocated);
   if (status.code() == absl::StatusCode::kUnimplemented) {
@@ -787,12 +794,11 @@ void LogStore::PostReserve(Segment& a, uint64_t to) {
   r->end = std::max(r->end.load(), a.allocated);
   std::shared_ptr<MappedFile> file = a.file;  // alive while the job runs
   const std::string path = a.temp.empty() ? a.path : a.temp;
-  const uint64_t piece = reserve_piece_;
-  auto job = [r, file, path, to, piece] {
+  auto job = [r, file, path, to] {
     try {
       std::lock_guard<std::mutex> lock(r->mu);
       for (uint64_t at = r->end.load(); !r->closed && at < to;) {
-        const uint64_t next = std::min(to, at + piece);
+        const uint64_t next = std::min(to, at + kFirstStep);
         // A failure (full disk) is the writer's to meet and report: it
         // allocates for itself when it gets there.
         if (!os::Fallocate(file->fd(), path, at, next - at).ok()) break;

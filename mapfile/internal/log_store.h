@@ -316,7 +316,7 @@ class LogStore {
   absl::StatusOr<std::shared_ptr<Segment>> TakeNext(uint64_t first);
   absl::Status Ahead();
   absl::Status Flush();
-  absl::Status Reserve(Segment& a, uint64_t end);
+  absl::Status Reserve(Segment& a, uint64_t end, uint64_t grain);
   void PostReserve(Segment& a, uint64_t to);
   absl::Status Finish(Segment& s);
   absl::Status Roll();
@@ -337,9 +337,9 @@ class LogStore {
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
-  // Writer: the background allocates a step in pieces of this much
-  // (PostReserve; kWriteBuffer on tmpfs).
-  uint64_t reserve_piece_ = kFirstStep;
+  // Writer on tmpfs: disk space is allocated on the appending thread, one
+  // write buffer ahead (Ahead), not in steps by the background.
+  bool reserve_inline_ = false;
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).
