@@ -200,6 +200,8 @@ absl::Status LogStore::Adopt() {
   bool commit = recovery_.records_kept > 0 || torn_;
   while (true) {
     Segment& last = *segments_.back();
+    // Full: its frames reach the size its header recorded (capacity, from
+    // Map), whatever the file's length (a reused file may be longer).
     // (A blob segment is full when the next frame did not fit: any
     // length can be.)
     if (last.compressed || last.sealed ||

@@ -91,9 +91,17 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
                  __atomic_load_n(Word32(s.data, kSealedAt), __ATOMIC_ACQUIRE));
   } else if (!s.compressed) {
     s.data = s.file->data() + data_offset_;
-    s.capacity = s.file->size() < data_offset_ + control_
+    // A segment being appended to holds records only within the size its
+    // header recorded (FORMAT.md, offset 160): a reused file keeps its old,
+    // maybe longer, length (Recycle), and what lies past is stale. So
+    // whether it is full (Adopt) does not depend on the file's length.
+    uint64_t length = s.file->size();
+    if ((h.segment_flags & kSegmentSealed) == 0 && h.segment_size != 0) {
+      length = std::min(length, SegmentSize(h));
+    }
+    s.capacity = length < data_offset_ + control_
                      ? 0
-                     : (s.file->size() - data_offset_ - control_) / stride_;
+                     : (length - data_offset_ - control_) / stride_;
     s.sealed |= (h.segment_flags & kSegmentSealed) != 0 ||
                 (s.capacity > 0 &&
                  __atomic_load_n(Word32(s.data, kSealedAt), __ATOMIC_ACQUIRE));

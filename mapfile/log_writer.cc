@@ -611,11 +611,20 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   }
   uint64_t length = 0;
   if (status.ok()) {
-    length = std::min(file->size(), size_);
+    // The file keeps its old length, also when it is longer than this
+    // segment (the log was reopened with a smaller segment_size): records
+    // go only within size_, the size its header records, which is what
+    // decides when it is full (Map, Adopt). Never longer than a segment
+    // can be (a hostile file is not reused).
+    length = file->size();
     allocated = std::min(os::RoundDown(file->size(), os::PageSize()), size_);
-    if (allocated < data_offset_ + control_) status = absl::OutOfRangeError("");
+    if (allocated < data_offset_ + control_ || length > kMaxSegmentSize) {
+      status = absl::OutOfRangeError("");
+    }
   }
-  if (status.ok()) status = file->Truncate(size_);  // sparse past the old end
+  if (status.ok() && length < size_) {
+    status = file->Truncate(size_);  // sparse past the old end
+  }
   if (!status.ok()) {
     UnlinkLogFile(free).IgnoreError();
     UnlinkLogFile(temp).IgnoreError();
@@ -637,6 +646,8 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   s->floor = length;
   if (blob_) {
     SetArea(*s);
+    s->area = std::min(s->area, size_ - data_offset_ - control_);  // size_'s
+    s->capacity = s->area / kBlobFrameHeader;
     s->index = std::make_shared<BlobIndex>();
   }
   return s;

@@ -529,6 +529,50 @@ TEST_F(AppendLogTest, RecyclingOffDeletesRetiredSegments) {
   EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".free"));
 }
 
+// A reused file is never cut shorter than it was (docs/DESIGN.md,
+// "Recycling"), also when the log was reopened with a smaller segment_size:
+// a reader still holding a cursor in the retired segment reads its records,
+// never past the end of the file (SIGBUS; before, the reuse cut the file to
+// the new segment size).
+TEST_F(AppendLogTest, ReusedFileLongerThanTheSegmentSizeKeepsItsLengthForReaders) {
+  options_.segment_size = 64 << 10;
+  options_.pretouch_in_background = false;
+  const uint64_t big = kLayout.Capacity(64 << 10);
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              for (uint64_t i = 0; i < 3 * big + 5; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              if (!log->Sync().ok()) return 2;
+              auto reader = LogReader<Rec>::Open(path_);
+              if (!reader.ok()) return 3;
+              auto c = reader->From(big - 3);  // in segment 0, past 16 KiB
+              if (!c.Valid() || c.value() != Make(big - 3)) return 4;
+              if (!log->TruncateBefore(big).ok()) return 5;  // kept: .free
+              log = absl::UnknownError("closed");
+              options_.segment_size = 16 << 10;
+              log = Open();
+              if (!log.ok()) return 6;
+              // Rolls at 4 * big into the reused file of segment 0.
+              for (uint64_t i = 3 * big + 5; i < 4 * big + 5; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              if (std::filesystem::exists(Segment(0) + ".free")) return 7;
+              for (uint64_t seq = big - 2; seq < big; ++seq) {
+                c.Next();
+                if (!c.Valid() || c.seq() != seq || c.value() != Make(seq)) {
+                  return 8;
+                }
+              }
+              return 0;
+            }),
+            0);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, big, 4 * big + 5);
+}
+
 // Compression of sealed segments runs after the Sync that sealed them, in
 // the background; a writer killed before it ran leaves them uncompressed,
 // and the next writer's Open finishes the job (by its close at the latest).
@@ -983,6 +1027,49 @@ TEST_F(AppendLogTest, DecompressKilledBetweenStepsLeavesAReadableLog) {
     EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".tmp"));
     ExpectRecords(*log, 0, 105);
   }
+}
+
+// Whether a segment is full is decided by the size its header recorded,
+// not by its file's length: a reused file keeps its old length, which may
+// be longer (the log was reopened with a smaller segment_size). A writer
+// killed inside Sync after naming such a segment, before naming the
+// temporaries that continue it, loses none of their records at the next
+// Open, and PlanRecovery (`mapfile recover`) says the same.
+TEST_F(AppendLogTest, SyncKilledAfterNamingALongReusedSegmentAdoptsTheRest) {
+  options_.segment_size = 64 << 10;
+  options_.pretouch_in_background = false;
+  const uint64_t big = kLayout.Capacity(64 << 10);
+  const uint64_t small = kLayout.Capacity(16 << 10);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 3 * big + 5);
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->TruncateBefore(2 * big).ok());  // two .free files
+  }
+  options_.segment_size = 16 << 10;
+  const uint64_t end = 4 * big + 2 * small + 5;
+  ASSERT_EQ(testing::RunInChild([&] {
+              auto log = Open();
+              if (!log.ok()) return 1;
+              // Rolls at 4 * big and 4 * big + small into the reused files.
+              for (uint64_t i = 3 * big + 5; i < end; ++i) {
+                log->Append(Make(i)).IgnoreError();
+              }
+              crash_at = "log.renamed";  // the first name of this Sync
+              internal::crash_hook.store(&ExitAtCrashPoint);
+              log->Sync().IgnoreError();
+              return 2;  // not reached: the hook exits
+            }),
+            42);
+  ASSERT_TRUE(std::filesystem::exists(Segment(4 * big)));
+  EXPECT_GT(Length(Segment(4 * big)), uint64_t{16} << 10);  // its old length
+  ASSERT_TRUE(std::filesystem::exists(Segment(4 * big + small) + ".tmp"));
+  const absl::StatusOr<RecoveryReport> plan = AppendLog<Rec>::PlanRecovery(path_);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectPlanned(plan, log->recovery());
+  ExpectRecords(*log, 2 * big, end);
 }
 
 TEST_F(AppendLogTest, MissingSegmentIsDataLossNotAGap) {
