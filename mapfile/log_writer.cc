@@ -445,8 +445,9 @@ absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
 // frames' checksums (LastWholeCommit).
 absl::Status LogStore::Sync() {
   if (!sync_error_.ok()) {
-    return Annotate(sync_error_, absl::StrCat(Context("Sync"),
-                                              ": an earlier Sync failed"));
+    return Annotate(sync_error_,
+                    absl::StrCat(Context("Sync"),
+                                 ": an earlier directory fsync failed"));
   }
   MAPFILE_RETURN_IF_ERROR(Flush());
   const size_t last = segments_.size() - 1;
@@ -542,6 +543,11 @@ absl::Status LogStore::Seal() {
 }
 
 absl::Status LogStore::TruncateBefore(uint64_t seq) {
+  if (!sync_error_.ok()) {  // as Sync: nothing after it would be durable
+    return Annotate(sync_error_,
+                    absl::StrCat(Context("TruncateBefore"),
+                                 ": an earlier directory fsync failed"));
+  }
   // Segments from pending_ on have records no Sync made durable yet.
   while (pending_ > 0 && segments_[1]->first <= seq) {
     std::shared_ptr<Segment> gone = segments_.front();
@@ -559,25 +565,36 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
       std::lock_guard<std::mutex> lock(jobs_->mu);
       keep = jobs_->free.size() < options_.recycle_segments;
     }
+    // The file leaves its name first (nothing changed if that fails), the
+    // log follows at once, and the directory is synced last: a failed
+    // fsync leaves the segment out of the log, as it is out of the
+    // directory, and is sticky, as in Name.
+    const std::string free = absl::StrCat(gone->path, kFreeSuffix);
+    MAPFILE_RETURN_IF_ERROR(Annotate(
+        keep ? MoveLogFile(gone->path, free, /*sync_directory=*/false)
+             : UnlinkLogFile(gone->path, /*sync_directory=*/false),
+        Context("TruncateBefore")));
     if (keep) {
-      const std::string free = absl::StrCat(gone->path, kFreeSuffix);
-      MAPFILE_RETURN_IF_ERROR(
-          Annotate(MoveLogFile(gone->path, free, true), Context("TruncateBefore")));
       std::lock_guard<std::mutex> lock(jobs_->mu);
       jobs_->free.push_back(free);
-    } else {
-      MAPFILE_RETURN_IF_ERROR(
-          Annotate(UnlinkLogFile(gone->path), Context("TruncateBefore")));
     }
-    if (blob_) {  // a cache of the segment: gone or not, no matter
-      os::Unlink(absl::StrCat(dir_, "/", IndexFileName(gone->first)))
-          .IgnoreError();
-    }
-    MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
                  cache_.end());
     segments_.erase(segments_.begin());
     --pending_;
+    if (blob_) {  // a cache of the segment: gone or not, no matter
+      os::Unlink(absl::StrCat(dir_, "/", IndexFileName(gone->first)),
+                 /*sync_directory=*/false)
+          .IgnoreError();
+    }
+    absl::Status synced = os::FsyncDirectory(dir_);
+    if (!synced.ok()) {
+      sync_error_ = Annotate(
+          synced, absl::StrCat(Context("TruncateBefore"), ": retiring \"",
+                               gone->path, "\""));
+      return sync_error_;
+    }
+    MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
   }
   return absl::OkStatus();
 }

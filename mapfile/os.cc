@@ -498,10 +498,11 @@ absl::Status Rename(const std::string& from, const std::string& to,
   return status;
 }
 
-absl::Status Unlink(const std::string& path) {
+absl::Status Unlink(const std::string& path, bool sync_directory) {
   if (Retry(Op::kUnlink, [&] { return ::unlink(path.c_str()); }) != 0) {
     return ErrnoStatus(errno, absl::StrCat("unlink(", Quote(path), ")"));
   }
+  if (!sync_directory) return absl::OkStatus();
   return FsyncParentDirectory(path);
 }
 

@@ -382,6 +382,58 @@ TEST_F(AppendLogTest, SyncThatFailedWhileNamingSegmentsIsRetried) {
   EXPECT_EQ(reopened->recovery().records_cut, 0u);
 }
 
+// TruncateBefore moves (or unlinks) a retired segment's file, then syncs the
+// directory. When that fsync fails the file has already left its name: the
+// log follows the file system (the segment is no longer in it; a kept file
+// is reused by the next roll), and the failure is sticky, as a failed Sync
+// is: no later Sync or TruncateBefore claims a durability the directory may
+// not have. (Before, the segment stayed in the log: reads from first_seq()
+// failed on the missing file, every later TruncateBefore failed on it, and
+// the next Sync returned OK.)
+TEST_F(AppendLogTest, TruncateBeforeWhoseDirectorySyncFailedFollowsTheDisk) {
+  options_.pretouch_in_background = false;
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  for (const uint32_t recycle : {2u, 0u}) {
+    SCOPED_TRACE(recycle);
+    std::filesystem::remove_all(path_);
+    options_.recycle_segments = recycle;
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 3 * per + 5);
+    ASSERT_TRUE(log->Sync().ok());
+    {
+      os::fault::ScopedReset reset;
+      os::fault::Inject({os::Op::kFsync, EIO, 1});
+      const absl::Status s = log->TruncateBefore(per);
+      EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+      EXPECT_THAT(std::string(s.message()),
+                  HasSubstr("AppendLog::TruncateBefore"));
+      EXPECT_THAT(std::string(s.message()), HasSubstr("syncing directory"));
+    }
+    EXPECT_FALSE(std::filesystem::exists(Segment(0)));
+    EXPECT_EQ(std::filesystem::exists(Segment(0) + ".free"), recycle > 0);
+    ExpectRecords(*log, per, 3 * per + 5);
+    const absl::Status synced = log->Sync();
+    EXPECT_FALSE(synced.ok()) << "the failed directory fsync is not sticky";
+    EXPECT_THAT(std::string(synced.message()),
+                HasSubstr("an earlier directory fsync failed"));
+    EXPECT_FALSE(log->TruncateBefore(2 * per).ok());
+    EXPECT_TRUE(std::filesystem::exists(Segment(per)));  // refused: kept
+    // Appends go on (they claim no durability); the roll at 4 * per reuses
+    // the kept file.
+    AppendRange(*log, 3 * per + 5, 4 * per + 5);
+    EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".free"));
+    ExpectRecords(*log, per, 4 * per + 5);
+    log = absl::UnknownError("closed");
+    auto reopened = Open();  // a new writer: the error was this one's
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    ExpectRecords(*reopened, per, 4 * per + 5);
+    EXPECT_TRUE(reopened->Sync().ok());
+    EXPECT_TRUE(reopened->TruncateBefore(2 * per).ok());
+    EXPECT_EQ(reopened->first_seq(), 2 * per);
+  }
+}
+
 // Bytes of disk a file takes (st_blocks), and its length.
 uint64_t Allocated(const std::string& path) {
   struct stat st;

@@ -115,11 +115,13 @@ inline constexpr uint64_t kWriteBuffer = uint64_t{256} << 10;
 // ahead of the writer (LogStore::Ahead), steps doubling up to its size.
 inline constexpr uint64_t kFirstStep = uint64_t{1} << 20;
 
-// unlink(2) of one of the log's files (directory fsynced), then the crash
-// point "log.unlinked": its name may be used again later, and a test's
-// model of the disk forgets the removed file's durable bytes there.
-inline absl::Status UnlinkLogFile(const std::string& path) {
-  absl::Status status = os::Unlink(path);
+// unlink(2) of one of the log's files (directory fsynced unless
+// `sync_directory` is false), then the crash point "log.unlinked": its name
+// may be used again later, and a test's model of the disk forgets the
+// removed file's durable bytes there.
+inline absl::Status UnlinkLogFile(const std::string& path,
+                                  bool sync_directory = true) {
+  absl::Status status = os::Unlink(path, sync_directory);
   MAPFILE_CRASH_POINT("log.unlinked", &path);
   return status;
 }

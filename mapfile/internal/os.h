@@ -269,8 +269,9 @@ absl::Status Flock(int fd, absl::string_view path, int operation);
 absl::Status Rename(const std::string& from, const std::string& to,
                     bool sync_directory = true);
 
-// unlink(2), then fsyncs the parent directory.
-absl::Status Unlink(const std::string& path);
+// unlink(2), then fsyncs the parent directory unless sync_directory is
+// false (the caller syncs it, and needs to know which step failed).
+absl::Status Unlink(const std::string& path, bool sync_directory = true);
 
 // mkdir(2), then fsyncs the parent directory. An existing directory is
 // AlreadyExists.
