@@ -114,6 +114,57 @@ absl::Status LogCheck(const std::string& dir, const Progress& p) {
   return absl::IsNotFound(s) && p.appended == 0 ? absl::OkStatus() : s;
 }
 
+// Retention with recycling (no compression): TruncateBefore moves retired
+// segments to *.seg.free and rolls reuse them. A TruncateBefore that failed
+// leaves a log whose records all read from first_seq() (the log follows
+// the directory: a file moved or unlinked before a failed directory fsync
+// is out of the log), and a failed directory fsync keeps Sync failing.
+LogOptions RetentionLogOptions() {
+  LogOptions o;
+  o.segment_size = 16 << 10;  // ~380 records
+  o.recycle_segments = 2;
+  return o;
+}
+
+absl::Status RetentionWorkload(const std::string& dir, Progress& p) {
+  MAPFILE_ASSIGN_OR_RETURN(auto log,
+                           AppendLog<Rec>::Open(dir, RetentionLogOptions()));
+  std::vector<Rec> batch;
+  for (int round = 0; round < 4; ++round) {
+    batch.clear();
+    const uint64_t next = log.next_seq();
+    for (uint64_t i = 0; i < 500; ++i) batch.push_back(MakeRec(next + i, 1));
+    p.appended = next + batch.size();
+    MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
+    MAPFILE_RETURN_IF_ERROR(SyncOnce(log, p, log.next_seq()));
+    const absl::Status t = log.TruncateBefore(log.next_seq() - 400);
+    if (t.ok()) continue;
+    auto c = log.From(log.first_seq());
+    uint64_t seq = log.first_seq();
+    for (; c.Valid(); c.Next(), ++seq) {
+      if (!Intact(c.value(), seq)) break;
+    }
+    if (!c.status().ok() || seq != log.next_seq()) {
+      return absl::InternalError(absl::StrCat(
+          "after a failed TruncateBefore (", t.ToString(), "), reading from ",
+          "first_seq() stopped at ", seq, " of ", log.next_seq(), ": ",
+          c.status().ToString()));
+    }
+    if (p.sync_fault && log.Sync().ok()) {
+      return absl::InternalError(absl::StrCat(
+          "a failed TruncateBefore (", t.ToString(), ") was not sticky"));
+    }
+    return t;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RetentionCheck(const std::string& dir, const Progress& p) {
+  absl::Status s = CheckLog(dir, RetentionLogOptions(), p.synced,
+                            std::max(p.synced, p.appended), 1);
+  return absl::IsNotFound(s) && p.appended == 0 ? absl::OkStatus() : s;
+}
+
 // LogWorkload on a BlobLog of MakeBlob records (0 B to 9000 B): rolls,
 // sealing with its index write, compression, retention and a reader.
 absl::Status BlobWorkload(const std::string& dir, Progress& p) {
@@ -222,6 +273,10 @@ TEST(IoErrorLoopTest, VectorReturnsStatusLeaksNothingAndKeepsSyncedData) {
 
 TEST(IoErrorLoopTest, LogReturnsStatusLeaksNothingAndKeepsSyncedData) {
   ErrorLoop("io_error_loop.log", LogWorkload, LogCheck);
+}
+
+TEST(IoErrorLoopTest, LogRetentionFollowsTheDirectoryAndStaysFailed) {
+  ErrorLoop("io_error_loop.log_retention", RetentionWorkload, RetentionCheck);
 }
 
 TEST(IoErrorLoopTest, BlobLogReturnsStatusLeaksNothingAndKeepsSyncedData) {
