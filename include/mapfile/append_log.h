@@ -331,7 +331,10 @@ class AppendLog : internal::LogRecordCheck<T> {
   // Retention: removes every synced segment whose records are all below
   // `seq` (never the active one, nor one filled since the last Sync):
   // keeps up to LogOptions::recycle_segments of them for reuse by later
-  // rolls, deletes the others. first_seq() may stay below `seq`.
+  // rolls, deletes the others. first_seq() may stay below `seq`. If the
+  // directory fsync after a segment's removal fails, that segment is out of
+  // the log already (first_seq() is past it), and every later Sync and
+  // TruncateBefore fails, as after a failed Sync: reopen the log.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq) {
     return internal::CatchAllocation("AppendLog::TruncateBefore", dir(),
                                      [&] { return log_.TruncateBefore(seq); });

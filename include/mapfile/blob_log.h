@@ -126,6 +126,7 @@ class BlobLog {
 
   // Retention: deletes every segment (and its index) whose records are all
   // below `seq` (never the active one). first_seq() may stay below `seq`.
+  // A failed directory fsync here is sticky, as in AppendLog::TruncateBefore.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq);
   // Syncs, finishes the active segment (trimmed to its records, marked
   // sealed, its index written beside it; compressed if
