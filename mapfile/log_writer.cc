@@ -564,16 +564,18 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
         !options_.compress_sealed && gone->file.use_count() == 1) {
       std::lock_guard<std::mutex> lock(jobs_->mu);
       keep = jobs_->free.size() < options_.recycle_segments;
+      // Room first: once moved, the file must make the list (no throw).
+      if (keep) jobs_->free.reserve(jobs_->free.size() + 1);
     }
     // The file leaves its name first (nothing changed if that fails), the
     // log follows at once, and the directory is synced last: a failed
     // fsync leaves the segment out of the log, as it is out of the
     // directory, and is sticky, as in Name.
     const std::string free = absl::StrCat(gone->path, kFreeSuffix);
-    MAPFILE_RETURN_IF_ERROR(Annotate(
+    const absl::Status moved =
         keep ? MoveLogFile(gone->path, free, /*sync_directory=*/false)
-             : UnlinkLogFile(gone->path, /*sync_directory=*/false),
-        Context("TruncateBefore")));
+             : UnlinkLogFile(gone->path, /*sync_directory=*/false);
+    if (!moved.ok()) return Annotate(moved, Context("TruncateBefore"));
     if (keep) {
       std::lock_guard<std::mutex> lock(jobs_->mu);
       jobs_->free.push_back(free);
