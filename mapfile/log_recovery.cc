@@ -5,6 +5,9 @@
 // the same without writing (PlanRecovery). Part of the log engine
 // (mapfile/internal/log_store.h; docs/DESIGN.md, "Recovery").
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -104,37 +107,49 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     at = next;
   }
   recovery_.records_kept += kept - c.count;
-  if (end > cut) {
+  // Past the frame at `kept` (torn, or never written), a recycled segment
+  // holds the old frames of the segment it was: each fails the checksum of
+  // the sequence number it would have here. If no frame there passes, those
+  // bytes stay, and are not reported: cutting them would only free the
+  // pages the writer is about to fill again, and no later recovery can take
+  // them for records either. A frame that passes belongs to a dead run that
+  // a power loss brought back behind a torn one: then everything after
+  // `kept` is cut, as a torn tail is.
+  const bool stale = !blob_ && end > cut + stride_ &&
+                     f.size() == SegmentSize(h) && NoFramePasses(s, kept + 1);
+  if (end > cut && !stale) {
     recovery_.bytes_cut = end - cut;
     recovery_.records_cut = blob_ ? BlobFramesTouched(f.data() + cut, end - cut)
                                   : (end - cut + stride_ - 1) / stride_;
     recovery_.segment = s.path;
   }
-  if (dry_run_) {  // PlanRecovery: say, don't cut
-    s.count = kept;  // as Open will have it (Adopt looks at it)
-    return absl::OkStatus();
-  }
-  // Cut everything after the kept frames (stale or torn bytes, anywhere)
-  // and extend the file again, sparse: the free frames are zeros, as in a
-  // new segment. Its length is the log's segment size, never what the file
-  // claimed (a file extended to 1 TiB is cut back, and takes no disk).
-  const uint64_t size = std::max(os::RoundUp(cut, page), SegmentSize(h));
-  MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
-  MAPFILE_CRASH_POINT("log.recover.cut", &s.path);
-  MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
-  // The cut must be durable before a record is appended over it: else a
-  // power loss can bring back the old tail behind the new records, whole
-  // frames of a dead run that pass their checksums (power_loss_test).
-  MAPFILE_RETURN_IF_ERROR(f.Sync(0, 0));  // fdatasync: the size changed
-  if (blob_) {
-    SetArea(s);
-  } else {
-    s.data = f.data() + data_offset_;
-    s.capacity = (size - data_offset_ - control_) / stride_;
-  }
-  s.count = kept;
+  s.count = kept;  // as Open will have it (Adopt looks at it)
+  if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
   s.flushed = kept;
-  s.allocated = cut;  // Reserve allocates from here (idempotent below it)
+  if (stale) {
+    s.allocated = std::min(f.size(), os::RoundUp(end, page));
+  } else {
+    // Cut everything after the kept frames (torn bytes, a dead run) and
+    // extend the file again, sparse: the free frames are zeros, as in a
+    // new segment. Its length is the log's segment size, never what the
+    // file claimed (a file extended to 1 TiB is cut back, and takes no
+    // disk).
+    const uint64_t size = std::max(os::RoundUp(cut, page), SegmentSize(h));
+    MAPFILE_RETURN_IF_ERROR(f.Truncate(cut));
+    MAPFILE_CRASH_POINT("log.recover.cut", &s.path);
+    MAPFILE_RETURN_IF_ERROR(f.Truncate(size));
+    // The cut must be durable before a record is appended over it: else a
+    // power loss can bring back the old tail behind the new records, whole
+    // frames of a dead run that pass their checksums (power_loss_test).
+    MAPFILE_RETURN_IF_ERROR(f.Sync(0, 0));  // fdatasync: the size changed
+    if (blob_) {
+      SetArea(s);
+    } else {
+      s.data = f.data() + data_offset_;
+      s.capacity = (size - data_offset_ - control_) / stride_;
+    }
+    s.allocated = cut;  // Reserve allocates from here (idempotent below it)
+  }
   if (torn) {
     // Rewrites the torn slot (same sequence, the records recovery kept), so
     // that readers, `mapfile verify` and the next Open find the recovered
@@ -144,6 +159,28 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     torn_ = true;
   }
   return absl::OkStatus();  // the caller commits what was kept (Adopt)
+}
+
+// Whether no frame of `s` from record `from` on passes its checksum.
+// Only the file's data is read (SEEK_DATA): a hole is zeros, which never
+// pass, and reading one through the mapping would allocate pages for it.
+bool LogStore::NoFramePasses(const Segment& s, uint64_t from) const {
+  const MappedFile& f = *s.file;
+  const uint64_t frames = data_offset_ + control_;
+  for (uint64_t i = from; i < s.capacity;) {
+    const off_t at = static_cast<off_t>(frames + i * stride_);
+    const off_t data = ::lseek(f.fd(), at, SEEK_DATA);
+    if (data < 0) return errno == ENXIO;  // no data after `at`
+    const off_t hole = ::lseek(f.fd(), data, SEEK_HOLE);
+    if (hole < 0) return false;
+    const uint64_t first = (static_cast<uint64_t>(data) - frames) / stride_;
+    const uint64_t last = std::min<uint64_t>(
+        s.capacity, (static_cast<uint64_t>(hole) - frames) / stride_ + 1);
+    for (i = std::max(i, first); i < last; ++i) {
+      if (Valid(s.data + control_ + i * stride_, s.first + i)) return false;
+    }
+  }
+  return true;
 }
 
 // Commit flushes its frames and its slot together, so a power loss during

@@ -29,8 +29,15 @@ LogStore::~LogStore() {
   try {  // best effort; a destructor must not throw
     if (writer_ && !dry_run_ && !segments_.empty()) {
       // A clean close keeps every appended record for the next Open, as a
-      // kill -9 after a buffer flush would (the protocol above).
-      Flush().IgnoreError();
+      // kill -9 after a buffer flush would (the protocol above). On tmpfs,
+      // where a Sync writes nothing, it commits them too: the next Open
+      // then checks only the newest commit's frames instead of every frame
+      // written since the last Sync, and retention can retire them.
+      if (commit_at_close_) {
+        Sync().IgnoreError();
+      } else {
+        Flush().IgnoreError();
+      }
     }
     if (jobs_ != nullptr) {
       {
@@ -43,7 +50,7 @@ LogStore::~LogStore() {
     }
     pretouch_.reset();
     if (jobs_ != nullptr && jobs_->prepared && jobs_->prepared->ok()) {
-      UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();
+      Unprepare(***jobs_->prepared);
     }
   } catch (const std::bad_alloc&) {
   }
@@ -87,6 +94,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     }
     s->frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / s->stride_);
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
+    s->commit_at_close_ = s->tmpfs_;
   } else {
     MAPFILE_RETURN_IF_ERROR(s->Rescan());
   }

@@ -88,7 +88,7 @@ absl::Status LogStore::OpenWriter() {
     // wait for a journal commit) the background allocates in steps
     // (docs/PERFORMANCE.md, "The log's write path").
     struct statfs fs;
-    reserve_inline_ =
+    tmpfs_ =
         ::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
   }
   MAPFILE_RETURN_IF_ERROR(Rescan());
@@ -155,7 +155,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.preallocate = false;  // steps: Reserve
   if (std::shared_ptr<Segment> s = Recycle(first)) return s;
   const uint64_t step =
-      reserve_inline_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
+      tmpfs_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
                       : std::min(size_, kFirstStep);
   // Created here without a directory fsync (the Sync that names it makes
   // the directory durable), then mapped.
@@ -261,7 +261,7 @@ absl::Status LogStore::Ahead() {
     limit = std::min(limit, std::max<uint64_t>(half, a.count + 1));
   }
   // Records go only where disk space is allocated. On tmpfs it is
-  // allocated here, for the next buffer's frames (reserve_inline_).
+  // allocated here, for the next buffer's frames (tmpfs_).
   // Elsewhere, once the writer is past half of it, the background
   // allocates as much again (steps doubling from kFirstStep, in kFirstStep
   // chunks): a segment holds at most one step it does not use, and the
@@ -273,7 +273,7 @@ absl::Status LogStore::Ahead() {
   Reservation& r = *a.reservation;
   a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
   const uint64_t used = data_offset_ + control_ + a.count * stride_;
-  if (reserve_inline_) {
+  if (tmpfs_) {
     MAPFILE_RETURN_IF_ERROR(Reserve(a, used + buffer_bytes_, os::PageSize()));
   } else if (!r.busy.load(std::memory_order_acquire) &&
              a.allocated < a.file->size()) {
@@ -557,11 +557,12 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
       jobs_->retired.insert(gone->first);
     }
     bool keep = false;
-    // Reused only if nothing else reads it: no cursor (use_count), and no
-    // background compression, which could still map the file when a reuse
-    // trims it (with compress_sealed, retired segments are deleted).
-    if (gone->file != nullptr && !gone->compressed &&
-        !options_.compress_sealed && gone->file.use_count() == 1) {
+    // Reused only if nothing else reads it: no cursor (use_count; a
+    // segment never read since Open is not mapped), and no background
+    // compression, which could still map the file when a reuse trims it
+    // (with compress_sealed, retired segments are deleted).
+    if ((gone->file == nullptr || gone->file.use_count() == 1) &&
+        !gone->compressed && !options_.compress_sealed) {
       std::lock_guard<std::mutex> lock(jobs_->mu);
       keep = jobs_->free.size() < options_.recycle_segments;
       // Room first: once moved, the file must make the list (no throw).
@@ -686,7 +687,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::TakeNext(
   }
   if (got && got->ok()) {
     if ((**got)->first == first) return **got;
-    UnlinkLogFile((**got)->temp).IgnoreError();  // Seal() came first
+    Unprepare(***got);  // Seal() came first
   }
   // A failed preparation is retried, and reported, here.
   return Prepare(first);
@@ -694,16 +695,37 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::TakeNext(
 
 void LogStore::PostPrepare(uint64_t first) {
   if (dry_run_) return;
+  std::optional<absl::StatusOr<std::shared_ptr<Segment>>> untaken;
   {
     std::lock_guard<std::mutex> lock(jobs_->mu);
-    if (jobs_->prepare == LogJobs::kDone && jobs_->prepared->ok()) {
-      UnlinkLogFile((**jobs_->prepared)->temp).IgnoreError();  // not taken
-    }
+    if (jobs_->prepare == LogJobs::kDone) untaken.swap(jobs_->prepared);
     jobs_->prepared.reset();
     jobs_->prepare = LogJobs::kQueued;
     jobs_->prepare_first = first;
   }
+  if (untaken && untaken->ok()) Unprepare(***untaken);
   pretouch_->Post([this] { Drain(true); });
+}
+
+// A prepared segment that will not be used (the log closes, or Seal came
+// first): kept as a retired file for a later roll when recycling is on and
+// there is room (LogOptions::recycle_segments), else removed. It is cut to
+// the space allocated for it first: Recycle takes a retired file's length
+// for allocated space.
+void LogStore::Unprepare(Segment& s) {
+  bool keep = false;
+  if (!options_.compress_sealed) {
+    std::lock_guard<std::mutex> lock(jobs_->mu);
+    keep = jobs_->free.size() < options_.recycle_segments;
+  }
+  const std::string free = absl::StrCat(s.path, kFreeSuffix);
+  if (keep && s.file->Truncate(std::min(s.allocated, s.file->size())).ok() &&
+      MoveLogFile(s.temp, free, /*sync_directory=*/false).ok()) {
+    std::lock_guard<std::mutex> lock(jobs_->mu);
+    jobs_->free.push_back(free);
+    return;
+  }
+  UnlinkLogFile(s.temp).IgnoreError();  // best effort; Open removes it too
 }
 
 // Runs background jobs until none is left (with `prepare`, also the
@@ -796,7 +818,7 @@ absl::Status LogStore::Flush() {
 }
 
 // Makes sure bytes [0, end) of `a` have disk space (the background did not
-// get there first, or tmpfs: reserve_inline_): fallocates up to the next
+// get there first, or tmpfs: tmpfs_): fallocates up to the next
 // multiple of `grain` (at most the file's end), so that writes below it
 // cannot fail for space. ResourceExhausted on a full disk: the Append that
 // needed the space fails, and nothing is appended.

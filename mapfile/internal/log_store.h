@@ -296,6 +296,7 @@ class LogStore {
   absl::Status Adopt();
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
+  bool NoFramePasses(const Segment& s, uint64_t from) const;
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
                              const CommitSlot& c) const;
   absl::StatusOr<CommitSlot> LastWholeBlobCommit(Segment& s,
@@ -320,6 +321,7 @@ class LogStore {
   absl::Status Flush();
   absl::Status Reserve(Segment& a, uint64_t end, uint64_t grain);
   void PostReserve(Segment& a, uint64_t to);
+  void Unprepare(Segment& s);
   absl::Status Finish(Segment& s);
   absl::Status Roll();
   absl::Status Publish(Segment& s, bool seal);
@@ -339,9 +341,12 @@ class LogStore {
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
-  // Writer on tmpfs: disk space is allocated on the appending thread, one
-  // write buffer ahead (Ahead), not in steps by the background.
-  bool reserve_inline_ = false;
+  // Writer on tmpfs, where a flush costs nothing: disk space is allocated
+  // on the appending thread, one write buffer ahead (Ahead), not in steps
+  // by the background, and close commits what was appended (~LogStore;
+  // commit_at_close_ once Open succeeded).
+  bool tmpfs_ = false;
+  bool commit_at_close_ = false;
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).
