@@ -94,7 +94,10 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     }
     s->frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / s->stride_);
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
-    s->commit_at_close_ = s->tmpfs_;
+    // (Not with compress_sealed: close would then compress every segment
+    // rolled since the last Sync before it returns; the next Open queues
+    // them instead.)
+    s->commit_at_close_ = s->tmpfs_ && !options.compress_sealed;
   } else {
     MAPFILE_RETURN_IF_ERROR(s->Rescan());
   }
