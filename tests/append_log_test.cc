@@ -5,9 +5,11 @@
 
 #include "mapfile/append_log.h"
 
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -565,6 +568,109 @@ TEST_F(AppendLogTest, RecycledSegmentKilledMidwayNeverYieldsAStaleFrame) {
   AppendRange(*log, 4 * per, 5 * per + 3);
   ASSERT_TRUE(log->Sync().ok());
   ExpectRecords(*log, 2 * per, 5 * per + 3);
+}
+
+// A clean close in a reused file: the next Open keeps every record and
+// leaves the file's old frames behind them in place (none can pass here),
+// so the writer fills pages the file already has; nothing is reported cut.
+TEST_F(AppendLogTest, CleanCloseInAReusedFileKeepsItsOldFramesAndReportsNoCut) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 4 * per + per / 2;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 3 * per);
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());  // 2 retired
+    AppendRange(*log, 3 * per, end);  // rolls into both
+  }
+  // The segment at 4 * per reused one (prepared after the retirement).
+  ASSERT_FALSE(std::filesystem::exists(Segment(0) + ".free") &&
+               std::filesystem::exists(Segment(per) + ".free"));
+  const std::string active = std::filesystem::exists(Segment(4 * per))
+                                 ? Segment(4 * per)
+                                 : Segment(4 * per) + ".tmp";
+  const uint64_t allocated = Allocated(active);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 2 * per, end);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  EXPECT_EQ(log->recovery().bytes_cut, 0u);
+  EXPECT_EQ(log->recovery().segment, "");
+  EXPECT_EQ(Allocated(Segment(4 * per)), allocated);  // no page given back
+  AppendRange(*log, end, 5 * per + 3);
+  ASSERT_TRUE(log->Sync().ok());
+  ExpectRecords(*log, 2 * per, 5 * per + 3);
+}
+
+// Segments a writer never read (retired right after a reopen) are reused
+// as well; a prepared next segment that the log closed before using is
+// kept for reuse too.
+TEST_F(AppendLogTest, SegmentsRetiredAfterAReopenAndAnUnusedNextOneAreReused) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 3 * per + per / 2 + 1);  // past half: prepares
+    ASSERT_TRUE(log->Sync().ok());
+    // The background prepares the segment for 4 * per.
+    for (int i = 0; i < 500 && !std::filesystem::exists(Segment(4 * per) +
+                                                        ".tmp");
+         ++i) {
+      ::usleep(10000);
+    }
+    ASSERT_TRUE(std::filesystem::exists(Segment(4 * per) + ".tmp"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(Segment(4 * per) + ".tmp"));
+  EXPECT_TRUE(std::filesystem::exists(Segment(4 * per) + ".free"));
+  auto log = Open();
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+  EXPECT_TRUE(std::filesystem::exists(Segment(0) + ".free") ||
+              std::filesystem::exists(Segment(per) + ".free"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(0)));
+  EXPECT_FALSE(std::filesystem::exists(Segment(per)));
+  AppendRange(*log, 3 * per + per / 2 + 1, 6 * per);
+  ASSERT_TRUE(log->Sync().ok());
+  ExpectRecords(*log, 2 * per, 6 * per);
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path_))) {
+    EXPECT_FALSE(absl::EndsWith(entry.path().string(), ".free"))
+        << entry.path() << ": reused by the rolls at 4, 5 * per";
+  }
+}
+
+// On tmpfs a Sync writes nothing, so a clean close commits what was
+// appended: readers see every record, and the next Open has nothing to
+// recover (elsewhere close only writes the buffer; AppendLog's docs).
+TEST_F(AppendLogTest, CloseOnTmpfsCommitsWhatWasAppended) {
+  struct statfs fs;
+  if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+    GTEST_SKIP() << "no tmpfs at /dev/shm";
+  }
+  char made[] = "/dev/shm/append_log_test.XXXXXX";
+  ASSERT_NE(::mkdtemp(made), nullptr);
+  const std::string dir = std::string(made) + "/log";
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  {
+    auto log = AppendLog<Rec>::Open(dir, options_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 2 * per + 5);  // two rolls, no Sync
+  }
+  for (uint64_t first : {uint64_t{0}, per, 2 * per}) {
+    EXPECT_TRUE(std::filesystem::exists(
+        dir + "/" + internal::SegmentFileName(first)));
+  }
+  auto reader = LogReader<Rec>::Open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->next_seq(), 2 * per + 5);
+  {
+    auto log = AppendLog<Rec>::Open(dir, options_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ(log->recovery().records_kept, 0u);
+    ExpectRecords(*log, 0, 2 * per + 5);
+  }
+  std::filesystem::remove_all(made);
 }
 
 // With recycle_segments = 0 retired segments are deleted, as before.
