@@ -82,6 +82,8 @@ struct RecoveryReport {
   uint64_t records_kept = 0;  // after the last commit, checksums valid
   uint64_t records_cut = 0;   // frames touched by the bytes cut
   uint64_t bytes_cut = 0;     // non-zero bytes after the kept records
+                              // (not a reused file's old frames, which
+                              // stay: none can pass for a record)
   std::string segment;        // where the cut happened, if any
 };
 
