@@ -178,13 +178,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
       status = absl::OkStatus();  // no preallocation here: pwrite reports
     }
   }
-  if (status.ok()) {
-    FileHeader h = header_;
-    h.first_sequence = first;
-    const absl::Span<std::byte> page(file->data(), kHeaderSize);
-    EncodeHeader(h, page);
-    EncodeSlot({1, 0, 0}, page);
-  }
+  if (status.ok()) status = WriteHeader(*file, temp, first);
   if (!status.ok()) {
     UnlinkLogFile(temp).IgnoreError();  // best effort; Open removes it too
     // No call named here: Prepare runs for Append, Open and Seal (and on
@@ -204,6 +198,27 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
     s->index = std::make_shared<BlobIndex>();
   }
   return s;
+}
+
+// The header page of a new segment for records from `first` (commit
+// {1, 0, 0}) and a zero control block, with pwrite rather than through the
+// mapping: a store to a page not in memory faults it in with readahead,
+// which on ext4 read up to 2 MiB of the file (zeros, or a reused file's
+// old frames), and the writer's flushes waited meanwhile (1-3 ms each:
+// docs/PERFORMANCE.md, "The log's write path").
+absl::Status LogStore::WriteHeader(MappedFile& file, const std::string& path,
+                                   uint64_t first) const {
+  std::unique_ptr<std::byte[]> bytes(
+      new (std::nothrow) std::byte[data_offset_ + control_]());
+  if (bytes == nullptr) {
+    return absl::ResourceExhaustedError("out of memory for a header");
+  }
+  FileHeader h = header_;
+  h.first_sequence = first;
+  const absl::Span<std::byte> page(bytes.get(), kHeaderSize);
+  EncodeHeader(h, page);
+  EncodeSlot({1, 0, 0}, page);
+  return os::Pwrite(file.fd(), path, bytes.get(), data_offset_ + control_, 0);
 }
 
 // Gives a segment its name: from here on it is part of the log.
@@ -650,12 +665,10 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
     UnlinkLogFile(temp).IgnoreError();
     return nullptr;  // Prepare makes a new file
   }
-  std::memset(file->data(), 0, data_offset_ + control_);  // slots, control
-  FileHeader h = header_;
-  h.first_sequence = first;
-  const absl::Span<std::byte> page(file->data(), kHeaderSize);
-  EncodeHeader(h, page);
-  EncodeSlot({1, 0, 0}, page);
+  if (!WriteHeader(*file, temp, first).ok()) {
+    UnlinkLogFile(temp).IgnoreError();
+    return nullptr;  // Prepare makes a new file
+  }
   auto s = std::make_shared<Segment>(first, path);
   s->temp = temp;
   s->live = true;

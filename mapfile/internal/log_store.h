@@ -315,6 +315,8 @@ class LogStore {
   absl::Status CreateSegment(uint64_t first);
   absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
   std::shared_ptr<Segment> Recycle(uint64_t first) const;
+  absl::Status WriteHeader(MappedFile& file, const std::string& path,
+                           uint64_t first) const;
   absl::Status Name(Segment& s);
   absl::StatusOr<std::shared_ptr<Segment>> TakeNext(uint64_t first);
   absl::Status Ahead();
