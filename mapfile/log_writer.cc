@@ -395,9 +395,10 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     }
     const uint64_t at = a->index->bytes();
     const uint64_t seq = a->first + a->count;
-    // Frames go only where disk space is allocated (kFirstStep at a time).
-    MAPFILE_RETURN_IF_ERROR(
-        Reserve(*a, data_offset_ + control_ + at + frame, kFirstStep));
+    // Frames go only where disk space is allocated (kFirstStep at a time;
+    // a buffer's worth on tmpfs, where an allocation is zeroed memory).
+    MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame,
+                                    tmpfs_ ? kWriteBuffer : kFirstStep));
     if (frame > kWriteBuffer) {
       // Larger than the buffer: what is buffered first, then this frame
       // with a pwrite of its own.
