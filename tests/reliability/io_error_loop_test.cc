@@ -87,16 +87,20 @@ LogOptions TestLogOptions() {
   return o;
 }
 
+// One round of the log workloads: 500 records in one batch, then a Sync.
+absl::Status AppendAndSync(AppendLog<Rec>& log, Progress& p) {
+  std::vector<Rec> batch;
+  const uint64_t next = log.next_seq();
+  for (uint64_t i = 0; i < 500; ++i) batch.push_back(MakeRec(next + i, 1));
+  p.appended = next + batch.size();
+  MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
+  return SyncOnce(log, p, log.next_seq());
+}
+
 absl::Status LogWorkload(const std::string& dir, Progress& p) {
   MAPFILE_ASSIGN_OR_RETURN(auto log, AppendLog<Rec>::Open(dir, TestLogOptions()));
-  std::vector<Rec> batch;
   for (int round = 0; round < 3; ++round) {
-    batch.clear();
-    const uint64_t next = log.next_seq();
-    for (uint64_t i = 0; i < 500; ++i) batch.push_back(MakeRec(next + i, 1));
-    p.appended = next + batch.size();
-    MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
-    MAPFILE_RETURN_IF_ERROR(SyncOnce(log, p, log.next_seq()));
+    MAPFILE_RETURN_IF_ERROR(AppendAndSync(log, p));
   }
   MAPFILE_RETURN_IF_ERROR(log.Seal());
   MAPFILE_RETURN_IF_ERROR(log.TruncateBefore(400));
@@ -129,14 +133,8 @@ LogOptions RetentionLogOptions() {
 absl::Status RetentionWorkload(const std::string& dir, Progress& p) {
   MAPFILE_ASSIGN_OR_RETURN(auto log,
                            AppendLog<Rec>::Open(dir, RetentionLogOptions()));
-  std::vector<Rec> batch;
   for (int round = 0; round < 4; ++round) {
-    batch.clear();
-    const uint64_t next = log.next_seq();
-    for (uint64_t i = 0; i < 500; ++i) batch.push_back(MakeRec(next + i, 1));
-    p.appended = next + batch.size();
-    MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
-    MAPFILE_RETURN_IF_ERROR(SyncOnce(log, p, log.next_seq()));
+    MAPFILE_RETURN_IF_ERROR(AppendAndSync(log, p));
     const absl::Status t = log.TruncateBefore(log.next_seq() - 400);
     if (t.ok()) continue;
     auto c = log.From(log.first_seq());
