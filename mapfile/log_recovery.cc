@@ -88,17 +88,23 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     kept = s.index->count();
     cut = data_offset_ + control_ + s.index->bytes();
   } else {
-    while (kept < s.capacity && Valid(s.data + control_ + kept * stride_,
-                                      s.first + kept)) {
+    // Only frames within the file's data are read through the mapping: a
+    // read fault on a hole of a full tmpfs is SIGBUS (a frame past the data
+    // was never written whole, so it is not kept).
+    const uint64_t frames = data_offset_ + control_;
+    const uint64_t readable = DataEnd(f, frames + kept * stride_);
+    while (kept < s.capacity && frames + (kept + 1) * stride_ <= readable &&
+           Valid(s.data + control_ + kept * stride_, s.first + kept)) {
       ++kept;
     }
-    cut = data_offset_ + control_ + kept * stride_;
+    cut = frames + kept * stride_;
   }
   // What lies after the kept frames: non-zero bytes up to the first zero
-  // page (a dying process leaves no holes; the cut below clears any).
+  // page or hole (a dying process leaves no holes; the cut below clears
+  // any).
   const uint64_t page = os::PageSize();
   uint64_t end = cut;
-  for (uint64_t at = cut; at < f.size();) {
+  for (uint64_t at = cut; at < DataEnd(f, cut);) {
     const uint64_t next = std::min(f.size(), (at / page + 1) * page);
     uint64_t i = next;
     while (i > at && f.data()[i - 1] == std::byte{0}) --i;
@@ -127,7 +133,12 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't cut
   s.flushed = kept;
   if (stale) {
-    s.allocated = std::min(f.size(), os::RoundUp(end, page));
+    // Its length stays what it was (a reader of the retired segment may
+    // still map it: DESIGN.md, "Recycling"); allocation is known only up to
+    // the kept frames (a page of data may hold unallocated blocks), and
+    // Reserve over allocated space is cheap.
+    s.floor = f.size();
+    s.allocated = cut;
   } else {
     // Cut everything after the kept frames (torn bytes, a dead run) and
     // extend the file again, sparse: the free frames are zeros, as in a
@@ -161,23 +172,43 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   return absl::OkStatus();  // the caller commits what was kept (Adopt)
 }
 
-// Whether no frame of `s` from record `from` on passes its checksum.
-// Only the file's data is read (SEEK_DATA): a hole is zeros, which never
-// pass, and reading one through the mapping would allocate pages for it.
+// Where the data that `at` is in ends (SEEK_HOLE): the mapping is read only
+// below it. The file's size if the file system cannot say.
+uint64_t LogStore::DataEnd(const MappedFile& f, uint64_t at) {
+  const off_t hole = ::lseek(f.fd(), static_cast<off_t>(at), SEEK_HOLE);
+  return hole < 0 ? f.size() : std::min<uint64_t>(f.size(), hole);
+}
+
+// Whether no frame of `s` from record `from` on passes its checksum. Only
+// the file's data ranges (SEEK_DATA) are read, with pread: a hole reads as
+// zeros, which never pass, and reading one through the mapping would
+// allocate pages for it (SIGBUS on a full tmpfs). False if it cannot tell.
 bool LogStore::NoFramePasses(const Segment& s, uint64_t from) const {
   const MappedFile& f = *s.file;
   const uint64_t frames = data_offset_ + control_;
+  const uint64_t chunk = std::max<uint64_t>(1, kWriteBuffer / stride_);
+  std::unique_ptr<std::byte[]> buffer(
+      new (std::nothrow) std::byte[chunk * stride_]);
+  if (buffer == nullptr) return false;
   for (uint64_t i = from; i < s.capacity;) {
-    const off_t at = static_cast<off_t>(frames + i * stride_);
-    const off_t data = ::lseek(f.fd(), at, SEEK_DATA);
-    if (data < 0) return errno == ENXIO;  // no data after `at`
-    const off_t hole = ::lseek(f.fd(), data, SEEK_HOLE);
-    if (hole < 0) return false;
-    const uint64_t first = (static_cast<uint64_t>(data) - frames) / stride_;
-    const uint64_t last = std::min<uint64_t>(
-        s.capacity, (static_cast<uint64_t>(hole) - frames) / stride_ + 1);
-    for (i = std::max(i, first); i < last; ++i) {
-      if (Valid(s.data + control_ + i * stride_, s.first + i)) return false;
+    const off_t data =
+        ::lseek(f.fd(), static_cast<off_t>(frames + i * stride_), SEEK_DATA);
+    if (data < 0) return errno == ENXIO;  // no data after frame i
+    const uint64_t hole = DataEnd(f, static_cast<uint64_t>(data));
+    // The frames that overlap [data, hole), read whole.
+    i = std::max(i, (static_cast<uint64_t>(data) - frames) / stride_);
+    const uint64_t last =
+        std::min(s.capacity, (hole - frames + stride_ - 1) / stride_);
+    while (i < last) {
+      const absl::StatusOr<size_t> got =
+          os::Pread(f.fd(), s.path, buffer.get(),
+                    std::min(chunk, last - i) * stride_, frames + i * stride_);
+      if (!got.ok()) return false;
+      const uint64_t n = *got / stride_;  // (fewer only at the file's end)
+      if (n == 0) return true;
+      for (uint64_t k = 0; k < n; ++k, ++i) {
+        if (Valid(buffer.get() + k * stride_, s.first + i)) return false;
+      }
     }
   }
   return true;

@@ -95,6 +95,13 @@ absl::Status LogStore::OpenWriter() {
   if (segments_.empty()) {
     for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
     temps_.clear();
+    // Retired files with no log (its segments removed by hand): their old
+    // frames could carry the sequence numbers the new log starts at, and
+    // pass for its records. Not reused.
+    for (const std::string& free : jobs_->free) {
+      MAPFILE_RETURN_IF_ERROR(Annotate(UnlinkLogFile(free), Context("Open")));
+    }
+    jobs_->free.clear();
     if (mode == OpenMode::kReadWrite) {
       return absl::NotFoundError(absl::StrCat(
           Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
@@ -289,7 +296,9 @@ absl::Status LogStore::Ahead() {
   a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
   const uint64_t used = data_offset_ + control_ + a.count * stride_;
   if (tmpfs_) {
-    MAPFILE_RETURN_IF_ERROR(Reserve(a, used + buffer_bytes_, os::PageSize()));
+    // Failing that (a nearly full tmpfs), the Append fails only if its own
+    // frame has no room (below).
+    Reserve(a, used + buffer_bytes_, os::PageSize()).IgnoreError();
   } else if (!r.busy.load(std::memory_order_acquire) &&
              a.allocated < a.file->size()) {
     if (used > a.allocated / 2) {
@@ -308,8 +317,9 @@ absl::Status LogStore::Ahead() {
                             ? (a.allocated - data_offset_ - control_) / stride_
                             : 0;
   if (room <= a.count) {
-    MAPFILE_RETURN_IF_ERROR(Reserve(
-        a, data_offset_ + control_ + (a.count + 1) * stride_, kFirstStep));
+    MAPFILE_RETURN_IF_ERROR(
+        Reserve(a, data_offset_ + control_ + (a.count + 1) * stride_,
+                tmpfs_ ? os::PageSize() : kFirstStep));
   }
   a.limit = std::min(limit, std::max(
       a.count + 1, (a.allocated - data_offset_ - control_) / stride_));
@@ -622,7 +632,8 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
 // for records from `first`, as Prepare's; null if none is left or it
 // cannot be reused (then it is deleted). Its old frames stay until
 // overwritten: each carries the checksum of its old sequence number, so
-// none can pass for a record here (recovery cuts them as a torn tail).
+// none can pass for a record here (recovery leaves them, or cuts them with a
+// torn tail: log_recovery.cc).
 std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   std::string free;
   {
@@ -725,7 +736,7 @@ void LogStore::PostPrepare(uint64_t first) {
 // first): kept as a retired file for a later roll when recycling is on and
 // there is room (LogOptions::recycle_segments), else removed. It is cut to
 // the space allocated for it first: Recycle takes a retired file's length
-// for allocated space.
+// (rounded down to a page) for allocated space.
 void LogStore::Unprepare(Segment& s) {
   bool keep = false;
   if (!options_.compress_sealed) {
@@ -733,7 +744,11 @@ void LogStore::Unprepare(Segment& s) {
     keep = jobs_->free.size() < options_.recycle_segments;
   }
   const std::string free = absl::StrCat(s.path, kFreeSuffix);
-  if (keep && s.file->Truncate(std::min(s.allocated, s.file->size())).ok() &&
+  // (Never shorter than a reused file was: a reader of the segment it was
+  // may still map it; what lies between is old data, allocated.)
+  const uint64_t length =
+      std::max(s.floor, std::min(s.allocated, s.file->size()));
+  if (keep && s.file->Truncate(length).ok() &&
       MoveLogFile(s.temp, free, /*sync_directory=*/false).ok()) {
     std::lock_guard<std::mutex> lock(jobs_->mu);
     jobs_->free.push_back(free);

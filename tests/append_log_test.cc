@@ -253,6 +253,7 @@ TEST_F(AppendLogTest, RecordsSurviveReopenAcrossManySegments) {
   ASSERT_TRUE(log.ok()) << log.status();
   ExpectRecords(*log, 0, n);
   EXPECT_EQ(log->size(), n);
+  EXPECT_EQ(log->recovery().records_kept, 0u);
   EXPECT_EQ(log->recovery().bytes_cut, 0u);
   EXPECT_TRUE(std::filesystem::exists(Segment(5 * per_segment)));
   // Iteration from the middle of a segment.
@@ -671,6 +672,134 @@ TEST_F(AppendLogTest, CloseOnTmpfsCommitsWhatWasAppended) {
     ExpectRecords(*log, 0, 2 * per + 5);
   }
   std::filesystem::remove_all(made);
+}
+
+// A reused file is never cut shorter than it was while a reader of the
+// segment it was may map it: not when a prepared segment made from it goes
+// back unused at close, nor when a later writer seals it after a reopen
+// (before, both cut it and the reader's next record was SIGBUS).
+TEST_F(AppendLogTest, AReusedFileKeepsItsOldLengthThroughUnprepareAndReopen) {
+  options_.segment_size = 64 << 10;
+  options_.pretouch_in_background = false;
+  const uint64_t per = kLayout.Capacity(64 << 10);
+  for (const bool reopen : {false, true}) {
+    SCOPED_TRACE(reopen ? "rolled into, reopened, sealed" : "unused at close");
+    std::filesystem::remove_all(path_);
+    const int code = testing::RunInChild([&] {
+      auto log = Open();
+      if (!log.ok()) return 1;
+      for (uint64_t i = 0; i < 200; ++i) log->Append(Make(i)).IgnoreError();
+      if (!log->Seal().ok()) return 2;  // segment 0: 200 records, 10560 B
+      for (uint64_t i = 200; i < 210; ++i) log->Append(Make(i)).IgnoreError();
+      if (!log->Sync().ok()) return 3;
+      auto reader = LogReader<Rec>::Open(path_);
+      if (!reader.ok()) return 4;
+      auto c = reader->From(197);
+      if (!c.Valid() || c.value() != Make(197)) return 5;
+      if (!log->TruncateBefore(200).ok()) return 6;  // 0.seg -> 0.seg.free
+      if (!reopen) {
+        // Past half: the next segment is prepared from the retired file,
+        // and the close does not use it.
+        for (uint64_t i = 210; i < 200 + per / 2 + 2; ++i) {
+          log->Append(Make(i)).IgnoreError();
+        }
+        log->Pretouch();
+        if (!std::filesystem::exists(Segment(200 + per) + ".tmp")) return 7;
+        log = absl::UnknownError("closed");
+      } else {
+        for (uint64_t i = 210; i < 200 + per + 10; ++i) {  // rolls into it
+          log->Append(Make(i)).IgnoreError();
+        }
+        if (std::filesystem::exists(Segment(0) + ".free")) return 8;
+        if (!log->Sync().ok()) return 9;
+        log = absl::UnknownError("closed");
+        log = Open();
+        if (!log.ok()) return 10;
+        if (!log->Seal().ok()) return 11;
+      }
+      for (uint64_t seq = 198; seq < 200; ++seq) {
+        c.Next();  // SIGBUS if the file was cut
+        if (!c.Valid() || c.seq() != seq || c.value() != Make(seq)) return 12;
+      }
+      return 0;
+    });
+    EXPECT_EQ(code, 0) << (code == 128 + SIGBUS ? "SIGBUS" : "");
+  }
+}
+
+// On a full tmpfs, a writer's Open (and PlanRecovery) of a log whose
+// active segment is a reused file returns, without reading a hole of the
+// file through the mapping (a read fault there needs a page: SIGBUS).
+TEST_F(AppendLogTest, OpenOnAFullTmpfsWithAReusedSegmentDoesNotCrash) {
+  absl::StatusOr<int> code = testing::RunWithTinyTmpfs(
+      4 << 20, [](const std::string& tmp) -> int {
+        LogOptions o;
+        o.segment_size = 1 << 20;
+        o.pretouch_in_background = false;
+        const std::string dir = tmp + "/log";
+        const uint64_t per = kLayout.Capacity(1 << 20);
+        {
+          auto log = AppendLog<Rec>::Open(dir, o);
+          if (!log.ok()) return 10;
+          for (uint64_t i = 0; i < 20000; ++i) {
+            log->Append(Make(i)).IgnoreError();
+          }
+          if (!log->Seal().ok()) return 11;
+          for (uint64_t i = 20000; i < 20010; ++i) {
+            log->Append(Make(i)).IgnoreError();
+          }
+          if (!log->Sync().ok()) return 12;
+          if (!log->TruncateBefore(20000).ok()) return 13;
+          for (uint64_t i = 20010; i < 20000 + per + 10; ++i) {
+            if (!log->Append(Make(i)).ok()) return 14;
+          }
+        }
+        {
+          FILE* f = fopen((tmp + "/filler").c_str(), "w");
+          if (f == nullptr) return 16;
+          const std::string chunk(4096, 'x');
+          while (fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size() &&
+                 fflush(f) == 0) {
+          }
+          fclose(f);
+        }
+        if (!AppendLog<Rec>::PlanRecovery(dir).ok()) return 17;
+        auto log = AppendLog<Rec>::Open(dir, o);
+        if (!log.ok()) return 18;
+        for (uint64_t seq = 20000; seq < 20000 + per + 10; seq += 97) {
+          absl::StatusOr<Rec> r = log->Read(seq);
+          if (!r.ok() || *r != Make(seq)) return 19;
+        }
+        return 0;
+      });
+  if (!code.ok()) GTEST_SKIP() << code.status();
+  EXPECT_EQ(*code, 0) << (*code == 128 + SIGBUS ? "SIGBUS" : "");
+}
+
+// Retired files in a directory whose segments were removed are not reused
+// by the new log there: their old frames carry its first sequence numbers.
+TEST_F(AppendLogTest, RetiredFilesWithoutALogAreNotReused) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 3 * per);
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());  // 0 and per: .free
+  }
+  ASSERT_TRUE(std::filesystem::exists(Segment(0) + ".free"));
+  for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+    if (entry.path().extension() == ".seg") std::filesystem::remove(entry);
+  }
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendRange(*log, 0, 5);
+  EXPECT_FALSE(std::filesystem::exists(Segment(0) + ".free"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".free"));
+  log = absl::UnknownError("closed");
+  log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, 5);  // nothing of the old records
 }
 
 // With recycle_segments = 0 retired segments are deleted, as before.

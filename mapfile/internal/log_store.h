@@ -45,12 +45,16 @@
 //            verify, then the frames after it while their checksums hold.
 //            If that segment is full and "<end>.seg.tmp" exists (a chain no
 //            Sync finished), the temporary is adopted the same way, and so
-//            on (Adopt); the file after the last kept frame is cut; other
-//            temporaries are removed; what was kept is committed (Sync).
+//            on (Adopt); the file after the last kept frame is cut, unless
+//            nothing there passes a checksum (a reused file's old frames
+//            stay); other temporaries are removed; what was kept is
+//            committed (Sync).
 //
 // What each way of stopping leaves:
 //   * close (destructor): the buffer is written (pwrite), queued background
 //     work finished; temporaries stay. The next Open keeps every record.
+//     On tmpfs (no compress_sealed) close runs a Sync instead, which costs
+//     nothing there.
 //   * kill -9: as close, minus the buffer (frames appended since the last
 //     flush, at most 256 KiB). The next Open keeps every record written.
 //   * power loss: everything up to the last successful Sync (its data was
@@ -297,6 +301,7 @@ class LogStore {
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
   bool NoFramePasses(const Segment& s, uint64_t from) const;
+  static uint64_t DataEnd(const MappedFile& f, uint64_t at);
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
                              const CommitSlot& c) const;
   absl::StatusOr<CommitSlot> LastWholeBlobCommit(Segment& s,
