@@ -476,6 +476,44 @@ TEST_F(CliTest, TailPrintsTheLastRecordsAndFollowSeesAnotherProcessAppend) {
 
 // ---------------------------------------------------------------- logs
 
+// A reused file can be longer than its segment (the log was reopened with a
+// smaller segment_size): `info` counts the room its header recorded, as the
+// writer does, not the file's length.
+TEST_F(CliTest, LogInfoGivesAReusedLongerFileTheRoomItsHeaderRecorded) {
+  const std::string dir = dir_.File("reused");
+  const internal::LogLayout layout(FingerprintOf<Tick>());
+  const int64_t big = static_cast<int64_t>(layout.Capacity(64 << 10));
+  LogOptions options;
+  options.segment_size = 64 << 10;
+  options.pretouch_in_background = false;
+  {
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int64_t i = 0; i < 3 * big + 5; ++i) {
+      ASSERT_TRUE(log->Append({i, i + 0.5}).ok());
+    }
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->TruncateBefore(big).ok());  // segment 0 kept: .free
+  }
+  options.segment_size = 16 << 10;
+  {
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    // Rolls at 4 * big into the reused 64 KiB file, a 16 KiB segment now.
+    for (int64_t i = 3 * big + 5; i < 4 * big + 10; ++i) {
+      ASSERT_TRUE(log->Append({i, i + 0.5}).ok());
+    }
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  const std::string reused = Segment(dir, 4 * big);
+  ASSERT_GT(std::filesystem::file_size(reused), uint64_t{16} << 10);
+  Result r = Cli({"info", "--json", reused});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["records"]["capacity"], layout.Capacity(16 << 10)) << r.out;
+  EXPECT_EQ(j["records"]["present"], 10) << r.out;
+}
+
 // Segments rolled into since the last Sync keep a temporary name until the
 // next Sync (docs/DESIGN.md); retired ones wait for reuse as "*.free".
 // Neither is part of the log, both take disk: `info` shows them, with the

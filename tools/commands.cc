@@ -104,12 +104,22 @@ TypeFingerprint TypeOf(const json& j) {
 
 // ---------------------------------------------------------------- info
 
+// The records a log segment has room for: within the size its header
+// recorded, as the writer counts them (a reused file can be longer), else
+// the file's length.
+uint64_t SegmentCapacity(const FileReader& f,
+                         const internal::LogLayout& layout) {
+  const uint64_t recorded = f.header().segment_size;
+  return layout.Capacity(recorded > 0 ? std::min(recorded, f.size())
+                                      : f.size());
+}
+
 // Frames after the commit of an uncompressed, unsealed segment that still
 // pass their checksums: what Open would keep.
 absl::StatusOr<uint64_t> ValidAfterCommit(const FileReader& f,
                                           const internal::LogLayout& layout) {
   const uint64_t count = f.commit()->count;
-  const uint64_t capacity = layout.Capacity(f.size());
+  const uint64_t capacity = SegmentCapacity(f, layout);
   if (count >= capacity || (f.header().segment_flags & kSegmentSealed)) {
     return 0;
   }
@@ -190,8 +200,8 @@ json FileInfo(const FileReader& f) {
     }
     j["records"] = {{"committed", commit.ok() ? commit->count : 0},
                     {"present", present},
-                    {"capacity", compressed ? present
-                                            : layout.Capacity(f.size())}};
+                    {"capacity",
+                     compressed ? present : SegmentCapacity(f, layout)}};
   }
   return j;
 }
