@@ -104,7 +104,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   // any).
   const uint64_t page = os::PageSize();
   uint64_t end = cut;
-  for (uint64_t at = cut; at < DataEnd(f, cut);) {
+  const uint64_t data_end = DataEnd(f, cut);
+  for (uint64_t at = cut; at < data_end;) {
     const uint64_t next = std::min(f.size(), (at / page + 1) * page);
     uint64_t i = next;
     while (i > at && f.data()[i - 1] == std::byte{0}) --i;
