@@ -742,6 +742,8 @@ void LogStore::Unprepare(Segment& s) {
   if (!options_.compress_sealed) {
     std::lock_guard<std::mutex> lock(jobs_->mu);
     keep = jobs_->free.size() < options_.recycle_segments;
+    // Room first: once moved, the file must make the list (no throw).
+    if (keep) jobs_->free.reserve(jobs_->free.size() + 1);
   }
   const std::string free = absl::StrCat(s.path, kFreeSuffix);
   // (Never shorter than a reused file was: a reader of the segment it was
