@@ -29,15 +29,8 @@ LogStore::~LogStore() {
   try {  // best effort; a destructor must not throw
     if (writer_ && !dry_run_ && !segments_.empty()) {
       // A clean close keeps every appended record for the next Open, as a
-      // kill -9 after a buffer flush would (the protocol above). On tmpfs,
-      // where a Sync writes nothing, it commits them too: the next Open
-      // then checks only the newest commit's frames instead of every frame
-      // written since the last Sync, and retention can retire them.
-      if (commit_at_close_) {
-        Sync().IgnoreError();
-      } else {
-        Flush().IgnoreError();
-      }
+      // kill -9 after a buffer flush would (the protocol above).
+      Flush().IgnoreError();
     }
     if (jobs_ != nullptr) {
       {
@@ -94,10 +87,6 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     }
     s->frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / s->stride_);
     MAPFILE_RETURN_IF_ERROR(s->OpenWriter());
-    // (Not with compress_sealed: close would then compress every segment
-    // rolled since the last Sync before it returns; the next Open queues
-    // them instead.)
-    s->commit_at_close_ = s->tmpfs_ && !options.compress_sealed;
   } else {
     MAPFILE_RETURN_IF_ERROR(s->Rescan());
   }

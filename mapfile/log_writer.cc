@@ -857,8 +857,9 @@ absl::Status LogStore::Reserve(Segment& a, uint64_t end, uint64_t grain) {
   if (end <= a.allocated) return absl::OkStatus();
   const uint64_t to = std::min(a.file->size(), os::RoundUp(end, grain));
   if (to <= a.allocated) return absl::OkStatus();  // (end past the file)
-  absl::Status status = os::Fallocate(a.file->fd(), a.path, a.allocated,
-                                      to - a.allocated);
+  absl::Status status =
+      os::Fallocate(a.file->fd(), a.temp.empty() ? a.path : a.temp,
+                    a.allocated, to - a.allocated);
   if (status.code() == absl::StatusCode::kUnimplemented) {
     status = absl::OkStatus();  // nothing to reserve with: pwrite reports
   }

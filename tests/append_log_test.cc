@@ -5,11 +5,9 @@
 
 #include "mapfile/append_log.h"
 
-#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -639,39 +637,6 @@ TEST_F(AppendLogTest, SegmentsRetiredAfterAReopenAndAnUnusedNextOneAreReused) {
     EXPECT_FALSE(absl::EndsWith(entry.path().string(), ".free"))
         << entry.path() << ": reused by the rolls at 4, 5 * per";
   }
-}
-
-// On tmpfs a Sync writes nothing, so a clean close commits what was
-// appended: readers see every record, and the next Open has nothing to
-// recover (elsewhere close only writes the buffer; AppendLog's docs).
-TEST_F(AppendLogTest, CloseOnTmpfsCommitsWhatWasAppended) {
-  struct statfs fs;
-  if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
-    GTEST_SKIP() << "no tmpfs at /dev/shm";
-  }
-  char made[] = "/dev/shm/append_log_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(made), nullptr);
-  const std::string dir = std::string(made) + "/log";
-  const uint64_t per = kLayout.Capacity(options_.segment_size);
-  {
-    auto log = AppendLog<Rec>::Open(dir, options_);
-    ASSERT_TRUE(log.ok()) << log.status();
-    AppendRange(*log, 0, 2 * per + 5);  // two rolls, no Sync
-  }
-  for (uint64_t first : {uint64_t{0}, per, 2 * per}) {
-    EXPECT_TRUE(std::filesystem::exists(
-        dir + "/" + internal::SegmentFileName(first)));
-  }
-  auto reader = LogReader<Rec>::Open(dir);
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  EXPECT_EQ(reader->next_seq(), 2 * per + 5);
-  {
-    auto log = AppendLog<Rec>::Open(dir, options_);
-    ASSERT_TRUE(log.ok()) << log.status();
-    EXPECT_EQ(log->recovery().records_kept, 0u);
-    ExpectRecords(*log, 0, 2 * per + 5);
-  }
-  std::filesystem::remove_all(made);
 }
 
 // A reused file is never cut shorter than it was while a reader of the

@@ -226,9 +226,11 @@ std::vector<Row> Rows() {
        },
        absl::StatusCode::kResourceExhausted, "AppendLog::Append(\"DIR/log\"): ",
        // A segment's file is sized sparse and its first allocation step
-       // taken with fallocate when it is prepared (docs/DESIGN.md).
-       {"creating segment \"DIR/log/", ".seg\": fallocate(\"DIR/log/",
-        ".seg.tmp\", mode=0, offset=0, length=", "No space left on device"}},
+       // taken with fallocate when it is prepared ("creating segment"); on
+       // tmpfs the writer allocates a buffer ahead itself first
+       // ("allocating space in segment": docs/DESIGN.md).
+       {"segment \"DIR/log/", ".seg\": fallocate(\"DIR/log/",
+        "mode=0, offset=", "No space left on device"}},
       {"AppendLog::Sync",
        [](const std::string& dir) {
          auto log = LogWith(dir, 3);

@@ -39,9 +39,7 @@
 //     the Sync before it. No torn or corrupt record is ever returned: reads
 //     verify checksums and fail with DataLoss.
 //   * Closing without Sync (the destructor) writes the buffer: the next Open
-//     keeps every appended record (not durable against a power loss; on
-//     tmpfs, where a Sync costs nothing, close commits them, unless
-//     compress_sealed). A
+//     keeps every appended record (not durable against a power loss). A
 //     killed process loses the records still in its buffer (appended since
 //     the last flush: at most 256 KiB of frames); every record written before
 //     is kept.

@@ -53,8 +53,6 @@
 // What each way of stopping leaves:
 //   * close (destructor): the buffer is written (pwrite), queued background
 //     work finished; temporaries stay. The next Open keeps every record.
-//     On tmpfs (no compress_sealed) close runs a Sync instead, which costs
-//     nothing there.
 //   * kill -9: as close, minus the buffer (frames appended since the last
 //     flush, at most 256 KiB). The next Open keeps every record written.
 //   * power loss: everything up to the last successful Sync (its data was
@@ -348,12 +346,9 @@ class LogStore {
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
-  // Writer on tmpfs, where a flush costs nothing: disk space is allocated
-  // on the appending thread, one write buffer ahead (Ahead), not in steps
-  // by the background, and close commits what was appended (~LogStore;
-  // commit_at_close_ once Open succeeded).
+  // Writer on tmpfs: disk space is allocated on the appending thread, one
+  // write buffer ahead (Ahead), not in steps by the background.
   bool tmpfs_ = false;
-  bool commit_at_close_ = false;
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
   // The frame layout (mapfile/internal/log_format.h).
