@@ -298,6 +298,7 @@ class LogStore {
   absl::Status Adopt();
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
+  uint64_t FirstInvalid(const Segment& s, uint64_t from) const;
   bool NoFramePasses(const Segment& s, uint64_t from) const;
   static uint64_t DataEnd(const MappedFile& f, uint64_t at);
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
