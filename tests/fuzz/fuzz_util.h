@@ -20,8 +20,9 @@
 namespace mapfile {
 namespace fuzz {
 
-// A fresh, empty directory for this input: <scratch>/<name>.
-inline std::string FreshDir(const std::string& name) {
+// The per-process scratch directory, removed when the fuzzer exits (it
+// ends a timed run with exit()).
+inline const std::string& ScratchBase() {
   static const std::string base = [] {
     std::string pattern = ::access("/dev/shm", W_OK) == 0
                               ? "/dev/shm/mapfile-fuzz.XXXXXX"
@@ -29,6 +30,19 @@ inline std::string FreshDir(const std::string& name) {
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     return pattern;
   }();
+  static const bool removed_at_exit = [] {
+    return std::atexit([] {
+             std::error_code ignored;
+             std::filesystem::remove_all(ScratchBase(), ignored);
+           }) == 0;
+  }();
+  (void)removed_at_exit;
+  return base;
+}
+
+// A fresh, empty directory for this input: <scratch>/<name>.
+inline std::string FreshDir(const std::string& name) {
+  const std::string& base = ScratchBase();
   const std::string dir = base + "/" + name;
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
