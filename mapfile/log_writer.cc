@@ -163,7 +163,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   if (std::shared_ptr<Segment> s = Recycle(first)) return s;
   const uint64_t step =
       tmpfs_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
-                      : std::min(size_, kFirstStep);
+             : std::min(size_, kFirstStep);
   // Created here without a directory fsync (the Sync that names it makes
   // the directory durable), then mapped.
   absl::StatusOr<MappedFile> file;
