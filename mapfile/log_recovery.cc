@@ -88,7 +88,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     kept = s.index->count();
     cut = data_offset_ + control_ + s.index->bytes();
   } else {
-    kept = FirstInvalid(s, kept);
+    bool failed = false;  // (then the frames before the failure are kept)
+    kept = FindFrame(s, kept, s.capacity, /*passes=*/false, &failed);
     cut = data_offset_ + control_ + kept * stride_;
   }
   // What lies after the kept frames: non-zero bytes up to the first zero
@@ -172,43 +173,41 @@ uint64_t LogStore::DataEnd(const MappedFile& f, uint64_t at) {
   return hole < 0 ? f.size() : std::min<uint64_t>(f.size(), hole);
 }
 
-// The first record of `s` from `from` on whose frame fails its check (or
-// cannot be read), read with pread a buffer at a time rather than through
-// the mapping: faulting in, and later unmapping, every page of the
-// segments a reopen checks cost more than the checks (perf: a third of a
-// reopen on tmpfs), and a read fault on a hole of a full tmpfs is SIGBUS
-// (pread reads a hole as zeros, which fail).
-uint64_t LogStore::FirstInvalid(const Segment& s, uint64_t from) const {
+// The first record of `s` in [from, to) whose frame's check gives
+// `passes`, or where reading stopped: `to`, the file's end, or a read that
+// failed (then *failed is set). Frames are read with pread a buffer at a
+// time, not through the mapping: faulting in, and later unmapping, every
+// page of the segments a reopen checks cost more than the checks (perf: a
+// third of a reopen on tmpfs), and a read fault on a hole of a full tmpfs
+// is SIGBUS (pread reads a hole as zeros, which fail).
+uint64_t LogStore::FindFrame(const Segment& s, uint64_t from, uint64_t to,
+                             bool passes, bool* failed) const {
   const uint64_t frames = data_offset_ + control_;
   const uint64_t chunk = std::max<uint64_t>(1, kWriteBuffer / stride_);
   std::unique_ptr<std::byte[]> buffer(
       new (std::nothrow) std::byte[chunk * stride_]);
+  *failed = buffer == nullptr;
   uint64_t i = from;
-  while (buffer != nullptr && i < s.capacity) {
+  while (!*failed && i < to) {
     const absl::StatusOr<size_t> got =
         os::Pread(s.file->fd(), s.path, buffer.get(),
-                  std::min(chunk, s.capacity - i) * stride_,
-                  frames + i * stride_);
+                  std::min(chunk, to - i) * stride_, frames + i * stride_);
+    *failed = !got.ok();
     const uint64_t n = got.ok() ? *got / stride_ : 0;
-    if (n == 0) break;
+    if (n == 0) break;  // (fewer only at the file's end)
     for (uint64_t k = 0; k < n; ++k, ++i) {
-      if (!Valid(buffer.get() + k * stride_, s.first + i)) return i;
+      if (Valid(buffer.get() + k * stride_, s.first + i) == passes) return i;
     }
   }
   return i;
 }
 
 // Whether no frame of `s` from record `from` on passes its checksum. Only
-// the file's data ranges (SEEK_DATA) are read, with pread: a hole reads as
-// zeros, which never pass, and reading one through the mapping would
-// allocate pages for it (SIGBUS on a full tmpfs). False if it cannot tell.
+// the file's data ranges (SEEK_DATA) are read: a hole reads as zeros,
+// which never pass. False if it cannot tell.
 bool LogStore::NoFramePasses(const Segment& s, uint64_t from) const {
   const MappedFile& f = *s.file;
   const uint64_t frames = data_offset_ + control_;
-  const uint64_t chunk = std::max<uint64_t>(1, kWriteBuffer / stride_);
-  std::unique_ptr<std::byte[]> buffer(
-      new (std::nothrow) std::byte[chunk * stride_]);
-  if (buffer == nullptr) return false;
   for (uint64_t i = from; i < s.capacity;) {
     const off_t data =
         ::lseek(f.fd(), static_cast<off_t>(frames + i * stride_), SEEK_DATA);
@@ -218,17 +217,11 @@ bool LogStore::NoFramePasses(const Segment& s, uint64_t from) const {
     i = std::max(i, (static_cast<uint64_t>(data) - frames) / stride_);
     const uint64_t last =
         std::min(s.capacity, (hole - frames + stride_ - 1) / stride_);
-    while (i < last) {
-      const absl::StatusOr<size_t> got =
-          os::Pread(f.fd(), s.path, buffer.get(),
-                    std::min(chunk, last - i) * stride_, frames + i * stride_);
-      if (!got.ok()) return false;
-      const uint64_t n = *got / stride_;  // (fewer only at the file's end)
-      if (n == 0) return true;
-      for (uint64_t k = 0; k < n; ++k, ++i) {
-        if (Valid(buffer.get() + k * stride_, s.first + i)) return false;
-      }
+    bool failed = false;
+    if (FindFrame(s, i, last, /*passes=*/true, &failed) < last || failed) {
+      return false;  // one passes, or the data could not be read
     }
+    i = last;
   }
   return true;
 }

@@ -588,11 +588,8 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
     // compression, which could still map the file when a reuse trims it
     // (with compress_sealed, retired segments are deleted).
     if ((gone->file == nullptr || gone->file.use_count() == 1) &&
-        !gone->compressed && !options_.compress_sealed) {
-      std::lock_guard<std::mutex> lock(jobs_->mu);
-      keep = jobs_->free.size() < options_.recycle_segments;
-      // Room first: once moved, the file must make the list (no throw).
-      if (keep) jobs_->free.reserve(jobs_->free.size() + 1);
+        !gone->compressed) {
+      keep = RoomForFree();
     }
     // The file leaves its name first (nothing changed if that fails), the
     // log follows at once, and the directory is synced last: a failed
@@ -603,10 +600,7 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
         keep ? MoveLogFile(gone->path, free, /*sync_directory=*/false)
              : UnlinkLogFile(gone->path, /*sync_directory=*/false);
     if (!moved.ok()) return Annotate(moved, Context("TruncateBefore"));
-    if (keep) {
-      std::lock_guard<std::mutex> lock(jobs_->mu);
-      jobs_->free.push_back(free);
-    }
+    if (keep) AddFree(free);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
                  cache_.end());
     segments_.erase(segments_.begin());
@@ -738,13 +732,7 @@ void LogStore::PostPrepare(uint64_t first) {
 // the space allocated for it first: Recycle takes a retired file's length
 // (rounded down to a page) for allocated space.
 void LogStore::Unprepare(Segment& s) {
-  bool keep = false;
-  if (!options_.compress_sealed) {
-    std::lock_guard<std::mutex> lock(jobs_->mu);
-    keep = jobs_->free.size() < options_.recycle_segments;
-    // Room first: once moved, the file must make the list (no throw).
-    if (keep) jobs_->free.reserve(jobs_->free.size() + 1);
-  }
+  const bool keep = RoomForFree();
   const std::string free = absl::StrCat(s.path, kFreeSuffix);
   // (Never shorter than a reused file was: a reader of the segment it was
   // may still map it; what lies between is old data, allocated.)
@@ -752,11 +740,27 @@ void LogStore::Unprepare(Segment& s) {
       std::max(s.floor, std::min(s.allocated, s.file->size()));
   if (keep && s.file->Truncate(length).ok() &&
       MoveLogFile(s.temp, free, /*sync_directory=*/false).ok()) {
-    std::lock_guard<std::mutex> lock(jobs_->mu);
-    jobs_->free.push_back(free);
+    AddFree(free);
     return;
   }
   UnlinkLogFile(s.temp).IgnoreError();  // best effort; Open removes it too
+}
+
+// Whether a retired file may be kept for reuse: recycling is on (not with
+// compress_sealed) and there are fewer than recycle_segments. Room on the
+// list is reserved, so that AddFree, after the file's move, cannot throw.
+// Only the appending thread adds; the background only takes (Recycle).
+bool LogStore::RoomForFree() {
+  if (options_.compress_sealed) return false;
+  std::lock_guard<std::mutex> lock(jobs_->mu);
+  if (jobs_->free.size() >= options_.recycle_segments) return false;
+  jobs_->free.reserve(jobs_->free.size() + 1);
+  return true;
+}
+
+void LogStore::AddFree(const std::string& path) {
+  std::lock_guard<std::mutex> lock(jobs_->mu);
+  jobs_->free.push_back(path);
 }
 
 // Runs background jobs until none is left (with `prepare`, also the

@@ -298,7 +298,8 @@ class LogStore {
   absl::Status Adopt();
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
-  uint64_t FirstInvalid(const Segment& s, uint64_t from) const;
+  uint64_t FindFrame(const Segment& s, uint64_t from, uint64_t to,
+                     bool passes, bool* failed) const;
   bool NoFramePasses(const Segment& s, uint64_t from) const;
   static uint64_t DataEnd(const MappedFile& f, uint64_t at);
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
@@ -328,6 +329,8 @@ class LogStore {
   absl::Status Reserve(Segment& a, uint64_t end, uint64_t grain);
   void PostReserve(Segment& a, uint64_t to);
   void Unprepare(Segment& s);
+  bool RoomForFree();
+  void AddFree(const std::string& path);
   absl::Status Finish(Segment& s);
   absl::Status Roll();
   absl::Status Publish(Segment& s, bool seal);
