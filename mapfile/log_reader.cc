@@ -67,7 +67,9 @@ absl::Status LogStore::Rescan() {
     }
   }
   if (firsts.empty()) {
-    if (writer_) return absl::OkStatus();
+    // A reader that knows segments keeps them: the writer is between
+    // retiring its last named segment and naming the next (TruncateBefore).
+    if (writer_ || !segments_.empty()) return absl::OkStatus();
     return absl::NotFoundError(absl::StrCat(
         Context("Open"), ": no log segments (*", kSegmentSuffix, ") yet"));
   }

@@ -163,7 +163,7 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     s.synced = ~uint64_t{0};
     torn_ = true;
   }
-  return absl::OkStatus();  // the caller commits what was kept (Adopt)
+  return absl::OkStatus();  // the next Sync commits what was kept (Adopt)
 }
 
 // Where the data that `at` is in ends (SEEK_HOLE): the mapping is read only
@@ -275,9 +275,14 @@ absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
 // Recovery, after the last named segment's (Rescan -> Recover): while it is
 // full, adopts the temporary segment that continues it (a chain of rolls
 // no Sync finished; the protocol above), recovered the same way; removes
-// every other temporary; then commits what was kept (Sync) or publishes.
+// every other temporary. The records kept past the last commit stay as the
+// writer that appended them left them: not durable, not published, the
+// temporaries unnamed, until this writer's next Sync commits them with its
+// own (the commit would be an fdatasync of every byte the dead writer did
+// not sync: 60-80 ms for 2M records on ext4 here, docs/PERFORMANCE.md).
+// Only a torn slot is committed at once, so that no later Open decides
+// again between it and the frames written over it.
 absl::Status LogStore::Adopt() {
-  bool commit = recovery_.records_kept > 0 || torn_;
   while (true) {
     Segment& last = *segments_.back();
     // Full: its frames reach the size its header recorded (capacity, from
@@ -312,14 +317,17 @@ absl::Status LogStore::Adopt() {
     last.sealed = true;
     s->live = true;
     segments_.push_back(std::move(s));
-    commit = true;
   }
   if (dry_run_) return absl::OkStatus();  // PlanRecovery: say, don't write
   for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
   temps_.clear();
-  if (commit) return Sync();
+  if (torn_) return Sync();
+  unsynced_records_ = recovery_.records_kept;
   Segment& last = *segments_.back();
-  if (last.compressed || last.sealed) return absl::OkStatus();  // Recover's
+  if (last.compressed || last.sealed || pending_ + 1 < segments_.size() ||
+      last.count != last.synced) {
+    return absl::OkStatus();  // Recover's, or nothing new is durable
+  }
   return Publish(last, false);
 }
 

@@ -92,6 +92,27 @@ absl::Status LogStore::OpenWriter() {
         ::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
   }
   MAPFILE_RETURN_IF_ERROR(Rescan());
+  if (segments_.empty() && !temps_.empty()) {
+    // TruncateBefore retired the last named segment and the writer died
+    // before it named the next, a temporary whose header was durable
+    // first: that one starts the log (recovered as the last named segment
+    // is, its chain adopted). A first temporary without a header of this
+    // log is a new log's first segment that was never named: a new log.
+    Segment head(*std::min_element(temps_.begin(), temps_.end()), "");
+    head.path = absl::StrCat(dir_, "/", SegmentFileName(head.first));
+    head.temp = absl::StrCat(head.path, kTempSuffix);
+    const bool valid = Map(head, /*writable=*/false).ok() &&
+                       !head.compressed && !head.sealed;
+    head.file.reset();
+    if (valid) {
+      MAPFILE_RETURN_IF_ERROR(Annotate(
+          Name(head), absl::StrCat(Context("Open"), ": naming segment \"",
+                                   head.path, "\"")));
+      temps_.clear();  // listed again, with the retired files
+      jobs_->free.clear();
+      MAPFILE_RETURN_IF_ERROR(Rescan());
+    }
+  }
   if (segments_.empty()) {
     for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
     temps_.clear();
@@ -132,8 +153,9 @@ absl::Status LogStore::OpenWriter() {
   a.limit = a.count;  // the first Append reserves space (Ahead)
   if (options_.compress_sealed) {
     // Resumes what a writer that died left: sealed segments still to
-    // compress (the job skips compressed ones).
-    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    // compress (the job skips compressed ones). Those from pending_ on are
+    // sealed, named and queued by the next Sync.
+    for (size_t i = 0; i < pending_; ++i) {
       PostCompress(*segments_[i]);
     }
   }
@@ -225,7 +247,13 @@ absl::Status LogStore::WriteHeader(MappedFile& file, const std::string& path,
   const absl::Span<std::byte> page(bytes.get(), kHeaderSize);
   EncodeHeader(h, page);
   EncodeSlot({1, 0, 0}, page);
-  return os::Pwrite(file.fd(), path, bytes.get(), data_offset_ + control_, 0);
+  MAPFILE_RETURN_IF_ERROR(
+      os::Pwrite(file.fd(), path, bytes.get(), data_offset_ + control_, 0));
+  // Durable before the segment is named: by a Sync, by TruncateBefore when
+  // it retires the segment before (which may be any time after a roll), or
+  // at once (CreateSegment). Here, on the background thread that prepared
+  // it, while the file holds little else to write.
+  return file.Sync(0, data_offset_ + control_);
 }
 
 // Gives a segment its name: from here on it is part of the log.
@@ -252,8 +280,7 @@ absl::Status LogStore::Name(Segment& s) {
 // header is synced before its name.
 absl::Status LogStore::CreateSegment(uint64_t first) {
   MAPFILE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> s, TakeNext(first));
-  absl::Status status = s->file->Sync(0, data_offset_ + control_);
-  if (status.ok()) status = Name(*s);
+  absl::Status status = Name(*s);  // its header is durable (WriteHeader)
   if (!status.ok()) {
     UnlinkLogFile(s->temp).IgnoreError();
     return Annotate(status,
@@ -574,8 +601,14 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
                     absl::StrCat(Context("TruncateBefore"),
                                  ": an earlier directory fsync failed"));
   }
-  // Segments from pending_ on have records no Sync made durable yet.
-  while (pending_ > 0 && segments_[1]->first <= seq) {
+  // Segments from pending_ on hold records no Sync made durable yet; they
+  // go as well (the log is "durable up to the last Sync", and these records
+  // are no longer wanted), else a log that is never synced would never
+  // shrink. When the last named segment goes, its successor (a temporary,
+  // whose header WriteHeader made durable) is named at once in its place:
+  // so that the log always starts at a named segment, which recovery trusts
+  // only as far as its checksums hold (docs/DESIGN.md, "Retention").
+  while (segments_.size() > 1 && segments_[1]->first <= seq) {
     std::shared_ptr<Segment> gone = segments_.front();
     if (gone->reservation) gone->reservation->Close();
     {
@@ -604,13 +637,18 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
     cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
                  cache_.end());
     segments_.erase(segments_.begin());
-    --pending_;
+    const bool last_named = pending_ == 0;
+    if (!last_named) --pending_;
     if (blob_) {  // a cache of the segment: gone or not, no matter
       os::Unlink(absl::StrCat(dir_, "/", IndexFileName(gone->first)),
                  /*sync_directory=*/false)
           .IgnoreError();
     }
-    absl::Status synced = os::FsyncDirectory(dir_);
+    // A failed rename of the successor is sticky too: no Sync names the
+    // segment at pending_ (a writer that dies here leaves only temporaries,
+    // and the next Open names the first: OpenWriter).
+    absl::Status synced = last_named ? Name(*segments_.front())
+                                     : os::FsyncDirectory(dir_);
     if (!synced.ok()) {
       sync_error_ = Annotate(
           synced, absl::StrCat(Context("TruncateBefore"), ": retiring \"",

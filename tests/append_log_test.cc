@@ -596,7 +596,7 @@ TEST_F(AppendLogTest, CleanCloseInAReusedFileKeepsItsOldFramesAndReportsNoCut) {
   EXPECT_EQ(log->recovery().records_cut, 0u);
   EXPECT_EQ(log->recovery().bytes_cut, 0u);
   EXPECT_EQ(log->recovery().segment, "");
-  EXPECT_EQ(Allocated(Segment(4 * per)), allocated);  // no page given back
+  EXPECT_EQ(Allocated(active), allocated);  // no page given back
   AppendRange(*log, end, 5 * per + 3);
   ASSERT_TRUE(log->Sync().ok());
   ExpectRecords(*log, 2 * per, 5 * per + 3);
@@ -767,6 +767,65 @@ TEST_F(AppendLogTest, RetiredFilesWithoutALogAreNotReused) {
   ExpectRecords(*log, 0, 5);  // nothing of the old records
 }
 
+// Retention does not wait for a Sync: segments holding records no Sync
+// made durable are retired too, the last named one included (its successor
+// is named in its place), so a log that is never synced still keeps only
+// what it is asked to keep.
+TEST_F(AppendLogTest, TruncateBeforeRetiresSegmentsNoSyncMadeDurable) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, end);  // rolls at per, 2 * per, 3 * per; no Sync
+    EXPECT_FALSE(std::filesystem::exists(Segment(2 * per)));
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+    EXPECT_EQ(log->first_seq(), 2 * per);
+    EXPECT_TRUE(std::filesystem::exists(Segment(0) + ".free"));
+    EXPECT_TRUE(std::filesystem::exists(Segment(per) + ".free"));
+    EXPECT_TRUE(std::filesystem::exists(Segment(2 * per)));  // named now
+    EXPECT_FALSE(std::filesystem::exists(Segment(2 * per) + ".tmp"));
+    ExpectRecords(*log, 2 * per, end);
+  }
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 2 * per, end);
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  AppendRange(*log, end, end + 3);
+  ASSERT_TRUE(log->Sync().ok());
+  log = absl::UnknownError("closed");
+  log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 2 * per, end + 3);
+  EXPECT_EQ(log->recovery().records_kept, 0u);
+}
+
+// A writer that dies after TruncateBefore retired the last named segment
+// and before it named the next one leaves only temporaries: the next Open
+// starts the log at the first of them, with every record it holds.
+TEST_F(AppendLogTest, OnlyTemporariesLeftByRetentionStartTheLogAtTheFirst) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, end);
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+  }
+  // The state between the retirement and the rename.
+  std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+  ASSERT_FALSE(std::filesystem::exists(Segment(3 * per)));
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->first_seq(), 2 * per);
+  ExpectRecords(*log, 2 * per, end);
+  EXPECT_TRUE(std::filesystem::exists(Segment(2 * per)));
+  EXPECT_EQ(log->recovery().records_cut, 0u);
+  AppendRange(*log, end, end + 3);
+  ASSERT_TRUE(log->Sync().ok());
+  ExpectRecords(*log, 2 * per, end + 3);
+}
+
 // With recycle_segments = 0 retired segments are deleted, as before.
 TEST_F(AppendLogTest, RecyclingOffDeletesRetiredSegments) {
   options_.recycle_segments = 0;
@@ -882,11 +941,15 @@ TEST_F(AppendLogTest, UnsyncedWrittenRecordsAreKeptAfterProcessDeath) {
   ExpectRecords(*log, 0, 2 * per);
   EXPECT_EQ(log->recovery().records_kept, 2 * per - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
-  // The adopted segment is named and committed; the temporary that held
-  // only buffered records is gone.
+  // The adopted segment stays a temporary until the next Sync names it
+  // and commits its records; the temporary that held only buffered records
+  // is gone.
+  EXPECT_FALSE(std::filesystem::exists(Segment(per)));
+  EXPECT_TRUE(std::filesystem::exists(Segment(per) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(2 * per) + ".tmp"));
+  ASSERT_TRUE(log->Sync().ok());
   EXPECT_TRUE(std::filesystem::exists(Segment(per)));
   EXPECT_FALSE(std::filesystem::exists(Segment(per) + ".tmp"));
-  EXPECT_FALSE(std::filesystem::exists(Segment(2 * per) + ".tmp"));
 }
 
 TEST_F(AppendLogTest, TornTailAtEveryByteOffsetReopensToAValidPrefix) {
@@ -922,12 +985,19 @@ TEST_F(AppendLogTest, TornTailAtEveryByteOffsetReopensToAValidPrefix) {
       EXPECT_EQ(r.records_cut, nonzero > 0 ? 1u : 0u);
       EXPECT_EQ(r.segment, nonzero > 0 ? Segment(0) : "");
     }
-    // Recovery committed what it kept: a second open has nothing to do.
+    // What recovery kept is committed by the next Sync, not by Open: a
+    // second Open keeps the same records, and has nothing more to cut.
     auto again = Open();
     ASSERT_TRUE(again.ok()) << again.status();
     ExpectRecords(*again, 0, 5 + whole);
-    EXPECT_EQ(again->recovery().records_kept, 0u);
+    EXPECT_EQ(again->recovery().records_kept, whole);
     EXPECT_EQ(again->recovery().bytes_cut, 0u);
+    ASSERT_TRUE(again->Sync().ok());
+    again = absl::UnknownError("closed");
+    again = Open();
+    ASSERT_TRUE(again.ok()) << again.status();
+    ExpectRecords(*again, 0, 5 + whole);
+    EXPECT_EQ(again->recovery().records_kept, 0u);
   }
 }
 

@@ -261,6 +261,9 @@ TEST_F(BlobLogTest, UnsyncedIntactRecordsAreKeptAfterClose) {
   EXPECT_EQ(log->recovery().records_kept, end - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
   ExpectPlanned(plan, log->recovery());
+  // Named, with what they hold committed, at the next Sync.
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0}));
+  ASSERT_TRUE(log->Sync().ok());
   EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, rolls[0], rolls[1]}));
 }
 
@@ -286,11 +289,15 @@ TEST_F(BlobLogTest, UnsyncedWrittenRecordsAreKeptAfterProcessDeath) {
   ExpectRecords(*log, 0, rolls[1]);
   EXPECT_EQ(log->recovery().records_kept, rolls[1] - 10);
   EXPECT_EQ(log->recovery().records_cut, 0u);
-  // The adopted segment is named and committed; the temporary that held
-  // only buffered records is gone.
+  // The adopted segment stays a temporary until the next Sync names it
+  // and commits its records; the temporary that held only buffered records
+  // is gone.
+  EXPECT_FALSE(std::filesystem::exists(Segment(rolls[0])));
+  EXPECT_TRUE(std::filesystem::exists(Segment(rolls[0]) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(Segment(rolls[1]) + ".tmp"));
+  ASSERT_TRUE(log->Sync().ok());
   EXPECT_TRUE(std::filesystem::exists(Segment(rolls[0])));
   EXPECT_FALSE(std::filesystem::exists(Segment(rolls[0]) + ".tmp"));
-  EXPECT_FALSE(std::filesystem::exists(Segment(rolls[1]) + ".tmp"));
   // And the log goes on from there.
   AppendRange(*log, rolls[1], rolls[1] + 3);
   ASSERT_TRUE(log->Sync().ok());
@@ -330,7 +337,10 @@ TEST_F(BlobLogTest, RecordLargerThanTheBufferIsWrittenAtOnceAndSurvivesAKill) {
   absl::StatusOr<std::string> r = log->Read(5);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, Payload(5, big));
-  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, 5}));  // 6 held no written record
+  // 6 held no written record; 5 is named by the next Sync.
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0}));
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(Segments(), (std::vector<uint64_t>{0, 5}));
 }
 
 // The active segment keeps the size it was created with (recorded in its

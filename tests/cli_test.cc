@@ -560,12 +560,13 @@ TEST_F(CliTest, LogInfoShowsTemporaryAndRetiredSegments) {
                                      ".tmp: from 336, 64 records "
                                      "rolled into since the last Sync, ")));
 
-  // The next writer adopts and names them; retention then retires the two
-  // oldest segments for reuse.
+  // The next writer adopts them, its Sync names them; retention then
+  // retires the two oldest segments for reuse.
   {
     auto log = AppendLog<Tick>::Open(dir, options);
     ASSERT_TRUE(log.ok()) << log.status();
     ASSERT_EQ(log->next_seq(), 400u);
+    ASSERT_TRUE(log->Sync().ok());
     ASSERT_TRUE(log->TruncateBefore(336).ok());
   }
   j = json::parse(Cli({"info", "--json", dir}).out);

@@ -1253,6 +1253,11 @@ int RunRecover(const RecoverOptions& o) {
         s.ok() ? OpenWriter(*dir, plan->segment, type, frames, 3)
                : absl::StatusOr<std::unique_ptr<internal::LogStore>>(s);
     if (!log.ok()) return Fail(o, log.status());
+    // What recovery kept is committed (a writer's Open leaves that to its
+    // first Sync).
+    if (absl::Status synced = (*log)->Sync(); !synced.ok()) {
+      return Fail(o, synced);
+    }
     const RecoveryReport& report = (*log)->recovery();
     j["written"] = true;
     if (cut) j["copy"] = copy;

@@ -226,8 +226,9 @@ TEST(KillLoopTest, LogKeepsEverySyncedRecordAndOnlyWholeRecordsAfterEveryKill) {
                               r.gen, &state);
     if (!heard && synced == 0 && absl::IsNotFound(s)) continue;  // not created
     ASSERT_TRUE(s.ok()) << s;
-    // What recovery kept is committed now (or is the commit of the next
-    // writer's first Sync): the floor for every later round.
+    // What recovery kept stays in the files (a kill loses no page written)
+    // until a later writer's Sync commits it: the floor for every later
+    // round.
     synced = state.next;
     records = std::max(records, state.next);
   }
