@@ -39,7 +39,9 @@
 //     the Sync before it. No torn or corrupt record is ever returned: reads
 //     verify checksums and fail with DataLoss.
 //   * Closing without Sync (the destructor) writes the buffer: the next Open
-//     keeps every appended record (not durable against a power loss). A
+//     keeps every appended record (not durable against a power loss, and
+//     not made durable by that Open: its first Sync commits them, and
+//     readers see them from then on). A
 //     killed process loses the records still in its buffer (appended since
 //     the last flush: at most 256 KiB of frames); every record written before
 //     is kept.
@@ -328,13 +330,13 @@ class AppendLog : internal::LogRecordCheck<T> {
   uint64_t next_seq() const { return log_.next_seq(); }
   uint64_t size() const { return next_seq() - first_seq(); }
 
-  // Retention: removes every synced segment whose records are all below
-  // `seq` (never the active one, nor one filled since the last Sync):
-  // keeps up to LogOptions::recycle_segments of them for reuse by later
-  // rolls, deletes the others. first_seq() may stay below `seq`. If the
-  // directory fsync after a segment's removal fails, that segment is out of
-  // the log already (first_seq() is past it), and every later Sync and
-  // TruncateBefore fails, as after a failed Sync: reopen the log.
+  // Retention: removes every segment whose records are all below `seq`
+  // (never the active one), synced or not: keeps up to
+  // LogOptions::recycle_segments of them for reuse by later rolls, deletes
+  // the others. first_seq() may stay below `seq`. If the directory fsync
+  // after a segment's removal fails, that segment is out of the log already
+  // (first_seq() is past it), and every later Sync and TruncateBefore
+  // fails, as after a failed Sync: reopen the log.
   [[nodiscard]] absl::Status TruncateBefore(uint64_t seq) {
     return internal::CatchAllocation("AppendLog::TruncateBefore", dir(),
                                      [&] { return log_.TruncateBefore(seq); });

@@ -46,9 +46,16 @@
 //            If that segment is full and "<end>.seg.tmp" exists (a chain no
 //            Sync finished), the temporary is adopted the same way, and so
 //            on (Adopt); the file after the last kept frame is cut, unless
-//            nothing there passes a checksum (a reused file's old frames
-//            stay); other temporaries are removed; what was kept is
-//            committed (Sync).
+//            nothing there passes a checksum (nothing follows; a reused
+//            file's old frames); other temporaries are removed. What was
+//            kept is not committed: it stays as the dead writer left it,
+//            for this writer's first Sync (only a torn slot is committed
+//            at once). If only temporaries are left (a TruncateBefore
+//            died between its two renames), the first is named first.
+//   Retain   TruncateBefore retires whole segments below a sequence
+//            number, synced or not; when the last named segment goes,
+//            the temporary after it is named in its place (its header
+//            was synced when it was made), then the directory fsynced.
 //
 // What each way of stopping leaves:
 //   * close (destructor): the buffer is written (pwrite), queued background
