@@ -97,18 +97,23 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   }
   // What lies after the kept frames: non-zero bytes up to the first zero
   // page or hole (a dying process leaves no holes; the cut below clears
-  // any).
+  // any), looked at no further than needed to pass `stop`.
   const uint64_t page = os::PageSize();
-  uint64_t end = cut;
   const uint64_t data_end = DataEnd(f, cut);
-  for (uint64_t at = cut; at < data_end;) {
-    const uint64_t next = std::min(f.size(), (at / page + 1) * page);
-    uint64_t i = next;
-    while (i > at && f.data()[i - 1] == std::byte{0}) --i;
-    if (i == at) break;
-    end = i;
-    at = next;
-  }
+  auto end_after_cut = [&](uint64_t stop) {
+    uint64_t end = cut;
+    for (uint64_t at = cut; at < data_end && end <= stop;) {
+      const uint64_t next = std::min(f.size(), (at / page + 1) * page);
+      uint64_t i = next;
+      while (i > at && f.data()[i - 1] == std::byte{0}) --i;
+      if (i == at) break;
+      end = i;
+      at = next;
+    }
+    return end;
+  };
+  // Enough to tell the cases below apart; all of it only for a cut.
+  uint64_t end = end_after_cut(cut + stride_);
   recovery_.records_kept += kept - c.count;
   // Past the frame at `kept` (torn, or never written), a recycled segment
   // holds the old frames of the segment it was: each fails the checksum of
@@ -125,6 +130,7 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
                      f.size() == SegmentSize(h) &&
                      NoFramePasses(s, end == cut ? kept : kept + 1);
   if (end > cut && !stale) {
+    end = end_after_cut(~uint64_t{0});
     recovery_.bytes_cut = end - cut;
     recovery_.records_cut = blob_ ? BlobFramesTouched(f.data() + cut, end - cut)
                                   : (end - cut + stride_ - 1) / stride_;
