@@ -90,6 +90,10 @@ absl::Status LogStore::OpenWriter() {
     struct statfs fs;
     tmpfs_ =
         ::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+    // There a flush carries that allocation: half a buffer at a time.
+    if (tmpfs_) {
+      frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / 2 / stride_);
+    }
   }
   MAPFILE_RETURN_IF_ERROR(Rescan());
   if (segments_.empty() && !temps_.empty()) {
@@ -325,7 +329,8 @@ absl::Status LogStore::Ahead() {
   if (tmpfs_) {
     // Failing that (a nearly full tmpfs), the Append fails only if its own
     // frame has no room (below).
-    Reserve(a, used + buffer_bytes_, os::PageSize()).IgnoreError();
+    Reserve(a, used + frames_per_buffer_ * stride_, os::PageSize())
+        .IgnoreError();
   } else if (!r.busy.load(std::memory_order_acquire) &&
              a.allocated < a.file->size()) {
     if (used > a.allocated / 2) {
