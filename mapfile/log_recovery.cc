@@ -356,12 +356,6 @@ absl::Status LogStore::Adopt() {
       if (!dry_run_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
       break;
     }
-    if (!dry_run_) {
-      // Its header durable before retention may name it (WriteHeader did
-      // that when it was made; a writer before that rule did not).
-      MAPFILE_RETURN_IF_ERROR(os::Annotate(
-          s->file->Sync(0, data_offset_ + control_), Context("Open")));
-    }
     last.live = false;
     last.sealed = true;
     s->live = true;
