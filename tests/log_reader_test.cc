@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mapfile/append_log.h"
+#include "mapfile/internal/log_format.h"
 #include "tests/testing.h"
 
 namespace mapfile {
@@ -61,6 +62,38 @@ TEST_F(LogReaderTest, MissingLogIsNotFoundAndWrongTypeIsFailedPrecondition) {
   auto other = LogReader<double>::Open(path_);
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("float64"));
+}
+
+// A writer's Open checks a long unsynced tail (8 MiB of frames or more) in
+// two halves, on two threads (log_recovery.cc, FindFrame): a bad frame in
+// either half ends the log there, and a reader sees what the reopened
+// writer's Sync commits. (Here, so that TSan runs it.)
+TEST_F(LogReaderTest, ReopenFindsTheFirstBadFrameOfALongTailInEitherHalf) {
+  // Room for 786k frames: the halves of the check are [0, 393k) and
+  // [393k, 786k).
+  options_.segment_size = 12 << 20;
+  const uint64_t n = 700000;
+  const internal::LogLayout layout(FingerprintOf<uint64_t>());
+  for (const uint64_t bad : {n / 4, 3 * n / 4}) {
+    SCOPED_TRACE(bad);
+    testing::TempDir dir;
+    path_ = dir.File("log");
+    { auto writer = Writer(); AppendRange(writer, 0, n); }  // no Sync
+    const std::string segment = path_ + "/00000000000000000000.seg";
+    std::string bytes = testing::ReadFile(segment);
+    ASSERT_GT(bytes.size(), layout.records_offset() + n * layout.stride);
+    bytes[layout.records_offset() + bad * layout.stride + 1] ^= 0x40;
+    ASSERT_TRUE(testing::WriteFile(segment, bytes));
+    auto writer = Writer();
+    EXPECT_EQ(writer.next_seq(), bad);
+    EXPECT_EQ(writer.recovery().records_kept, bad);
+    EXPECT_GT(writer.recovery().records_cut, 0u);
+    auto reader = Reader();
+    EXPECT_EQ(reader.next_seq(), 0u);
+    ASSERT_TRUE(writer.Sync().ok());
+    EXPECT_EQ(reader.next_seq(), bad);
+    EXPECT_EQ(*reader.Read(bad - 1), 3 * (bad - 1));
+  }
 }
 
 TEST_F(LogReaderTest, UnsyncedRecordsAreInvisibleToReaders) {
