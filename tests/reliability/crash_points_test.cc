@@ -29,7 +29,7 @@ namespace mapfile {
 namespace reliability {
 namespace {
 
-enum Tag : uint64_t { kPending, kSynced, kAppending, kHits };
+enum Tag : uint64_t { kPending, kSynced, kAppending, kHits, kPastSync };
 constexpr int kCrashed = 77;
 
 // The child's target: crash at passage `nth` of `point` (0: count them).
@@ -103,6 +103,41 @@ int LogWorkload(const std::string& dir, bool compress, Channel& channel) {
   return 0;
 }
 
+// Retention past the last Sync (TruncateBefore retiring segments no Sync
+// made durable, the last named one included, whose successor is then
+// named): few Syncs, a short retention, recycling on. Reports each
+// TruncateBefore that left the log starting after the last synced record.
+int RetainUnsyncedWorkload(const std::string& dir, Channel& channel) {
+  const LogOptions options = WorkloadLogOptions(false);
+  auto log = AppendLog<Rec>::Open(dir, options);
+  if (!log.ok()) return 2;
+  std::vector<Rec> batch;
+  uint64_t synced = 0;
+  for (uint64_t it = 0; it < 24; ++it) {
+    const uint64_t next = log->next_seq();
+    batch.clear();
+    for (uint64_t i = (it * 53) % 400 + 150; i > 0; --i) {
+      batch.push_back(MakeRec(next + batch.size(), 1));
+    }
+    channel.Send(kAppending, next + batch.size());
+    if (!log->AppendBatch(batch).ok()) return 3;
+    if (it % 5 == 4) {
+      if (!log->Sync().ok()) return 4;
+      channel.Send(kSynced, synced = next + batch.size());
+    }
+    if (it % 2 == 1) {
+      if (!log->TruncateBefore(log->next_seq() - 100).ok()) return 3;
+      if (log->first_seq() > synced) channel.Send(kPastSync, 1);
+    }
+    if (it == 11) {
+      log = absl::UnavailableError("closed");  // release the lock
+      log = AppendLog<Rec>::Open(dir, options);
+      if (!log.ok()) return 2;
+    }
+  }
+  return 0;
+}
+
 // LogWorkload on a BlobLog of MakeBlob records, compress_sealed on (so
 // that sealing writes the index and then compresses).
 int BlobWorkload(const std::string& dir, Channel& channel) {
@@ -134,7 +169,7 @@ int BlobWorkload(const std::string& dir, Channel& channel) {
   return 0;
 }
 
-enum class Workload { kVector, kLog, kCompressedLog, kBlobLog };
+enum class Workload { kVector, kLog, kCompressedLog, kBlobLog, kRetainUnsynced };
 
 struct Run {
   Workload workload;
@@ -148,6 +183,8 @@ int RunWorkload(void* arg) {
   const int code =
       run.workload == Workload::kVector    ? VectorWorkload(run.path, *run.channel)
       : run.workload == Workload::kBlobLog ? BlobWorkload(run.path, *run.channel)
+      : run.workload == Workload::kRetainUnsynced
+          ? RetainUnsyncedWorkload(run.path, *run.channel)
                                            : LogWorkload(
                                                  run.path,
                                                  run.workload ==
@@ -231,6 +268,57 @@ TEST(CrashPointsTest, EveryPointIsReachedAndEveryCrashThereReopensValid) {
     EXPECT_GT(reached, 0u) << point << " is never reached";
   }
   Report("crash_points",
+         absl::StrCat(sizeof(kPoints) / sizeof(kPoints[0]), " points, ",
+                      crashes, " crashes"));
+}
+
+// The workload above at the points of retention, rolls and Sync: between
+// TruncateBefore's retirement of the last named segment and the naming of
+// its successor (log.moved, log.unlinked), at that naming (log.renamed),
+// after it (log.truncate.unlinked), ... Every crash reopens valid, with at
+// least every synced record's successors (next_seq() never goes back).
+TEST(CrashPointsTest, RetentionPastTheLastSyncReopensValidAtEveryPoint) {
+  const char* const kPoints[] = {
+      "log.moving",          "log.moved",        "log.unlinked",
+      "log.renamed",         "log.truncate.unlinked",
+      "log.segment.created", "log.sync.slot_written", "file.synced",
+  };
+  const uint64_t samples = Scaled(40, 1000000);
+  uint64_t crashes = 0;
+  {
+    ShmDir dir;
+    std::vector<Channel::Message> messages;
+    ASSERT_EQ(Crash(Workload::kRetainUnsynced, dir.File("x"), "", 0,
+                    &messages),
+              0);
+    uint64_t past_sync = 0;
+    for (const Channel::Message& m : messages) past_sync += m.tag == kPastSync;
+    ASSERT_GT(past_sync, 0u) << "no TruncateBefore went past the last Sync";
+  }
+  for (const char* point : kPoints) {
+    SCOPED_TRACE(point);
+    ShmDir dir;
+    std::vector<Channel::Message> messages;
+    ASSERT_EQ(Crash(Workload::kRetainUnsynced, dir.File("x"), point, 0,
+                    &messages),
+              0);
+    const uint64_t hits = messages.back().value;
+    EXPECT_GT(hits, 0u) << point << " is never reached";
+    const uint64_t step = hits <= samples ? 1 : (hits + samples - 1) / samples;
+    for (uint64_t nth = 1; nth <= hits;
+         nth = nth == hits ? hits + 1 : std::min(nth + step, hits)) {
+      SCOPED_TRACE(absl::StrCat("passage ", nth, " of ", hits));
+      ShmDir crash_dir;
+      const std::string path = crash_dir.File("x");
+      ASSERT_EQ(Crash(Workload::kRetainUnsynced, path, point, nth, &messages),
+                kCrashed);
+      ++crashes;
+      absl::Status s =
+          CheckAfterCrash(Workload::kRetainUnsynced, path, messages);
+      ASSERT_TRUE(s.ok()) << s;
+    }
+  }
+  Report("crash_points.retain_unsynced",
          absl::StrCat(sizeof(kPoints) / sizeof(kPoints[0]), " points, ",
                       crashes, " crashes"));
 }

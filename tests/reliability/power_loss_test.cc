@@ -167,6 +167,8 @@ bool HasFatalFailure() { return ::testing::Test::HasFatalFailure(); }
 
 struct Figures {
   uint64_t instants = 0, images = 0, torn = 0, adopted = 0;
+  uint64_t retentions = 0;  // TruncateBefore calls
+  uint64_t past_sync = 0;   // those that retired records no Sync covered
 };
 
 TEST(PowerLossTest, VectorImagesHoldExactlyACommittedSize) {
@@ -279,8 +281,13 @@ struct Face<BlobLog> {
   }
 };
 
+// `retain`: records TruncateBefore keeps; with `rare_syncs` the second half
+// syncs as rarely as the first, so that retention often goes past the last
+// Sync (segments holding unsynced records retired, the last named one
+// included, its successor named in its place).
 template <typename Log>
-void LogScenario(bool compress) {
+void LogScenario(bool compress, uint64_t retain = 1000,
+                 bool rare_syncs = false) {
   using F = Face<Log>;
   ShmDir dir, images;
   const std::string live = dir.File("log"), img = images.File("img");
@@ -308,13 +315,17 @@ void LogScenario(bool compress) {
       if (absl::IsNotFound(s) && appended == 0) continue;  // no segment yet
       if (!s.ok()) KeepFailure(image);
       ASSERT_TRUE(s.ok()) << "crash at " << point << ": " << s;
-      if (point == "between operations" && rng() % 16 == 0) adopt = image;
+      // (Rarely with rare_syncs: an adopted image counts as synced, and
+      // retention past the last Sync needs a long unsynced run.)
+      if (point == "between operations" && rng() % (rare_syncs ? 256 : 16) == 0) {
+        adopt = image;
+      }
     }
   };
   disk.recording = true;
   auto log = F::Open(live, options);
   ASSERT_TRUE(log.ok()) << log.status();
-  const int steps = Scaled(80, 800);
+  const int steps = rare_syncs ? Scaled(240, 1200) : Scaled(80, 800);
   for (int step = 0; step < steps && !HasFatalFailure();
        ++step) {
     const uint64_t next = log->next_seq();
@@ -332,18 +343,26 @@ void LogScenario(bool compress) {
       }
       case 3:
         // The second half syncs rarely: several rolls between two Syncs.
-        if (step >= steps / 2 && rng() % 5 != 0) break;
+        if ((rare_syncs || step >= steps / 2) &&
+            rng() % (rare_syncs ? 12 : 5) != 0) {
+          break;
+        }
         ASSERT_TRUE(log->Sync().ok());
         synced = next;
         break;
       case 4:
-        if (step >= steps / 2 && rng() % 5 != 0) break;
+        if ((rare_syncs || step >= steps / 2) &&
+            rng() % (rare_syncs ? 12 : 5) != 0) {
+          break;
+        }
         ASSERT_TRUE(log->Seal().ok());
         synced = next;
         break;
       case 5:
-        if (next > 1000) {
-          ASSERT_TRUE(log->TruncateBefore(next - 1000).ok());
+        if (next > retain) {
+          ASSERT_TRUE(log->TruncateBefore(next - retain).ok());
+          ++f.retentions;
+          if (log->first_seq() > synced) ++f.past_sync;
         }
         break;
     }
@@ -366,10 +385,15 @@ void LogScenario(bool compress) {
   }
   disk.recording = false;
   g_disk = nullptr;
-  Report(absl::StrCat("power_loss.", F::kName, compress ? "_compressed" : ""),
+  Report(absl::StrCat("power_loss.", F::kName, compress ? "_compressed" : "",
+                      rare_syncs ? "_retained_past_sync" : ""),
          absl::StrCat(f.instants, " crash instants, ", f.images, " images (",
                       f.torn, " torn pages), ", f.adopted,
-                      " recovered and continued"));
+                      " recovered and continued, ", f.retentions,
+                      " retentions (", f.past_sync, " past the last Sync)"));
+  if (rare_syncs) {
+    EXPECT_GT(f.past_sync, 0u) << "no TruncateBefore went past the last Sync";
+  }
 }
 
 TEST(PowerLossTest, LogImagesKeepSyncedRecordsAndNeverResurrectCutOnes) {
@@ -389,6 +413,22 @@ TEST(PowerLossTest, BlobLogImagesKeepSyncedRecordsAndNeverResurrectCutOnes) {
 
 TEST(PowerLossTest, CompressedBlobLogImagesKeepSyncedRecords) {
   LogScenario<BlobLog>(true);
+}
+
+// Retention past the last Sync: TruncateBefore retires segments holding
+// records no Sync made durable, the last named one included, and names its
+// successor (a temporary whose header WriteHeader made durable) in its
+// place; a crash between the two leaves only temporaries.
+TEST(PowerLossTest, LogImagesWithRetentionPastTheLastSync) {
+  LogScenario<AppendLog<Rec>>(false, /*retain=*/150, /*rare_syncs=*/true);
+}
+
+TEST(PowerLossTest, CompressedLogImagesWithRetentionPastTheLastSync) {
+  LogScenario<AppendLog<Rec>>(true, /*retain=*/150, /*rare_syncs=*/true);
+}
+
+TEST(PowerLossTest, BlobLogImagesWithRetentionPastTheLastSync) {
+  LogScenario<BlobLog>(false, /*retain=*/20, /*rare_syncs=*/true);
 }
 
 // Regression (found by VectorImagesHoldExactlyACommittedSize): a power loss
