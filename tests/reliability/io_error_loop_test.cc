@@ -163,6 +163,44 @@ absl::Status RetentionCheck(const std::string& dir, const Progress& p) {
   return absl::IsNotFound(s) && p.appended == 0 ? absl::OkStatus() : s;
 }
 
+// Retention past the last Sync: rounds of 500 records without a Sync,
+// each followed by a TruncateBefore that keeps 100, so that it retires the
+// last named segment and names its successor (rename, directory fsync), or
+// fails at either. As above: a failed TruncateBefore leaves every record
+// readable from first_seq(), and a failed sync (msync, fdatasync, fsync)
+// keeps Sync failing; a final Sync commits what is left.
+absl::Status RetentionPastSyncWorkload(const std::string& dir, Progress& p) {
+  MAPFILE_ASSIGN_OR_RETURN(auto log,
+                           AppendLog<Rec>::Open(dir, RetentionLogOptions()));
+  MAPFILE_RETURN_IF_ERROR(AppendAndSync(log, p));
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Rec> batch;
+    const uint64_t next = log.next_seq();
+    for (uint64_t i = 0; i < 500; ++i) batch.push_back(MakeRec(next + i, 1));
+    p.appended = next + batch.size();
+    MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
+    const absl::Status t = log.TruncateBefore(log.next_seq() - 100);
+    if (t.ok()) continue;
+    auto c = log.From(log.first_seq());
+    uint64_t seq = log.first_seq();
+    for (; c.Valid(); c.Next(), ++seq) {
+      if (!Intact(c.value(), seq)) break;
+    }
+    if (!c.status().ok() || seq != log.next_seq()) {
+      return absl::InternalError(absl::StrCat(
+          "after a failed TruncateBefore (", t.ToString(), "), reading from ",
+          "first_seq() stopped at ", seq, " of ", log.next_seq(), ": ",
+          c.status().ToString()));
+    }
+    if (p.sync_fault && log.Sync().ok()) {
+      return absl::InternalError(absl::StrCat(
+          "a failed TruncateBefore (", t.ToString(), ") was not sticky"));
+    }
+    return t;
+  }
+  return SyncOnce(log, p, log.next_seq());
+}
+
 // LogWorkload on a BlobLog of MakeBlob records (0 B to 9000 B): rolls,
 // sealing with its index write, compression, retention and a reader.
 absl::Status BlobWorkload(const std::string& dir, Progress& p) {
@@ -275,6 +313,11 @@ TEST(IoErrorLoopTest, LogReturnsStatusLeaksNothingAndKeepsSyncedData) {
 
 TEST(IoErrorLoopTest, LogRetentionFollowsTheDirectoryAndStaysFailed) {
   ErrorLoop("io_error_loop.log_retention", RetentionWorkload, RetentionCheck);
+}
+
+TEST(IoErrorLoopTest, LogRetentionPastTheLastSyncFollowsTheDirectory) {
+  ErrorLoop("io_error_loop.log_retention_past_sync", RetentionPastSyncWorkload,
+            RetentionCheck);
 }
 
 TEST(IoErrorLoopTest, BlobLogReturnsStatusLeaksNothingAndKeepsSyncedData) {
