@@ -147,10 +147,20 @@ void LogStore::UpdateLive(Segment& s) {
 
 absl::Status LogStore::Refresh(bool rescan) {
   Segment& last = *segments_.back();
+  // The live segment's file still holds it: a segment retired before a
+  // Sync sealed it (TruncateBefore) may be reused for a later one, whose
+  // header and control block replace its own. Checked again after reading
+  // the control block.
+  auto same = [&] {
+    return __atomic_load_n(reinterpret_cast<const uint64_t*>(
+                               last.file->data() + kFirstSequenceAt),
+                           __ATOMIC_ACQUIRE) == last.first;
+  };
   if (!rescan && last.data != nullptr && !last.compressed &&
-      !__atomic_load_n(Word32(last.data, kSealedAt), __ATOMIC_ACQUIRE)) {
+      !__atomic_load_n(Word32(last.data, kSealedAt), __ATOMIC_ACQUIRE) &&
+      same()) {
     UpdateLive(last);
-    return absl::OkStatus();
+    if (same()) return absl::OkStatus();
   }
   return Rescan();
 }

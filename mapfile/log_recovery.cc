@@ -32,6 +32,7 @@ absl::StatusOr<RecoveryPlan> LogStore::PlanRecovery(
       Make(dir, LogOptions(), type, /*writer=*/true, frames));
   s->dry_run_ = true;
   MAPFILE_RETURN_IF_ERROR(s->Rescan());
+  if (s->segments_.empty()) MAPFILE_RETURN_IF_ERROR(s->StartAtFirstTemp());
   if (s->segments_.empty()) {
     return absl::NotFoundError(absl::StrCat(
         s->Context("Open"), ": no log segments (*", kSegmentSuffix, ")"));
@@ -315,6 +316,56 @@ absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
   return c;
 }
 
+// Whether `status`, from mapping or recovering a temporary segment, says it
+// holds no segment of this log (zeros or a torn header, another type, a
+// commit that does not fit; or no file any more) rather than that reading
+// it failed.
+static bool NotASegment(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
+         absl::IsFailedPrecondition(status) || absl::IsNotFound(status);
+}
+
+// A log with no named segment but temporaries: TruncateBefore retired the
+// last named segment and the writer died before it named the next, a
+// temporary whose header it synced first. The first temporary that is a
+// segment being appended to (not a new log's first segment whose header
+// was never written, nor a rewrite of a retired one) starts the log: it is
+// named (a dry run recovers it under its temporary name) and recovered as
+// the last named segment is, its chain adopted. None: a new log.
+absl::Status LogStore::StartAtFirstTemp() {
+  std::sort(temps_.begin(), temps_.end());
+  for (uint64_t first : temps_) {
+    auto head = std::make_shared<Segment>(
+        first, absl::StrCat(dir_, "/", SegmentFileName(first)));
+    head->temp = absl::StrCat(head->path, kTempSuffix);
+    absl::StatusOr<FileHeader> h = Map(*head, !dry_run_);
+    if (!h.ok()) {
+      // Anything but a header that is not this log's (an open or mmap that
+      // failed) is the Open's error: never a reason to start a new log over
+      // the records.
+      if (NotASegment(h.status())) continue;
+      return os::Annotate(h.status(), Context("Open"));
+    }
+    if (head->compressed || head->sealed) continue;
+    temps_.erase(std::find(temps_.begin(), temps_.end(), first));
+    if (dry_run_) {
+      head->live = true;
+      segments_.push_back(head);
+      return Recover(*head, *h);
+    }
+    absl::Status named = head->file->Sync(0, data_offset_ + control_);
+    head->file.reset();
+    if (named.ok()) named = Name(*head);
+    MAPFILE_RETURN_IF_ERROR(os::Annotate(
+        named, absl::StrCat(Context("Open"), ": naming segment \"",
+                            head->path, "\"")));
+    temps_.clear();  // listed again, with the retired files
+    jobs_->free.clear();
+    return Rescan();
+  }
+  return absl::OkStatus();
+}
+
 // Recovery, after the last named segment's (Rescan -> Recover): while it is
 // full, adopts the temporary segment that continues it (a chain of rolls
 // no Sync finished; the protocol above), recovered the same way; removes
@@ -349,6 +400,9 @@ absl::Status LogStore::Adopt() {
       status = absl::DataLossError("not a segment being appended to");
     }
     if (status.ok()) status = Recover(*s, *h);
+    if (!status.ok() && !NotASegment(status)) {
+      return os::Annotate(status, Context("Open"));  // never a reason to drop it
+    }
     if (!status.ok() || s->count == 0) {
       // Nothing of it can be kept (a header or commit never written whole,
       // or no valid frame): it holds no record a Sync covered.

@@ -96,29 +96,7 @@ absl::Status LogStore::OpenWriter() {
     }
   }
   MAPFILE_RETURN_IF_ERROR(Rescan());
-  if (segments_.empty() && !temps_.empty()) {
-    // TruncateBefore retired the last named segment and the writer died
-    // before it named the next, a temporary whose header was durable
-    // first: that one starts the log (recovered as the last named segment
-    // is, its chain adopted). A first temporary without a header of this
-    // log is a new log's first segment that was never named: a new log.
-    Segment head(*std::min_element(temps_.begin(), temps_.end()), "");
-    head.path = absl::StrCat(dir_, "/", SegmentFileName(head.first));
-    head.temp = absl::StrCat(head.path, kTempSuffix);
-    const bool valid = Map(head, /*writable=*/true).ok() &&
-                       !head.compressed && !head.sealed;
-    if (valid) {
-      absl::Status named = head.file->Sync(0, data_offset_ + control_);
-      head.file.reset();
-      if (named.ok()) named = Name(head);
-      MAPFILE_RETURN_IF_ERROR(Annotate(
-          named, absl::StrCat(Context("Open"), ": naming segment \"",
-                              head.path, "\"")));
-      temps_.clear();  // listed again, with the retired files
-      jobs_->free.clear();
-      MAPFILE_RETURN_IF_ERROR(Rescan());
-    }
-  }
+  if (segments_.empty()) MAPFILE_RETURN_IF_ERROR(StartAtFirstTemp());
   if (segments_.empty()) {
     for (uint64_t first : temps_) MAPFILE_RETURN_IF_ERROR(RemoveTemp(first));
     temps_.clear();
@@ -614,13 +592,13 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
   // ext4, 10-30 over 200 us per 2M, up to 4 ms.)
   while (segments_.size() > 1 && segments_[1]->first <= seq) {
     const bool last_named = pending_ == 0;
+    std::shared_ptr<Segment> gone = segments_.front();
     if (last_named) {
       MAPFILE_RETURN_IF_ERROR(Annotate(
           segments_[1]->file->Sync(0, data_offset_ + control_),
           absl::StrCat(Context("TruncateBefore"), ": syncing the header of \"",
                        segments_[1]->temp, "\"")));
     }
-    std::shared_ptr<Segment> gone = segments_.front();
     if (gone->reservation) gone->reservation->Close();
     {
       std::lock_guard<std::mutex> lock(jobs_->rename_mu);
@@ -644,7 +622,6 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
         keep ? MoveLogFile(gone->path, free, /*sync_directory=*/false)
              : UnlinkLogFile(gone->path, /*sync_directory=*/false);
     if (!moved.ok()) return Annotate(moved, Context("TruncateBefore"));
-    if (keep) AddFree(free);
     cache_.erase(std::remove(cache_.begin(), cache_.end(), gone),
                  cache_.end());
     segments_.erase(segments_.begin());
@@ -654,18 +631,34 @@ absl::Status LogStore::TruncateBefore(uint64_t seq) {
                  /*sync_directory=*/false)
           .IgnoreError();
     }
-    // A failed rename of the successor is sticky too: no Sync names the
-    // segment at pending_ (a writer that dies here leaves only temporaries,
-    // and the next Open names the first: OpenWriter).
-    absl::Status synced = last_named ? Name(*segments_.front())
-                                     : os::FsyncDirectory(dir_);
+    absl::Status synced = os::FsyncDirectory(dir_);
+    if (synced.ok()) {
+      MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
+      if (last_named) {
+        // Readers following it as their live segment look for the next one
+        // (Refresh): no Sync sealed it. Only now, out of the log for good
+        // (a seal on disk under its name would stop recovery scanning it),
+        // and before a roll may reuse the file.
+        __atomic_store_n(Word32(gone->data, kSealedAt), 1u, __ATOMIC_RELEASE);
+        uint32_t* generation = Word32(gone->data, kGenerationAt);
+        __atomic_fetch_add(generation, 1u, __ATOMIC_RELEASE);
+        os::FutexWake(generation, gone->path).IgnoreError();
+      }
+    }
+    if (keep) AddFree(free);
+    // The successor is named only once the retirement is durable: else a
+    // power loss could keep its name and bring back the retired segment,
+    // whose commit does not count its records (a writer that dies here
+    // leaves only temporaries, and the next Open names the first:
+    // StartAtFirstTemp). A failed rename is sticky too: no Sync names the
+    // segment at pending_.
+    if (synced.ok() && last_named) synced = Name(*segments_.front());
     if (!synced.ok()) {
       sync_error_ = Annotate(
           synced, absl::StrCat(Context("TruncateBefore"), ": retiring \"",
                                gone->path, "\""));
       return sync_error_;
     }
-    MAPFILE_CRASH_POINT("log.truncate.unlinked", &gone->path);
   }
   return absl::OkStatus();
 }

@@ -826,6 +826,96 @@ TEST_F(AppendLogTest, OnlyTemporariesLeftByRetentionStartTheLogAtTheFirst) {
   ExpectRecords(*log, 2 * per, end + 3);
 }
 
+// As above, with one more temporary below the successor: what a background
+// compression of a retired segment leaves when the writer is killed while
+// it writes "<first>.seg.tmp" (WriteRewrite: O_TRUNC, then the header). The
+// first temporary is then not the log's next segment, and must not decide
+// that the directory holds a new log: the records in the successor were
+// appended and flushed (they survive a kill -9), and sequence numbers never
+// go back to 0.
+TEST_F(AppendLogTest, OnlyTemporariesWithAnEarlierRewriteTemporaryKeepTheLog) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, end);
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+  }
+  std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+  ASSERT_TRUE(testing::WriteFile(Segment(per) + ".tmp", ""));  // killed rewrite
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->next_seq(), end);
+  ExpectRecords(*log, 2 * per, end);
+}
+
+// TruncateBefore retires the last named segment (unlink or move to .free)
+// and names its successor. Were both renames covered by one directory
+// fsync, a power loss could keep the successor's name and not the
+// retirement: the old segment would be back as a named segment with a
+// successor, its commit counting only the records synced before, and its
+// records would fail to read (DataLoss) in a log where nothing was damaged.
+// So the successor is renamed only after the retirement's fsync: if that
+// fsync fails, it is still a temporary, and the next Open starts the log
+// there with every record.
+TEST_F(AppendLogTest, RetentionNamesTheSuccessorOnlyOnceTheRetirementIsDurable) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 2 * per + 5;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok());
+    AppendRange(*log, 0, 10);
+    ASSERT_TRUE(log->Sync().ok());
+    AppendRange(*log, 10, end);  // rolls at per, 2 * per; no Sync
+    os::fault::ScopedReset reset;
+    os::fault::Inject({os::Op::kFsync, EIO});  // the retirement's
+    EXPECT_FALSE(log->TruncateBefore(per).ok());
+    EXPECT_FALSE(std::filesystem::exists(Segment(0)));
+    EXPECT_FALSE(std::filesystem::exists(Segment(per)));
+    EXPECT_TRUE(std::filesystem::exists(Segment(per) + ".tmp"));
+  }
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->first_seq(), per);
+  ExpectRecords(*log, per, end);
+}
+
+// The same state, with one call of the Open that names the first
+// temporary failing (open, fstat, mmap, pread: EMFILE, ENOMEM, EIO): that
+// Open may fail, but must not take the temporary it could not map for "a
+// new log's first segment that was never named" and delete the records the
+// temporaries hold. The next Open finds them all.
+TEST_F(AppendLogTest, OnlyTemporariesSurviveAFailedOpen) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  for (os::Op op : {os::Op::kOpen, os::Op::kFstat, os::Op::kMmap}) {
+    for (uint64_t nth = 1;; ++nth) {
+      SCOPED_TRACE(absl::StrCat("op ", static_cast<int>(op), " call ", nth));
+      std::filesystem::remove_all(path_);
+      {
+        auto log = Open();
+        ASSERT_TRUE(log.ok());
+        AppendRange(*log, 0, end);
+        ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+      }
+      std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+      bool reached;
+      {
+        os::fault::ScopedReset reset;
+        os::fault::Inject({op, ENOMEM, nth});
+        auto failed = Open();
+        reached = os::fault::Calls(op) >= nth;
+      }
+      auto log = Open();
+      ASSERT_TRUE(log.ok()) << log.status();
+      ASSERT_EQ(log->first_seq(), 2 * per);
+      ASSERT_EQ(log->next_seq(), end);
+      if (!reached) break;
+    }
+  }
+}
+
 // With recycle_segments = 0 retired segments are deleted, as before.
 TEST_F(AppendLogTest, RecyclingOffDeletesRetiredSegments) {
   options_.recycle_segments = 0;

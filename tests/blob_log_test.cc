@@ -447,6 +447,27 @@ TEST_F(BlobLogTest, NewestCommitWithABadFrameIsCutAsTorn) {
   EXPECT_GE(log->recovery().records_cut, 1u);
 }
 
+// As LogReaderTest.ReaderFollowsRetentionOfItsLiveSegmentBeforeASync: a
+// BlobReader whose live segment TruncateBefore retires before a Sync (it is
+// never sealed on disk) must still follow the log with next_seq().
+TEST_F(BlobLogTest, ReaderFollowsRetentionOfItsLiveSegmentBeforeASync) {
+  options_.recycle_segments = 0;
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendRange(*log, 0, 3);
+  ASSERT_TRUE(log->Sync().ok());
+  auto reader = BlobReader::Open(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string out;
+  ASSERT_TRUE(reader->Read(1, &out).ok());  // maps segment 0: its live one
+  const uint64_t target = 2000;
+  AppendRange(*log, 3, target);  // many rolls; no Sync
+  ASSERT_TRUE(log->TruncateBefore(target - 1).ok());
+  ASSERT_GT(log->first_seq(), 3u);  // segment 0 is gone
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(reader->next_seq(), target);
+}
+
 TEST_F(BlobLogTest, DamagedCommittedRecordIsDataLossNeverReturned) {
   {
     auto log = Open();

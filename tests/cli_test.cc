@@ -820,6 +820,57 @@ TEST_F(CliTest, RecoverShowsTheTornTailAndCutsItOnlyWithYes) {
   EXPECT_THAT(Cli({"recover", dir}).out, HasSubstr("nothing to cut"));
 }
 
+// A writer killed between TruncateBefore's retirement of the last named
+// segment and the naming of its successor leaves only temporaries, which
+// the next writer's Open names and recovers. recover (PlanRecovery) must
+// preview exactly that, and --yes do it; verify must not call the log
+// missing.
+TEST_F(CliTest, RecoverAndVerifyALogLeftAsOnlyTemporariesByRetention) {
+  const std::string dir = dir_.File("log");
+  const uint64_t per = 168;  // 8 KiB segments of Ticks
+  {
+    LogOptions options;
+    options.segment_size = 8 << 10;
+    auto log = AppendLog<Tick>::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (uint64_t i = 0; i < 3 * per + 5; ++i) {
+      ASSERT_TRUE(log->Append({static_cast<int64_t>(i), 0.5}).ok());
+    }
+    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());  // no Sync
+  }
+  ASSERT_TRUE(std::filesystem::exists(Segment(dir, 2 * per)));
+  std::filesystem::rename(Segment(dir, 2 * per), Segment(dir, 2 * per) + ".tmp");
+  Result r = Cli({"recover", "--json", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = Cli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = Cli({"recover", "--yes", "--json", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  auto log = AppendLog<Tick>::Open(dir);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->first_seq(), 2 * per);
+  EXPECT_EQ(log->next_seq(), 3 * per + 5);
+}
+
+// CLI.md: recover --yes opens the log as its writer "and commits what
+// recovery kept (Sync)", since a writer's Open no longer does. With records
+// kept after the commit and nothing to cut, --yes must commit them too.
+TEST_F(CliTest, RecoverYesCommitsKeptRecordsEvenWithNothingToCut) {
+  const std::string dir = dir_.File("log");
+  {
+    auto log = AppendLog<Tick>::Open(dir);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    for (int i = 10; i < 15; ++i) ASSERT_TRUE(log->Append({i, 0.5}).ok());
+  }  // records 10..14 written (close), not committed
+  Result r = Cli({"recover", "--yes", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto reader = LogReader<Tick>::Open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->next_seq(), 15u) << r.out;  // committed and published
+}
+
 // The modes of the files in `dir`, by name.
 std::map<std::string, mode_t> Modes(const std::string& dir) {
   std::map<std::string, mode_t> modes;
@@ -976,11 +1027,16 @@ TEST_F(CliTest, RecoverPreviewIsWhatYesCutsForATornTailAtSeveralOffsets) {
     r = Cli({"recover", "--yes", "--json", dir});
     ASSERT_EQ(r.code, 0) << r.err;
     const json done = json::parse(r.out);
-    EXPECT_EQ(done["written"], plan["bytes_to_cut"].get<uint64_t>() > 0);
+    // Written when there is something to cut or to commit (records kept
+    // after the commit: a writer's Open leaves them to its first Sync).
+    EXPECT_EQ(done["written"], plan["bytes_to_cut"].get<uint64_t>() > 0 ||
+                                   plan["kept_after_commit"].get<uint64_t>() > 0);
     if (done["written"] == true) {
       EXPECT_EQ(done["bytes_cut"], plan["bytes_to_cut"]);
       EXPECT_EQ(done["records_cut"], plan["records_to_cut"]);
       EXPECT_EQ(done["records_kept"], plan["kept_after_commit"]);
+    }
+    if (plan["bytes_to_cut"].get<uint64_t>() > 0) {
       EXPECT_EQ(testing::ReadFile(done["copy"].get<std::string>()),
                 data.substr(plan["cut_offset"].get<uint64_t>(),
                             plan["bytes_to_cut"].get<uint64_t>()));

@@ -622,6 +622,19 @@ Verdict Verify(const std::string& path, std::string* kind) {
   std::vector<SegmentName> names;
   if (S_ISDIR(st.st_mode)) {
     absl::StatusOr<std::vector<SegmentName>> listed = ListSegments(path);
+    absl::StatusOr<std::vector<SegmentName>> temps =
+        ListSegmentFiles(path, internal::kTempSuffix);
+    if (!listed.ok() && temps.ok() && !temps->empty()) {
+      // Recovery's case, not damage: a TruncateBefore interrupted between
+      // retiring the last named segment and naming the next.
+      *kind = "log";
+      v.Warn(temps->front().path, 0, temps->front().first,
+             absl::StrCat("no named segment: retention was interrupted after "
+                          "retiring the last one; the next writer's Open (or "
+                          "`mapfile recover --yes`) names this one and "
+                          "recovers the log from it"));
+      return v;
+    }
     if (!v.Add(path, 0, std::nullopt, listed.status())) return v;
     names = *std::move(listed);
     *kind = "log";
@@ -841,8 +854,19 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> Range(const DumpOptions& o,
 // header, which goes to *type.
 absl::StatusOr<internal::RecoveryPlan> PlanRecovery(
     const std::string& dir, TypeFingerprint* type, internal::FrameKind* frames) {
-  MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> names, ListSegments(dir));
-  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(names.back().path));
+  absl::StatusOr<std::vector<SegmentName>> names = ListSegments(dir);
+  std::string last;
+  if (names.ok()) {
+    last = names->back().path;
+  } else {
+    // Only temporaries (a TruncateBefore interrupted between retiring the
+    // last named segment and naming the next): the first starts the log.
+    absl::StatusOr<std::vector<SegmentName>> temps =
+        ListSegmentFiles(dir, internal::kTempSuffix);
+    if (!temps.ok() || temps->empty()) return names.status();
+    last = temps->front().path;
+  }
+  MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(last));
   *type = f.header().type;
   *frames = f.header().kind == ContainerKind::kBlobSegment
                 ? internal::FrameKind::kBlob
@@ -1244,7 +1268,7 @@ int RunRecover(const RecoverOptions& o) {
                             o.yes ? "are cut" : "would be cut")
                       : "nothing to cut\n");
   }
-  if ((cut || torn) && o.yes) {
+  if ((cut || torn || planned.records_kept > 0) && o.yes) {
     absl::Status s =
         cut ? SaveCopy(plan->segment, plan->cut_offset,
                        plan->cut_offset + planned.bytes_cut, copy)
@@ -1273,9 +1297,9 @@ int RunRecover(const RecoverOptions& o) {
   } else if (cut && !o.json) {
     std::cout << "run again with --yes to cut it (a copy is kept in "
               << Escape(copy) << ")\n";
-  } else if (torn && !o.json) {
-    std::cout << "run again with --yes (or open the log for writing) to make "
-                 "the recovery durable\n";
+  } else if ((torn || planned.records_kept > 0) && !o.json) {
+    std::cout << "run again with --yes (or open the log for writing and "
+                 "Sync) to make the recovery durable\n";
   }
   if (o.json) Print(j);
   return kExitOk;

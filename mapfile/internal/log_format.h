@@ -58,6 +58,9 @@ inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 36;
 inline constexpr size_t kPublishedAt = 0;
 inline constexpr size_t kGenerationAt = 8;
 inline constexpr size_t kSealedAt = 12;
+// Where a segment's header (at the file's start) holds its first_sequence
+// (format.cc, EncodeHeader).
+inline constexpr size_t kFirstSequenceAt = 136;
 
 // XXH3-64 of the payload with the sequence number as seed: a record copied
 // to another place (another sequence number) fails its check.

@@ -304,6 +304,7 @@ class LogStore {
   absl::Status Rewrite(uint64_t seq, bool compress);
   absl::Status Recover(Segment& s, const FileHeader& header);
   absl::Status Adopt();
+  absl::Status StartAtFirstTemp();
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
   uint64_t FindFrame(const Segment& s, uint64_t from, uint64_t to,

@@ -350,12 +350,15 @@ TEST(KillLoopTest, CompressSealedRunResumesEveryCompressionAfterRandomKills) {
   // The work to resume was there: otherwise this test proves nothing.
   EXPECT_GT(left_uncompressed, 0u);
 
-  // One last writer, background on (the default), closed: a close finishes
-  // the compressions Open queued (log_options.h, DESIGN.md).
+  // One last writer, background on (the default), synced and closed: its
+  // Sync names the rolls its Open adopted and queues their compression, and
+  // a close finishes the compressions Open and Sync queued (log_options.h,
+  // DESIGN.md).
   {
     auto log = AppendLog<Rec>::Open(dir.File("log"), options);
     ASSERT_TRUE(log.ok()) << log.status();
     ASSERT_GT(log->next_seq(), 0u);
+    ASSERT_TRUE(log->Sync().ok());
   }
   const DirState d = ReadDirState(dir.File("log"));
   ASSERT_TRUE(d.error.ok()) << d.error;
