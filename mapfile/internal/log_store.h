@@ -55,7 +55,7 @@
 //   Retain   TruncateBefore retires whole segments below a sequence
 //            number, synced or not; when the last named segment goes,
 //            the temporary after it is named in its place (its header
-//            synced first), then the directory fsynced.
+//            synced first), once the retirement's directory fsync is done.
 //
 // What each way of stopping leaves:
 //   * close (destructor): the buffer is written (pwrite), queued background
