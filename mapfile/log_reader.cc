@@ -151,10 +151,15 @@ absl::Status LogStore::Refresh(bool rescan) {
   // Sync sealed it (TruncateBefore) may be reused for a later one, whose
   // header and control block replace its own. Checked again after reading
   // the control block.
+  uint64_t first = 0;  // as the header stores it: little-endian
+  for (int i = 0; i < 8; ++i) {
+    reinterpret_cast<unsigned char*>(&first)[i] =
+        static_cast<unsigned char>(last.first >> (8 * i));
+  }
   auto same = [&] {
     return __atomic_load_n(reinterpret_cast<const uint64_t*>(
                                last.file->data() + kFirstSequenceAt),
-                           __ATOMIC_ACQUIRE) == last.first;
+                           __ATOMIC_ACQUIRE) == first;
   };
   if (!rescan && last.data != nullptr && !last.compressed &&
       !__atomic_load_n(Word32(last.data, kSealedAt), __ATOMIC_ACQUIRE) &&

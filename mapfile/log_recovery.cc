@@ -6,6 +6,7 @@
 // (mapfile/internal/log_store.h; docs/DESIGN.md, "Recovery").
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "mapfile/internal/crash_point.h"
@@ -92,8 +94,10 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
     kept = s.index->count();
     cut = data_offset_ + control_ + s.index->bytes();
   } else {
-    bool failed = false;  // (then the frames before the failure are kept)
-    kept = FindFrame(s, kept, s.capacity, /*passes=*/false, &failed);
+    // A read that failed ends nothing: the Open fails, the file untouched.
+    absl::Status read;
+    kept = FindFrame(s, kept, s.capacity, /*passes=*/false, &read);
+    MAPFILE_RETURN_IF_ERROR(read);
     cut = data_offset_ + control_ + kept * stride_;
   }
   // What lies after the kept frames: non-zero bytes up to the first zero
@@ -189,7 +193,7 @@ uint64_t LogStore::DataEnd(const MappedFile& f, uint64_t at) {
 
 // The first record of `s` in [from, to) whose frame's check gives
 // `passes`, or where reading stopped: `to`, the file's end, or a read that
-// failed (then *failed is set). Frames are read with pread a buffer at a
+// failed (then *error says why). Frames are read with pread a buffer at a
 // time, not through the mapping: faulting in, and later unmapping, every
 // page of the segments a reopen checks cost more than the checks (perf: a
 // third of a reopen on tmpfs), and a read fault on a hole of a full tmpfs
@@ -200,43 +204,57 @@ uint64_t LogStore::DataEnd(const MappedFile& f, uint64_t at) {
 // on one core here, docs/PERFORMANCE.md); one thread if no second can be
 // started.
 uint64_t LogStore::FindFrame(const Segment& s, uint64_t from, uint64_t to,
-                             bool passes, bool* failed) const {
+                             bool passes, absl::Status* error) const {
   constexpr uint64_t kSplit = uint64_t{8} << 20;  // bytes of frames
   if (to > from && (to - from) * stride_ >= kSplit) {
     const uint64_t mid = from + (to - from) / 2;
-    bool later_failed = false;
+    absl::Status later_error;
     uint64_t later = mid;
     std::optional<std::thread> helper;
     try {
       helper.emplace([&] {
-        later = ScanFrames(s, mid, to, passes, &later_failed);
+        try {
+          later = ScanFrames(s, mid, to, passes, &later_error);
+        } catch (const std::bad_alloc&) {
+          later_error = absl::ResourceExhaustedError("out of memory");
+        }
       });
     } catch (const std::exception&) {  // no thread: one does it all
     }
     if (helper) {
-      const uint64_t first = ScanFrames(s, from, mid, passes, failed);
+      struct Join {  // also when this thread's half throws (bad_alloc)
+        std::thread& t;
+        ~Join() {
+          if (t.joinable()) t.join();
+        }
+      } join{*helper};
+      const uint64_t first = ScanFrames(s, from, mid, passes, error);
       helper->join();
-      if (first < mid || *failed) return first;
-      *failed = later_failed;
+      if (first < mid || !error->ok()) return first;
+      *error = later_error;
       return later;
     }
   }
-  return ScanFrames(s, from, to, passes, failed);
+  return ScanFrames(s, from, to, passes, error);
 }
 
+// FindFrame's work on one thread.
 uint64_t LogStore::ScanFrames(const Segment& s, uint64_t from, uint64_t to,
-                              bool passes, bool* failed) const {
+                              bool passes, absl::Status* error) const {
   const uint64_t frames = data_offset_ + control_;
   const uint64_t chunk = std::max<uint64_t>(1, kWriteBuffer / stride_);
   std::unique_ptr<std::byte[]> buffer(
       new (std::nothrow) std::byte[chunk * stride_]);
-  *failed = buffer == nullptr;
+  *error = buffer != nullptr
+               ? absl::OkStatus()
+               : absl::ResourceExhaustedError(absl::StrCat(
+                     "out of memory to read the frames of \"", s.path, "\""));
   uint64_t i = from;
-  while (!*failed && i < to) {
+  while (error->ok() && i < to) {
     const absl::StatusOr<size_t> got =
         os::Pread(s.file->fd(), s.path, buffer.get(),
                   std::min(chunk, to - i) * stride_, frames + i * stride_);
-    *failed = !got.ok();
+    if (!got.ok()) *error = got.status();
     const uint64_t n = got.ok() ? *got / stride_ : 0;
     if (n == 0) break;  // (fewer only at the file's end)
     for (uint64_t k = 0; k < n; ++k, ++i) {
@@ -261,8 +279,8 @@ bool LogStore::NoFramePasses(const Segment& s, uint64_t from) const {
     i = std::max(i, (static_cast<uint64_t>(data) - frames) / stride_);
     const uint64_t last =
         std::min(s.capacity, (hole - frames + stride_ - 1) / stride_);
-    bool failed = false;
-    if (FindFrame(s, i, last, /*passes=*/true, &failed) < last || failed) {
+    absl::Status read;
+    if (FindFrame(s, i, last, /*passes=*/true, &read) < last || !read.ok()) {
       return false;  // one passes, or the data could not be read
     }
     i = last;
@@ -316,13 +334,27 @@ absl::StatusOr<CommitSlot> LogStore::LastWholeBlobCommit(
   return c;
 }
 
-// Whether `status`, from mapping or recovering a temporary segment, says it
-// holds no segment of this log (zeros or a torn header, another type, a
-// commit that does not fit; or no file any more) rather than that reading
-// it failed.
-static bool NotASegment(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
-         absl::IsFailedPrecondition(status) || absl::IsNotFound(status);
+// Whether the temporary for records from `first` holds a segment of this
+// log being appended to: its header decodes and names `first`, and it is
+// not sealed or compressed. Not: a new segment whose header was never
+// written whole, a reused file renamed before its header was rewritten, a
+// rewrite's temporary, a file gone. Another record type is an error, as
+// is a read that fails: neither is ever a reason to drop a file.
+absl::StatusOr<bool> LogStore::TempIsSegment(uint64_t first) const {
+  const std::string path =
+      absl::StrCat(dir_, "/", SegmentFileName(first), kTempSuffix);
+  absl::StatusOr<os::Fd> fd = os::Open(path, O_RDONLY);
+  if (absl::IsNotFound(fd.status())) return false;
+  MAPFILE_RETURN_IF_ERROR(fd.status());
+  std::vector<std::byte> page(kHeaderSize);
+  MAPFILE_ASSIGN_OR_RETURN(
+      size_t n, os::Pread(fd->get(), path, page.data(), page.size(), 0));
+  absl::StatusOr<FileHeader> h =
+      DecodeHeader(absl::MakeConstSpan(page.data(), n), path);
+  if (!h.ok()) return false;
+  MAPFILE_RETURN_IF_ERROR(CheckCompatible(*h, kind_, type_, path));
+  return h->first_sequence == first &&
+         (h->segment_flags & (kSegmentSealed | kSegmentCompressed)) == 0;
 }
 
 // A log with no named segment but temporaries: TruncateBefore retired the
@@ -338,15 +370,12 @@ absl::Status LogStore::StartAtFirstTemp() {
     auto head = std::make_shared<Segment>(
         first, absl::StrCat(dir_, "/", SegmentFileName(first)));
     head->temp = absl::StrCat(head->path, kTempSuffix);
+    absl::StatusOr<bool> segment = TempIsSegment(first);
+    if (!segment.ok()) return os::Annotate(segment.status(), Context("Open"));
+    if (!*segment) continue;
     absl::StatusOr<FileHeader> h = Map(*head, !dry_run_);
-    if (!h.ok()) {
-      // Anything but a header that is not this log's (an open or mmap that
-      // failed) is the Open's error: never a reason to start a new log over
-      // the records.
-      if (NotASegment(h.status())) continue;
-      return os::Annotate(h.status(), Context("Open"));
-    }
-    if (head->compressed || head->sealed) continue;
+    if (!h.ok()) return os::Annotate(h.status(), Context("Open"));
+    if (head->compressed || head->sealed) continue;  // its control block
     temps_.erase(std::find(temps_.begin(), temps_.end(), first));
     if (dry_run_) {
       head->live = true;
@@ -394,16 +423,21 @@ absl::Status LogStore::Adopt() {
     auto s = std::make_shared<Segment>(
         first, absl::StrCat(dir_, "/", SegmentFileName(first)));
     s->temp = absl::StrCat(s->path, kTempSuffix);
-    absl::StatusOr<FileHeader> h = Map(*s, !dry_run_);
-    absl::Status status = h.status();
-    if (status.ok() && (s->compressed || s->sealed)) {
-      status = absl::DataLossError("not a segment being appended to");
+    // A read that fails is the Open's error, never a reason to drop it.
+    absl::StatusOr<bool> segment = TempIsSegment(first);
+    if (!segment.ok()) return os::Annotate(segment.status(), Context("Open"));
+    bool keep = *segment;
+    if (keep) {
+      absl::StatusOr<FileHeader> h = Map(*s, !dry_run_);
+      if (!h.ok()) return os::Annotate(h.status(), Context("Open"));
+      // (Sealed in its control block: a reused file whose new header
+      // reached the disk before its control block did.)
+      keep = !s->compressed && !s->sealed;
+      if (keep) {
+        MAPFILE_RETURN_IF_ERROR(os::Annotate(Recover(*s, *h), Context("Open")));
+      }
     }
-    if (status.ok()) status = Recover(*s, *h);
-    if (!status.ok() && !NotASegment(status)) {
-      return os::Annotate(status, Context("Open"));  // never a reason to drop it
-    }
-    if (!status.ok() || s->count == 0) {
+    if (!keep || s->count == 0) {
       // Nothing of it can be kept (a header or commit never written whole,
       // or no valid frame): it holds no record a Sync covered.
       s->file.reset();

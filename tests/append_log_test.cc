@@ -4,6 +4,7 @@
 // named after the failure it rules out. LogReader is in log_reader_test.cc.
 
 #include "mapfile/append_log.h"
+#include "mapfile/blob_log.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -912,6 +913,148 @@ TEST_F(AppendLogTest, OnlyTemporariesSurviveAFailedOpen) {
       ASSERT_EQ(log->first_seq(), 2 * per);
       ASSERT_EQ(log->next_seq(), end);
       if (!reached) break;
+    }
+  }
+}
+
+// As OnlyTemporariesSurviveAFailedOpen, with EIO (DataLoss) and EINVAL
+// (InvalidArgument) from the open, fstat or mmap of a temporary: an I/O
+// error reading a file says nothing about whether it holds the log's
+// records. The failed Open must neither start the log at a later temporary
+// nor drop the one it could not read; the next Open finds every record.
+TEST_F(AppendLogTest, OnlyTemporariesSurviveAnIoErrorInOpen) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  for (int error : {EIO, EINVAL}) {
+    for (os::Op op : {os::Op::kOpen, os::Op::kFstat, os::Op::kMmap}) {
+      for (uint64_t nth = 1;; ++nth) {
+        SCOPED_TRACE(absl::StrCat("errno ", error, " op ",
+                                  static_cast<int>(op), " call ", nth));
+        std::filesystem::remove_all(path_);
+        {
+          auto log = Open();
+          ASSERT_TRUE(log.ok());
+          AppendRange(*log, 0, end);
+          ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+        }
+        std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+        bool reached;
+        {
+          os::fault::ScopedReset reset;
+          os::fault::Inject({op, error, nth});
+          auto failed = Open();
+          reached = os::fault::Calls(op) >= nth;
+        }
+        auto log = Open();
+        ASSERT_TRUE(log.ok()) << log.status();
+        ASSERT_EQ(log->first_seq(), 2 * per);
+        ASSERT_EQ(log->next_seq(), end);
+        if (!reached) break;
+      }
+    }
+  }
+}
+
+// A log left as only temporaries (retention interrupted between retiring
+// the last named segment and naming the next) opened with the wrong record
+// type: as with a named segment, FailedPrecondition and nothing touched.
+// The temporaries are this log's; a type mismatch is no reason to take
+// them for "no log" and start a new one over them.
+TEST_F(AppendLogTest, OnlyTemporariesOpenedWithAnotherTypeAreKept) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = 3 * per + 5;
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>>
+      wrong_opens = {
+          {"AppendLog<TickOld>",
+           [&] { return AppendLog<TickOld>::Open(path_, options_).status(); }},
+          {"BlobLog", [&] { return BlobLog::Open(path_).status(); }},
+      };
+  for (const auto& [name, wrong_open] : wrong_opens) {
+    SCOPED_TRACE(name);
+    std::filesystem::remove_all(path_);
+    {
+      auto log = Open();
+      ASSERT_TRUE(log.ok());
+      AppendRange(*log, 0, end);
+      ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+    }
+    std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+    const absl::Status wrong = wrong_open();
+    EXPECT_EQ(wrong.code(), absl::StatusCode::kFailedPrecondition) << wrong;
+    auto log = Open();
+    if (!log.ok()) {
+      ADD_FAILURE() << log.status();
+      continue;
+    }
+    EXPECT_EQ(log->first_seq(), 2 * per);
+    EXPECT_EQ(log->next_seq(), end);
+  }
+}
+
+// Records appended and never synced survive kill -9 (log_store.h: the next
+// Open keeps every record written). A read of them that fails while the
+// Open checks their frames (pread: EIO) says nothing about the frames: the
+// Open must fail, or keep them; it must not cut the segment there. The
+// next Open finds every record.
+TEST_F(AppendLogTest, AReadErrorWhileRecoveringCutsNoRecord) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = per + per / 2;
+  for (uint64_t nth = 1;; ++nth) {
+    SCOPED_TRACE(absl::StrCat("pread call ", nth));
+    std::filesystem::remove_all(path_);
+    {
+      auto log = Open();
+      ASSERT_TRUE(log.ok());
+      AppendRange(*log, 0, 10);
+      ASSERT_TRUE(log->Sync().ok());
+      AppendRange(*log, 10, end);  // closed, never synced: as kill -9
+    }
+    bool reached;
+    {
+      os::fault::ScopedReset reset;
+      os::fault::Inject({os::Op::kPread, EIO, nth});
+      auto failed = Open();
+      reached = os::fault::Calls(os::Op::kPread) >= nth;
+    }
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_EQ(log->next_seq(), end);
+    if (!reached) break;
+  }
+}
+
+// A chain of rolls no Sync finished (a named full segment, then a
+// temporary holding records), left by kill -9, which keeps every record
+// written (log_store.h). An Open whose open, fstat or mmap of the temporary
+// fails with EIO or EINVAL must fail, or keep the temporary: the next Open
+// finds every record.
+TEST_F(AppendLogTest, AdoptKeepsATemporaryItCouldNotRead) {
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  const uint64_t end = per + 7;
+  for (int error : {EIO, EINVAL}) {
+    for (os::Op op : {os::Op::kOpen, os::Op::kFstat, os::Op::kMmap}) {
+      for (uint64_t nth = 1;; ++nth) {
+        SCOPED_TRACE(absl::StrCat("errno ", error, " op ",
+                                  static_cast<int>(op), " call ", nth));
+        std::filesystem::remove_all(path_);
+        {
+          auto log = Open();
+          ASSERT_TRUE(log.ok());
+          AppendRange(*log, 0, end);  // rolled into per, never synced
+        }
+        ASSERT_TRUE(std::filesystem::exists(Segment(per) + ".tmp"));
+        bool reached;
+        {
+          os::fault::ScopedReset reset;
+          os::fault::Inject({op, error, nth});
+          auto failed = Open();
+          reached = os::fault::Calls(op) >= nth;
+        }
+        auto log = Open();
+        ASSERT_TRUE(log.ok()) << log.status();
+        ASSERT_EQ(log->next_seq(), end);
+        if (!reached) break;
+      }
     }
   }
 }

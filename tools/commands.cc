@@ -611,6 +611,23 @@ void VerifySegment(const FileReader& f, const SegmentName& name,
   v.bytes += c.length;
 }
 
+// The first temporary segment of the log in `dir` that is a segment being
+// appended to (as the library's Open chooses it for a log left with only
+// temporaries); NotFound if none.
+absl::StatusOr<std::string> FirstLiveTemp(const std::string& dir) {
+  MAPFILE_ASSIGN_OR_RETURN(std::vector<SegmentName> temps,
+                           ListSegmentFiles(dir, internal::kTempSuffix));
+  for (const SegmentName& t : temps) {
+    absl::StatusOr<FileReader> f = FileReader::Open(t.path);
+    if (f.ok() && f->header().first_sequence == t.first &&
+        (f->header().segment_flags & (kSegmentSealed | kSegmentCompressed)) ==
+            0) {
+      return t.path;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("\"", dir, "\": no temporary segment"));
+}
+
 Verdict Verify(const std::string& path, std::string* kind) {
   Verdict v;
   struct stat st;
@@ -622,13 +639,15 @@ Verdict Verify(const std::string& path, std::string* kind) {
   std::vector<SegmentName> names;
   if (S_ISDIR(st.st_mode)) {
     absl::StatusOr<std::vector<SegmentName>> listed = ListSegments(path);
-    absl::StatusOr<std::vector<SegmentName>> temps =
-        ListSegmentFiles(path, internal::kTempSuffix);
-    if (!listed.ok() && temps.ok() && !temps->empty()) {
+    absl::StatusOr<std::string> temp =
+        listed.ok() ? absl::StatusOr<std::string>(absl::NotFoundError(""))
+                    : FirstLiveTemp(path);
+    if (temp.ok()) {
       // Recovery's case, not damage: a TruncateBefore interrupted between
       // retiring the last named segment and naming the next.
       *kind = "log";
-      v.Warn(temps->front().path, 0, temps->front().first,
+      absl::StatusOr<FileReader> f = FileReader::Open(*temp);
+      v.Warn(*temp, 0, f.ok() ? f->header().first_sequence : 0,
              absl::StrCat("no named segment: retention was interrupted after "
                           "retiring the last one; the next writer's Open (or "
                           "`mapfile recover --yes`) names this one and "
@@ -860,11 +879,11 @@ absl::StatusOr<internal::RecoveryPlan> PlanRecovery(
     last = names->back().path;
   } else {
     // Only temporaries (a TruncateBefore interrupted between retiring the
-    // last named segment and naming the next): the first starts the log.
-    absl::StatusOr<std::vector<SegmentName>> temps =
-        ListSegmentFiles(dir, internal::kTempSuffix);
-    if (!temps.ok() || temps->empty()) return names.status();
-    last = temps->front().path;
+    // last named segment and naming the next): the first that is a segment
+    // being appended to starts the log.
+    absl::StatusOr<std::string> first = FirstLiveTemp(dir);
+    if (!first.ok()) return names.status();
+    last = *first;
   }
   MAPFILE_ASSIGN_OR_RETURN(FileReader f, FileReader::Open(last));
   *type = f.header().type;

@@ -308,9 +308,10 @@ class LogStore {
   absl::Status RemoveTemp(uint64_t first);
   uint64_t SegmentSize(const FileHeader& h) const;
   uint64_t FindFrame(const Segment& s, uint64_t from, uint64_t to,
-                     bool passes, bool* failed) const;
+                     bool passes, absl::Status* error) const;
   uint64_t ScanFrames(const Segment& s, uint64_t from, uint64_t to,
-                      bool passes, bool* failed) const;
+                      bool passes, absl::Status* error) const;
+  absl::StatusOr<bool> TempIsSegment(uint64_t first) const;
   bool NoFramePasses(const Segment& s, uint64_t from) const;
   static uint64_t DataEnd(const MappedFile& f, uint64_t at);
   CommitSlot LastWholeCommit(const Segment& s, const FileHeader& h,
