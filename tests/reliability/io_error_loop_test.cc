@@ -130,6 +130,29 @@ LogOptions RetentionLogOptions() {
   return o;
 }
 
+// After TruncateBefore failed with `t`: every record is still readable from
+// first_seq(), and a failed sync keeps Sync failing. Returns `t`, or what
+// broke that promise.
+absl::Status FailedTruncate(AppendLog<Rec>& log, const absl::Status& t,
+                            const Progress& p) {
+  auto c = log.From(log.first_seq());
+  uint64_t seq = log.first_seq();
+  for (; c.Valid(); c.Next(), ++seq) {
+    if (!Intact(c.value(), seq)) break;
+  }
+  if (!c.status().ok() || seq != log.next_seq()) {
+    return absl::InternalError(absl::StrCat(
+        "after a failed TruncateBefore (", t.ToString(), "), reading from ",
+        "first_seq() stopped at ", seq, " of ", log.next_seq(), ": ",
+        c.status().ToString()));
+  }
+  if (p.sync_fault && log.Sync().ok()) {
+    return absl::InternalError(absl::StrCat(
+        "a failed TruncateBefore (", t.ToString(), ") was not sticky"));
+  }
+  return t;
+}
+
 absl::Status RetentionWorkload(const std::string& dir, Progress& p) {
   MAPFILE_ASSIGN_OR_RETURN(auto log,
                            AppendLog<Rec>::Open(dir, RetentionLogOptions()));
@@ -137,22 +160,7 @@ absl::Status RetentionWorkload(const std::string& dir, Progress& p) {
     MAPFILE_RETURN_IF_ERROR(AppendAndSync(log, p));
     const absl::Status t = log.TruncateBefore(log.next_seq() - 400);
     if (t.ok()) continue;
-    auto c = log.From(log.first_seq());
-    uint64_t seq = log.first_seq();
-    for (; c.Valid(); c.Next(), ++seq) {
-      if (!Intact(c.value(), seq)) break;
-    }
-    if (!c.status().ok() || seq != log.next_seq()) {
-      return absl::InternalError(absl::StrCat(
-          "after a failed TruncateBefore (", t.ToString(), "), reading from ",
-          "first_seq() stopped at ", seq, " of ", log.next_seq(), ": ",
-          c.status().ToString()));
-    }
-    if (p.sync_fault && log.Sync().ok()) {
-      return absl::InternalError(absl::StrCat(
-          "a failed TruncateBefore (", t.ToString(), ") was not sticky"));
-    }
-    return t;
+    return FailedTruncate(log, t, p);
   }
   return absl::OkStatus();
 }
@@ -181,22 +189,7 @@ absl::Status RetentionPastSyncWorkload(const std::string& dir, Progress& p) {
     MAPFILE_RETURN_IF_ERROR(log.AppendBatch(batch).status());
     const absl::Status t = log.TruncateBefore(log.next_seq() - 100);
     if (t.ok()) continue;
-    auto c = log.From(log.first_seq());
-    uint64_t seq = log.first_seq();
-    for (; c.Valid(); c.Next(), ++seq) {
-      if (!Intact(c.value(), seq)) break;
-    }
-    if (!c.status().ok() || seq != log.next_seq()) {
-      return absl::InternalError(absl::StrCat(
-          "after a failed TruncateBefore (", t.ToString(), "), reading from ",
-          "first_seq() stopped at ", seq, " of ", log.next_seq(), ": ",
-          c.status().ToString()));
-    }
-    if (p.sync_fault && log.Sync().ok()) {
-      return absl::InternalError(absl::StrCat(
-          "a failed TruncateBefore (", t.ToString(), ") was not sticky"));
-    }
-    return t;
+    return FailedTruncate(log, t, p);
   }
   return SyncOnce(log, p, log.next_seq());
 }
