@@ -402,7 +402,7 @@ absl::Status LogStore::StartAtFirstTemp() {
 // writer that appended them left them: not durable, not published, the
 // temporaries unnamed, until this writer's next Sync commits them with its
 // own (the commit would be an fdatasync of every byte the dead writer did
-// not sync: 60-80 ms for 2M records on ext4 here, docs/PERFORMANCE.md).
+// not sync: 40-50 ms for 2M records on ext4 here, docs/PERFORMANCE.md).
 // Only a torn slot is committed at once, so that no later Open decides
 // again between it and the frames written over it.
 absl::Status LogStore::Adopt() {
