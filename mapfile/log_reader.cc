@@ -117,6 +117,9 @@ absl::Status LogStore::Rescan() {
 
 void LogStore::UpdateLive(Segment& s) {
   if (s.data == nullptr || s.compressed) return;
+  // A file too short for its control block (hostile, or cut by hand) has
+  // nothing published: its words would be read past the file's end.
+  if (s.file->size() < data_offset_ + control_) return;
   const uint64_t published =
       __atomic_load_n(Word64(s.data, kPublishedAt), __ATOMIC_ACQUIRE);
   if (blob_) {
@@ -140,7 +143,9 @@ void LogStore::UpdateLive(Segment& s) {
   if (published > s.capacity && s.file->Refresh().ok()) {
     // A recovering writer cut and re-extended the file.
     s.data = s.file->data() + data_offset_;
-    s.capacity = (s.file->size() - data_offset_ - control_) / stride_;
+    s.capacity = s.file->size() < data_offset_ + control_
+                     ? 0
+                     : (s.file->size() - data_offset_ - control_) / stride_;
   }
   s.count = std::max(s.count, std::min(published, s.capacity));
 }

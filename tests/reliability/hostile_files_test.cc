@@ -332,6 +332,33 @@ TEST(HostileFilesTest, EveryContainerAndTheCliGiveErrorsOnly) {
                                        opens, " opens, ", errors, " errors"));
 }
 
+// Found by log_dir_fuzzer: a live segment cut inside its control block,
+// whose few bytes there read as a large published count. The reader took
+// the segment's room from the file's length, which wrapped below zero, and
+// read records past the file's end (SIGBUS). Nothing is published there.
+TEST(HostileFilesTest, LiveSegmentShorterThanItsControlBlockPublishesNothing) {
+  testing::TempDir dir;
+  const std::string log = dir.File("log");
+  {
+    auto w = AppendLog<uint32_t>::Open(log);
+    ASSERT_TRUE(w.ok()) << w.status();
+  }
+  const std::string segment = log + "/00000000000000000000.seg";
+  std::string bytes = testing::ReadFile(segment);
+  const uint64_t data =
+      internal::LogLayout(FingerprintOf<uint32_t>()).data_offset();
+  ASSERT_GT(bytes.size(), data + 4);
+  bytes.resize(data + 4);
+  bytes.replace(data, 4, "\x03\x3a\x00\x00", 4);  // published: 14851
+  ASSERT_TRUE(testing::WriteFile(segment, bytes));
+  auto r = LogReader<uint32_t>::Open(log);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->next_seq(), r->first_seq());
+  for (uint64_t s = 0; s < 1000; ++s) {
+    EXPECT_FALSE(r->Read(s).ok()) << s;
+  }
+}
+
 // 128 MiB from 4 KiB, rejected before anything is allocated for it: by its
 // size (not 4 bytes a record), or by its frame's undeclared content size.
 TEST(HostileFilesTest, CompressedBombIsDataLossWithoutAHugeAllocation) {
