@@ -169,6 +169,21 @@ class AppendLogTest : public ::testing::Test {
   absl::StatusOr<AppendLog<Rec>> Open() const {
     return AppendLog<Rec>::Open(path_, options_);
   }
+  // What a writer leaves that dies between TruncateBefore's retirement of
+  // the last named segment and its naming of the next: 3 segments' worth
+  // of records and 5, none synced, retired below 2 segments; only
+  // temporaries from there on.
+  void LeaveOnlyTemporaries() {
+    const uint64_t per = kLayout.Capacity(options_.segment_size);
+    std::filesystem::remove_all(path_);
+    {
+      auto log = Open();
+      ASSERT_TRUE(log.ok());
+      AppendRange(*log, 0, 3 * per + 5);
+      ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
+    }
+    std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+  }
   // Appends records [from, to) and returns the log's next_seq().
   static void AppendRange(AppendLog<Rec>& log, uint64_t from, uint64_t to) {
     for (uint64_t i = from; i < to; ++i) {
@@ -807,14 +822,7 @@ TEST_F(AppendLogTest, TruncateBeforeRetiresSegmentsNoSyncMadeDurable) {
 TEST_F(AppendLogTest, OnlyTemporariesLeftByRetentionStartTheLogAtTheFirst) {
   const uint64_t per = kLayout.Capacity(options_.segment_size);
   const uint64_t end = 3 * per + 5;
-  {
-    auto log = Open();
-    ASSERT_TRUE(log.ok());
-    AppendRange(*log, 0, end);
-    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
-  }
-  // The state between the retirement and the rename.
-  std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+  ASSERT_NO_FATAL_FAILURE(LeaveOnlyTemporaries());
   ASSERT_FALSE(std::filesystem::exists(Segment(3 * per)));
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
@@ -837,13 +845,7 @@ TEST_F(AppendLogTest, OnlyTemporariesLeftByRetentionStartTheLogAtTheFirst) {
 TEST_F(AppendLogTest, OnlyTemporariesWithAnEarlierRewriteTemporaryKeepTheLog) {
   const uint64_t per = kLayout.Capacity(options_.segment_size);
   const uint64_t end = 3 * per + 5;
-  {
-    auto log = Open();
-    ASSERT_TRUE(log.ok());
-    AppendRange(*log, 0, end);
-    ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
-  }
-  std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+  ASSERT_NO_FATAL_FAILURE(LeaveOnlyTemporaries());
   ASSERT_TRUE(testing::WriteFile(Segment(per) + ".tmp", ""));  // killed rewrite
   auto log = Open();
   ASSERT_TRUE(log.ok()) << log.status();
@@ -896,14 +898,7 @@ TEST_F(AppendLogTest, OnlyTemporariesSurviveAFailedOpen) {
       for (uint64_t nth = 1;; ++nth) {
         SCOPED_TRACE(absl::StrCat("errno ", error, " op ",
                                   static_cast<int>(op), " call ", nth));
-        std::filesystem::remove_all(path_);
-        {
-          auto log = Open();
-          ASSERT_TRUE(log.ok());
-          AppendRange(*log, 0, end);
-          ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
-        }
-        std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+        ASSERT_NO_FATAL_FAILURE(LeaveOnlyTemporaries());
         bool reached;
         {
           os::fault::ScopedReset reset;
@@ -937,14 +932,7 @@ TEST_F(AppendLogTest, OnlyTemporariesOpenedWithAnotherTypeAreKept) {
       };
   for (const auto& [name, wrong_open] : wrong_opens) {
     SCOPED_TRACE(name);
-    std::filesystem::remove_all(path_);
-    {
-      auto log = Open();
-      ASSERT_TRUE(log.ok());
-      AppendRange(*log, 0, end);
-      ASSERT_TRUE(log->TruncateBefore(2 * per).ok());
-    }
-    std::filesystem::rename(Segment(2 * per), Segment(2 * per) + ".tmp");
+    ASSERT_NO_FATAL_FAILURE(LeaveOnlyTemporaries());
     const absl::Status wrong = wrong_open();
     EXPECT_EQ(wrong.code(), absl::StatusCode::kFailedPrecondition) << wrong;
     auto log = Open();
