@@ -6,11 +6,19 @@
 #include "mapfile/mapped_vector.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
+#include <condition_variable>
+#include <mutex>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
@@ -64,6 +72,31 @@ absl::StatusOr<bool> IsUnfinished(const MappedFile& file,
 // `s` with its message prefixed by `call` (which names the file).
 using os::Annotate;
 
+// Allocation ahead of the writer on tmpfs (VectorStore::Open): the
+// background allocates up to AheadWindow() bytes past the last element,
+// kAheadPiece bytes per fallocate; a writer that catches up allocates
+// pieces itself (docs/PERFORMANCE.md, "The vector's write path").
+constexpr uint64_t kAheadWindow = uint64_t{2} << 20;
+constexpr uint64_t kAheadPiece = uint64_t{256} << 10;
+
+// Bytes allocated ahead of a file whose elements end at byte `end`: as
+// much again (at least a piece), as geometric growth would, up to
+// kAheadWindow, so that a small vector takes little more than it holds.
+uint64_t AheadWindow(uint64_t end) {
+  return std::min(kAheadWindow, std::max(kAheadPiece, end));
+}
+
+// Whether `path` (or, before it exists, its directory) is on tmpfs.
+bool OnTmpfs(const std::string& path) {
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) == 0) return fs.f_type == TMPFS_MAGIC;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  return ::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
 absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
   if (!absl::has_single_bit(alignment) || alignment > os::PageSize()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -74,6 +107,63 @@ absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
 }
 
 }  // namespace
+
+// The allocation ahead of a writer whose file is on tmpfs, shared with the
+// task that does it on the pretouch thread. The task never outlives the
+// file's descriptor: ~Pretoucher (first in ~VectorStore and in a
+// move-assignment) waits for it.
+struct VectorStore::Ahead {
+  explicit Ahead(int file) : fd(file) {}
+  const int fd;
+  // The task and the writer allocate pieces; each claims its piece under
+  // mu first, so no byte is claimed twice.
+  std::mutex mu;
+  std::condition_variable finished;  // a piece finished
+  // The file's bytes [0, allocated) are allocated. Stored under mu; lowered
+  // only by Shrink, with no task running.
+  std::atomic<uint64_t> allocated{0};
+  // Guarded by mu: [allocated, claimed) is claimed; of it, `done` pieces
+  // are allocated (out of order) and `failed` ones are the writer's to do
+  // again (it reports the error).
+  uint64_t claimed = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> done, failed;
+  // The task claims up to here; the writer keeps it within the file's
+  // size, so the task never allocates past the end of the file.
+  std::atomic<uint64_t> want{0};
+  std::atomic<bool> posted{false};  // a task is queued or running
+
+  // REQUIRES: mu. Records a finished piece and moves `allocated` over the
+  // done pieces that start at it.
+  void Finish(uint64_t from, uint64_t to, bool ok) {
+    (ok ? done : failed).emplace_back(from, to);
+    uint64_t at = allocated.load(std::memory_order_relaxed);
+    for (auto it = done.begin(); it != done.end();) {
+      if (it->first == at) {
+        at = it->second;
+        done.erase(it);
+        it = done.begin();
+      } else {
+        ++it;
+      }
+    }
+    allocated.store(at, std::memory_order_release);
+    finished.notify_all();
+  }
+  // REQUIRES: mu, no piece in flight. [0, to) allocated, nothing claimed.
+  void Reset(uint64_t to) {
+    allocated.store(to, std::memory_order_release);
+    claimed = to;
+    done.clear();
+    failed.clear();
+  }
+  // Allocates [from, to) (KEEP_SIZE: never past the end of the file, even
+  // racing a cut): whether it did. fallocate, not os::Fallocate: this runs
+  // on the pretouch thread, whose calls tests do not count.
+  bool Fill(uint64_t from, uint64_t to) const {
+    return ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                       static_cast<off_t>(to - from)) == 0;
+  }
+};
 
 VectorStore::VectorStore() = default;
 VectorStore::VectorStore(VectorStore&&) noexcept = default;
@@ -108,6 +198,20 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   file_options.permissions = options.permissions;
   file_options.preallocate = options.preallocate;
   file_options.populate = options.populate;
+  // On tmpfs a new page costs its allocation (fallocate) and a fault per
+  // page that zeroes and maps it, about half each: the file's size grows
+  // sparse, and its pages are allocated ahead of the writer on the pretouch
+  // thread, concurrently with the writer's stores. capacity() covers only
+  // allocated pages, and a writer that catches up with the background
+  // allocates for itself, so a full tmpfs is still a ResourceExhausted from
+  // the call that needed the space, never a SIGBUS.
+  // Elsewhere (ext4: fallocate marks extents, the cost is in the fault)
+  // growth allocates as it maps. Not with populate (which maps everything
+  // in). With pretouch_in_background = false the allocation ahead runs in
+  // Pretouch(), as populating does.
+  const bool ahead = !read_only && options.preallocate && !options.populate &&
+                     OnTmpfs(path);
+  if (ahead) file_options.preallocate = false;
   file_options.huge_pages = options.huge_pages;
   file_options.lock = read_only ? options.reader_lock : options.lock;
   // The name needs to be durable from the first Sync() on, not before:
@@ -120,6 +224,13 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   MAPFILE_ASSIGN_OR_RETURN(store.file_, MappedFile::Open(path, file_options));
   MappedFile& file = *store.file_;
   store.directory_due_ = file.created();
+  store.touch_ = options.pretouch > 0 && !read_only;
+  if (store.touch_ || ahead) {
+    store.pretouch_ = std::make_unique<Pretoucher>(
+        store.touch_ ? os::RoundUp(options.pretouch, os::PageSize()) : 0,
+        options.pretouch_in_background);
+  }
+  if (ahead) store.ahead_ = std::make_shared<Ahead>(file.fd());
   if (!read_only && !options.huge_pages) store.growth_advice_ = MADV_HUGEPAGE;
   FileHeader header;
   std::byte fresh[kHeaderSize] = {};
@@ -132,13 +243,17 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     EncodeSlot({1, 0, 0}, absl::MakeSpan(fresh));
   }
   bool unfinished = false;
+  const uint64_t created = file_options.growth.NextSize(0, header.data_offset);
   if (creating) {
-    MAPFILE_ASSIGN_OR_RETURN(
-        unfinished,
-        IsUnfinished(file, fresh,
-                     file_options.growth.NextSize(0, header.data_offset)));
+    MAPFILE_ASSIGN_OR_RETURN(unfinished, IsUnfinished(file, fresh, created));
   }
   if (unfinished) {
+    // Allocated before the size covers it: a crash in between leaves no
+    // hole in the header page, which the next Open reads (a read of a hole
+    // on a full tmpfs is a SIGBUS).
+    if (store.ahead_) {
+      MAPFILE_RETURN_IF_ERROR(Annotate(store.AllocateTo(created), call));
+    }
     MAPFILE_RETURN_IF_ERROR(file.Grow(header.data_offset));
     std::memcpy(file.data(), fresh, kHeaderSize);
     // The one flush before the first Sync(): a header page on disk before
@@ -158,13 +273,17 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     // Never committed: the writer that created the file may have ended
     // before the Sync that makes its name durable.
     if (!read_only && store.sequence_ <= 1) store.directory_due_ = true;
+    // What the file commits was written, so its pages are allocated; past
+    // them the file may be sparse (a writer that grew it ended).
+    if (store.ahead_) {
+      std::lock_guard<std::mutex> lock(store.ahead_->mu);
+      store.ahead_->Reset(std::min(
+          file.size(), os::RoundUp(store.data_offset_ +
+                                       store.committed_ * type.size,
+                                   os::PageSize())));
+    }
   }
-  if (options.pretouch > 0 && !read_only) {
-    store.mark_ = store.committed_ * type.size;
-    store.pretouch_ = std::make_unique<Pretoucher>(
-        os::RoundUp(options.pretouch, os::PageSize()),
-        options.pretouch_in_background);
-  }
+  if (store.touch_) store.mark_ = store.committed_ * type.size;
   store.Update();
   return store;
 }
@@ -223,9 +342,16 @@ absl::StatusOr<VectorStore> VectorStore::Scratch(const VectorOptions& options,
 void VectorStore::Update() {
   data_ = file_ ? file_->data() + data_offset_
                 : static_cast<std::byte*>(block_.data());
+  if (!file_) {
+    capacity_ = block_.capacity();
+    return;
+  }
   // A reader's file may have been cut below the header since.
-  capacity_ =
-      !file_ ? block_.capacity() : VectorRoom(file_->size(), data_offset_);
+  uint64_t end = file_->size();
+  if (ahead_) {
+    end = std::min(end, ahead_->allocated.load(std::memory_order_acquire));
+  }
+  capacity_ = VectorRoom(end, data_offset_);
 }
 
 absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
@@ -251,29 +377,62 @@ absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
 absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
   if (bytes > capacity_) {
     if (!file_) return Reallocate(std::max(bytes, 2 * capacity_), used);
-    const std::byte* const old = data_;
-    // Growth past the reservation moves the mapping.
-    if (pretouch_ && data_offset_ + bytes > file_->capacity()) {
-      pretouch_->Stop();
-    }
-    const uint64_t old_size = file_->size();
-    absl::Status status = file_->Grow(data_offset_ + bytes);
-    Update();
-    MAPFILE_RETURN_IF_ERROR(status);
-    if (data_ != old) touched_ = 0;
-    if (growth_advice_ != 0) {
-      // New pages, never written: see VectorOptions::huge_pages. A hint.
-      const uint64_t page = os::PageSize();
-      const uint64_t from = data_ == old ? os::RoundUp(old_size, page) : 0;
-      const uint64_t to = os::RoundUp(file_->size(), page);
-      if (to > from) {
-        os::Madvise(file_->data() + from, to - from, growth_advice_, path())
-            .IgnoreError();
-        huge_grown_ = huge_grown_ || growth_advice_ == MADV_HUGEPAGE;
+    const uint64_t need = data_offset_ + bytes;
+    // With ahead_, the size (sparse) runs a window ahead of the last
+    // element, so that the background has room to allocate in; but it
+    // never moves a mapping that `need` fits in.
+    uint64_t grow_to = need;
+    if (ahead_) {
+      grow_to = std::max(
+          need, data_offset_ + used + AheadWindow(data_offset_ + used));
+      if (os::RoundUp(need, os::PageSize()) <= file_->capacity()) {
+        grow_to = std::max(need, std::min(grow_to, file_->capacity()));
       }
     }
+    if (grow_to > file_->size()) {
+      const std::byte* const old = data_;
+      // Growth past the reservation moves the mapping.
+      if (touch_ && grow_to > file_->capacity()) pretouch_->Stop();
+      const uint64_t old_size = file_->size();
+      absl::Status status = file_->Grow(grow_to);
+      // The window is room for the background, not a need: a limit it
+      // passes (RLIMIT_FSIZE) fails only a call that needs the bytes.
+      if (!status.ok() && grow_to > need) {
+        status = need > file_->size() ? file_->Grow(need) : absl::OkStatus();
+      }
+      Update();
+      MAPFILE_RETURN_IF_ERROR(status);
+      if (data_ != old) touched_ = 0;
+      if (growth_advice_ != 0) {
+        // New pages, never written: see VectorOptions::huge_pages. A hint.
+        const uint64_t page = os::PageSize();
+        const uint64_t from = data_ == old ? os::RoundUp(old_size, page) : 0;
+        const uint64_t to = os::RoundUp(file_->size(), page);
+        if (to > from) {
+          os::Madvise(file_->data() + from, to - from, growth_advice_, path())
+              .IgnoreError();
+          huge_grown_ = huge_grown_ || growth_advice_ == MADV_HUGEPAGE;
+        }
+      }
+    }
+    if (ahead_) {
+      // Allocated before capacity_ covers it; at least a piece, so that a
+      // writer ahead of the background comes back once a piece, not once a
+      // page.
+      const uint64_t done = ahead_->allocated.load(std::memory_order_acquire);
+      if (done < need) {
+        MAPFILE_RETURN_IF_ERROR(AllocateTo(std::min(
+            file_->size(),
+            std::max(os::RoundUp(need, os::PageSize()), done + kAheadPiece))));
+      }
+      Update();
+    }
   }
-  if (pretouch_ && bytes > mark_) {
+  if (ahead_) {
+    AllocateAheadTo(data_offset_ + std::max(bytes, used + AheadWindow(
+                                                       data_offset_ + used)));
+  }
+  if (touch_ && bytes > mark_) {
     // Top up the populated pages ahead of the writer, and come back when
     // half of them are used.
     const uint64_t window = pretouch_->window();
@@ -293,13 +452,113 @@ absl::Status VectorStore::Shrink(uint64_t used) {
   // Never below what the header commits: a crash must find those bytes.
   const uint64_t size = data_offset_ + std::max(used, committed_ * type_.size);
   if (size >= file_->size()) return absl::OkStatus();
-  if (pretouch_) {
+  if (ahead_) {
+    // No allocation may run past the cut (it would outlive it).
+    ahead_->want.store(0, std::memory_order_relaxed);
+    pretouch_->FinishTasks();
+  }
+  if (touch_) {
     pretouch_->Stop();  // the tail is unmapped
     touched_ = std::min(touched_, size - data_offset_);
   }
   absl::Status status = file_->Truncate(size);
+  if (ahead_) {
+    std::lock_guard<std::mutex> lock(ahead_->mu);
+    ahead_->Reset(std::min(ahead_->allocated.load(std::memory_order_relaxed),
+                           file_->size()));
+  }
   Update();
   return status;
+}
+
+absl::Status VectorStore::AllocateTo(uint64_t end) {
+  Ahead& a = *ahead_;
+  const int fd = file_->fd();
+  std::unique_lock<std::mutex> lock(a.mu);
+  for (;;) {
+    const uint64_t at = a.allocated.load(std::memory_order_relaxed);
+    if (at >= end) return absl::OkStatus();
+    uint64_t from = a.claimed, to = a.claimed;
+    auto hole = std::find_if(a.failed.begin(), a.failed.end(),
+                             [&](const auto& f) { return f.first == at; });
+    if (hole != a.failed.end()) {
+      std::tie(from, to) = *hole;  // the task's piece failed: do it again
+      a.failed.erase(hole);
+    } else if (a.claimed < end) {
+      to = end;
+    } else if (a.claimed < a.want.load(std::memory_order_relaxed)) {
+      // The task is on what `end` needs: rather than wait idle, take the
+      // piece after it, which the writer needs next (measured: faster than
+      // waiting, docs/PERFORMANCE.md).
+      to = std::min(a.want.load(std::memory_order_relaxed),
+                    a.claimed + kAheadPiece);
+    } else {
+      a.finished.wait(lock);
+      continue;
+    }
+    a.claimed = std::max(a.claimed, to);
+    lock.unlock();
+    // Claims are checked (docs/ERRORS.md): a reserve() past the free space
+    // is refused before a page is taken. KEEP_SIZE: Open allocates the
+    // header page before the file's size covers it.
+    absl::Status status = os::CheckFreeSpace(fd, path(), from, to - from);
+    if (status.ok()) {
+      status = Annotate(
+          os::Fallocate(fd, path(), from, to - from, FALLOC_FL_KEEP_SIZE),
+          absl::StrCat("allocating bytes ", from, " to ", to, " of the file"));
+    }
+    lock.lock();
+    a.Finish(from, to, status.ok());
+    if (!status.ok()) return status;
+  }
+}
+
+void VectorStore::AllocateAheadTo(uint64_t end) {
+  Ahead& a = *ahead_;
+  end = std::min(os::RoundUp(end, os::PageSize()), file_->size());
+  if (end <= a.want.load(std::memory_order_relaxed)) return;
+  a.want.store(end, std::memory_order_relaxed);
+  if (a.allocated.load(std::memory_order_acquire) >= end ||
+      a.posted.exchange(true)) {
+    return;  // done, or a task will see the new want
+  }
+  pretouch_->Post([ahead = ahead_] {
+    Ahead& task = *ahead;
+    for (;;) {
+      uint64_t from = 0, to = 0;
+      {
+        std::lock_guard<std::mutex> lock(task.mu);
+        const uint64_t want = task.want.load(std::memory_order_relaxed);
+        if (task.claimed < want) {
+          from = task.claimed;
+          to = std::min(want, from + kAheadPiece);
+          task.claimed = to;
+        }
+      }
+      if (from == to) {
+        task.posted.store(false);
+        // A want raised after the load above found posted still set.
+        bool more;
+        {
+          std::lock_guard<std::mutex> lock(task.mu);
+          more = task.claimed < task.want.load(std::memory_order_relaxed);
+        }
+        if (more && !task.posted.exchange(true)) continue;
+        return;
+      }
+      // A failure (a full tmpfs) is the writer's to report: it allocates
+      // the piece again itself when it needs it.
+      const bool ok = task.Fill(from, to);
+      {
+        std::lock_guard<std::mutex> lock(task.mu);
+        task.Finish(from, to, ok);
+      }
+      if (!ok) {
+        task.posted.store(false);
+        return;
+      }
+    }
+  });
 }
 
 // The commit protocol (docs/DESIGN.md): the data reaches the disk before

@@ -385,17 +385,19 @@ absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size) {
 }
 
 absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
-                       uint64_t length) {
+                       uint64_t length, int mode) {
   auto call = [&] {
-    return absl::StrCat("fallocate(", Quote(path), ", mode=0, offset=", offset,
-                        ", length=", length, ")");
+    return absl::StrCat("fallocate(", Quote(path), ", mode=",
+                        mode == FALLOC_FL_KEEP_SIZE ? std::string("KEEP_SIZE")
+                                                    : absl::StrCat(mode),
+                        ", offset=", offset, ", length=", length, ")");
   };
   if (offset > static_cast<uint64_t>(INT64_MAX) ||
       length > static_cast<uint64_t>(INT64_MAX) - offset) {
     return ErrnoStatus(EFBIG, call());
   }
   if (Retry(Op::kFallocate, [&] {
-        return ::fallocate(fd, 0, static_cast<off_t>(offset),
+        return ::fallocate(fd, mode, static_cast<off_t>(offset),
                            static_cast<off_t>(length));
       }) != 0) {
     return ErrnoStatus(errno, call());

@@ -171,8 +171,11 @@ std::vector<Row> Rows() {
        },
        absl::StatusCode::kResourceExhausted,
        "MappedVector::push_back(\"DIR/v.vec\"): ",
-       {"MappedFile::Grow(\"DIR/v.vec\"): extending from",
-        "fallocate(\"DIR/v.vec\", mode=0, offset="}},
+       // The step is the growth ("MappedFile::Grow(...): extending from")
+       // or, on tmpfs, where pages are allocated ahead of the elements,
+       // "allocating bytes A to B of the file" (mode=KEEP_SIZE).
+       {"fallocate(\"DIR/v.vec\", mode=", ", offset=",
+        "No space left on device"}},
       {"MappedVector::reserve",
        [](const std::string& dir) {
          auto v = MappedVector<uint64_t>::Open(dir + "/v.vec");

@@ -8,8 +8,11 @@
 #include "mapfile/mapped_vector.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1088,6 +1091,103 @@ TEST_F(VectorTest, SyncedRecordsSurviveSigkillAtRandomInstants) {
   EXPECT_GT(reported, 0u);
   // Only the first child can find no finished file.
   EXPECT_LE(kills_before_promise, 1);
+}
+
+// On tmpfs the file's pages are allocated ahead of the writer, on the
+// pretouch thread, and the size grows sparse (docs/PERFORMANCE.md, "The
+// vector's write path"). What must hold whatever the timing: every element
+// lands, nothing is allocated past the end of the file (a task that ran on
+// would take tmpfs memory no one gives back), and shrink_to_fit, growth
+// after it and a reopen keep every element.
+class TmpfsVectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    struct statfs fs;
+    if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+      GTEST_SKIP() << "no tmpfs at /dev/shm";
+    }
+    std::string pattern = "/dev/shm/mapfile-vector-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/v.vec";
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  // Bytes the file holds (allocated) and its size.
+  std::pair<uint64_t, uint64_t> Usage() const {
+    struct stat st;
+    if (::stat(path_.c_str(), &st) != 0) return {~uint64_t{0}, 0};
+    return {uint64_t(st.st_blocks) * 512, uint64_t(st.st_size)};
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(TmpfsVectorTest, PagesAllocatedAheadStayInsideTheFile) {
+  constexpr uint64_t kN = 3000000;  // 24 MB: many windows and growth steps
+  {
+    auto v = MappedVector<uint64_t>::Open(path_);
+    ASSERT_TRUE(v.ok()) << v.status();
+    for (uint64_t i = 0; i < kN; ++i) {
+      ASSERT_TRUE(v->push_back(i * 0x9E3779B97F4A7C15ull).ok()) << i;
+      if (i % 500000 == 0) {
+        auto [held, size] = Usage();
+        EXPECT_LE(held, os::RoundUp(size, os::PageSize())) << i;
+        // capacity() counts only allocated pages.
+        EXPECT_GE(held, 4096 + v->capacity() * 8) << i;
+      }
+    }
+    ASSERT_TRUE(v->Sync().ok());
+    auto [held, size] = Usage();
+    EXPECT_GE(held, 4096 + kN * 8);
+    EXPECT_LE(held, os::RoundUp(size, os::PageSize()));
+  }
+  // Closed: no task runs on, so the figures stay.
+  const auto closed = Usage();
+  ::usleep(20000);
+  EXPECT_EQ(Usage(), closed);
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), kN);
+  for (uint64_t i = 0; i < kN; ++i) {
+    ASSERT_EQ((*r)[i], i * 0x9E3779B97F4A7C15ull) << i;
+  }
+}
+
+TEST_F(TmpfsVectorTest, ShrinkRegrowAndReopenKeepEveryElement) {
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (uint64_t i = 0; i < 400000; ++i) ASSERT_TRUE(v->push_back(i).ok());
+  ASSERT_TRUE(v->resize(100000).ok());
+  ASSERT_EQ(v->size(), 100000u);
+  ASSERT_TRUE(v->Sync().ok());
+  ASSERT_TRUE(v->shrink_to_fit().ok());
+  {
+    auto [held, size] = Usage();
+    EXPECT_EQ(size, 4096 + 100000 * 8);
+    EXPECT_LE(held, os::RoundUp(size, os::PageSize()));
+  }
+  for (uint64_t i = 100000; i < 700000; ++i) {
+    ASSERT_TRUE(v->push_back(i).ok());
+  }
+  ASSERT_TRUE(v->Sync().ok());
+  v = absl::UnknownError("closed");
+  // A second writer continues where the first one committed; the file past
+  // that point may be sparse.
+  auto w = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_GE(w->capacity(), 700000u);
+  for (uint64_t i = 700000; i < 1000000; ++i) {
+    ASSERT_TRUE(w->push_back(i).ok());
+  }
+  ASSERT_TRUE(w->Sync().ok());
+  w = absl::UnknownError("closed");
+  auto r = MappedVector<const uint64_t>::Open(path_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 1000000u);
+  for (uint64_t i = 0; i < 1000000; ++i) ASSERT_EQ((*r)[i], i) << i;
 }
 
 }  // namespace

@@ -112,7 +112,13 @@ struct VectorOptions {
   // past scratch.mmap_threshold, the mapping's reserve (it replaces
   // scratch.reserve).
   uint64_t reserve = uint64_t{64} << 30;
-  bool preallocate = true;  // growth fails with a Status on a full disk
+  // Growth fails with a Status on a full disk, never a SIGBUS. On tmpfs
+  // (writers, without `populate`) the file's size grows sparse and its
+  // pages are allocated ahead of the last element on the pretouch thread
+  // (or in Pretouch(), without pretouch_in_background);
+  // capacity() then counts only allocated bytes and grows as they do
+  // (docs/PERFORMANCE.md, "The vector's write path").
+  bool preallocate = true;
   bool populate = false;
   // MADV_HUGEPAGE on the whole mapping, for as long as it is open (see
   // MappedFile::Options). Without it a writer still asks for huge pages
@@ -176,7 +182,7 @@ class VectorStore {
   // Bytes the writer may fill before it calls Reserve again: capacity_bytes(),
   // or, with pretouch, the point where the pretouched pages need topping up.
   uint64_t limit_bytes() const {
-    return pretouch_ ? std::min(mark_, capacity_) : capacity_;
+    return touch_ ? std::min(mark_, capacity_) : capacity_;
   }
   // VectorOptions::pretouch_in_background = false: populates now.
   void Pretouch();
@@ -204,10 +210,25 @@ class VectorStore {
   // After the first Commit: lets go of the huge folios from the one that
   // holds byte `end` of the file on.
   void DropHugeTail(uint64_t end);
+  // Reserve for a file whose pages are allocated ahead (ahead_): grows the
+  // file's size (sparse) and makes sure the first `data_offset_ + bytes`
+  // bytes are allocated before capacity_ covers them.
+  absl::Status ReserveAhead(uint64_t bytes, uint64_t used);
+  // Allocates the file's bytes [ahead_->allocated, end) on this thread.
+  absl::Status AllocateTo(uint64_t end);
+  // Asks the background to allocate up to `end` (at most the file's size).
+  void AllocateAheadTo(uint64_t end);
 
   // Declared before file_: a move-assignment stops it before the old
-  // mapping is unmapped.
+  // mapping is unmapped (and before the old file, whose descriptor an
+  // allocation task uses, is closed).
   std::unique_ptr<Pretoucher> pretouch_;
+  bool touch_ = false;  // VectorOptions::pretouch: populate ahead
+  // tmpfs: the file's pages are allocated ahead of the writer by a task on
+  // the pretouch thread, and capacity_ covers only allocated bytes (null
+  // elsewhere; see VectorStore::Open).
+  struct Ahead;
+  std::shared_ptr<Ahead> ahead_;
   // Pretouch: Reserve is called again at this size. Never below the
   // committed bytes, so that MappedVector's limit_ >= size_ after Open.
   uint64_t mark_ = 0;

@@ -214,11 +214,12 @@ absl::StatusOr<struct stat> Stat(const std::string& path);
 
 absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size);
 
-// fallocate(fd, 0, offset, length): reserves blocks so that later writes
+// fallocate(fd, mode, offset, length): reserves blocks so that later writes
 // through a mapping cannot hit a full disk (SIGBUS). Unimplemented where the
-// file system cannot preallocate.
+// file system cannot preallocate. `mode` 0 extends the file's size to cover
+// the range; FALLOC_FL_KEEP_SIZE leaves it.
 absl::Status Fallocate(int fd, absl::string_view path, uint64_t offset,
-                       uint64_t length);
+                       uint64_t length, int mode = 0);
 
 // Free space checked before a large claim (docs/ERRORS.md "Claims are
 // checked"): fallocate of more than kLargeClaim bytes must leave at least
