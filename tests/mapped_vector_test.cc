@@ -1190,5 +1190,46 @@ TEST_F(TmpfsVectorTest, ShrinkRegrowAndReopenKeepEveryElement) {
   for (uint64_t i = 0; i < 1000000; ++i) ASSERT_EQ((*r)[i], i) << i;
 }
 
+// On tmpfs a writer leaves the file's size ahead of its allocated pages
+// (sparse): always after a full tmpfs, and whenever the background had not
+// allocated its window when the vector closed. A later writer that does not
+// allocate ahead (VectorOptions::populate) must still not store into that
+// tail unallocated: a full tmpfs is ResourceExhausted, never a SIGBUS.
+TEST_F(VectorTest, PopulateWriterOfAFileLeftSparseOnAFullTmpfsGetsAStatus) {
+  absl::StatusOr<int> rc =
+      testing::RunWithTinyTmpfs(1 << 20, [](const std::string& dir) {
+        const std::string path = dir + "/v.vec";
+        {
+          auto v = MappedVector<uint64_t>::Open(path);
+          if (!v.ok()) return 1;
+          absl::Status s;
+          uint64_t i = 0;
+          while ((s = v->push_back(i)).ok()) ++i;
+          if (s.code() != absl::StatusCode::kResourceExhausted) return 2;
+          if (!v->Sync().ok()) return 3;
+        }
+        // Whatever the tmpfs still has goes to another file.
+        {
+          const int fd = ::open((dir + "/filler").c_str(),
+                                O_WRONLY | O_CREAT | O_TRUNC, 0644);
+          if (fd < 0) return 4;
+          static const char kPage[4096] = {1};
+          while (::write(fd, kPage, sizeof(kPage)) > 0) {
+          }
+          ::close(fd);
+        }
+        VectorOptions o;
+        o.populate = true;
+        auto v = MappedVector<uint64_t>::Open(path, o);
+        if (!v.ok()) return 5;
+        absl::Status s;
+        for (uint64_t i = 0; i < (1 << 20) && s.ok(); ++i) s = v->push_back(i);
+        if (s.code() != absl::StatusCode::kResourceExhausted) return 6;
+        return 0;
+      });
+  if (!rc.ok()) GTEST_SKIP() << rc.status();
+  EXPECT_EQ(*rc, 0) << "128 + 7 is a SIGBUS";
+}
+
 }  // namespace
 }  // namespace mapfile
