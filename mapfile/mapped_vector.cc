@@ -209,8 +209,8 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   // growth allocates as it maps. Not with populate (which maps everything
   // in). With pretouch_in_background = false the allocation ahead runs in
   // Pretouch(), as populating does.
-  const bool ahead = !read_only && options.preallocate && !options.populate &&
-                     OnTmpfs(path);
+  const bool on_tmpfs = !read_only && options.preallocate && OnTmpfs(path);
+  const bool ahead = on_tmpfs && !options.populate;
   if (ahead) file_options.preallocate = false;
   file_options.huge_pages = options.huge_pages;
   file_options.lock = read_only ? options.reader_lock : options.lock;
@@ -275,12 +275,30 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
     if (!read_only && store.sequence_ <= 1) store.directory_due_ = true;
     // What the file commits was written, so its pages are allocated; past
     // them the file may be sparse (a writer that grew it ended).
+    const uint64_t written =
+        std::min(file.size(), os::RoundUp(store.data_offset_ +
+                                              store.committed_ * type.size,
+                                          os::PageSize()));
     if (store.ahead_) {
       std::lock_guard<std::mutex> lock(store.ahead_->mu);
-      store.ahead_->Reset(std::min(
-          file.size(), os::RoundUp(store.data_offset_ +
-                                       store.committed_ * type.size,
-                                   os::PageSize())));
+      store.ahead_->Reset(written);
+    } else if (on_tmpfs && file.size() > written) {
+      // A writer that does not allocate ahead (populate) counts the whole
+      // file as capacity: a tail left sparse is allocated now or cut (past
+      // the committed elements nothing is promised), or a store there on a
+      // full tmpfs would be a SIGBUS.
+      MAPFILE_ASSIGN_OR_RETURN(struct stat st, os::Fstat(file.fd(), path));
+      if (static_cast<uint64_t>(st.st_blocks) * 512 <
+          os::RoundUp(file.size(), os::PageSize())) {
+        absl::Status status =
+            os::CheckFreeSpace(file.fd(), path, written, file.size() - written);
+        if (status.ok()) {
+          status = os::Fallocate(file.fd(), path, written,
+                                 file.size() - written, FALLOC_FL_KEEP_SIZE);
+        }
+        if (!status.ok()) status = file.Truncate(written);
+        MAPFILE_RETURN_IF_ERROR(Annotate(status, call));
+      }
     }
   }
   if (store.touch_) store.mark_ = store.committed_ * type.size;
