@@ -1231,5 +1231,43 @@ TEST_F(VectorTest, PopulateWriterOfAFileLeftSparseOnAFullTmpfsGetsAStatus) {
   EXPECT_EQ(*rc, 0) << "128 + 7 is a SIGBUS";
 }
 
+// A forked child continues with a vector its parent opened on tmpfs (as
+// with pretouch: PretouchTest.ForkedChildDestroysInheritedPretouchersPromptly).
+// The fork may come while the parent's pretouch thread allocates a piece
+// ahead of the writer, a piece that no thread in the child will finish: the
+// child's growth must not wait for it (it hung there).
+TEST_F(TmpfsVectorTest, ForkedChildGrowsAVectorWhoseAllocationWasInFlight) {
+  auto v = MappedVector<uint64_t>::Open(path_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (int round = 0; round < 200; ++round) {
+    if (round % 10 == 0) {
+      // 4 MiB: the background allocates 2 MiB windows (8 pieces). Cut
+      // back to that now and then to keep the file small.
+      constexpr uint64_t kBase = 1 << 19;
+      while (v->size() < kBase) ASSERT_TRUE(v->push_back(v->size()).ok());
+      ASSERT_TRUE(v->resize(kBase).ok());
+      ASSERT_TRUE(v->shrink_to_fit().ok());
+    }
+    // Growth posts the allocation of the next window; fork at instants
+    // spread over the time the pretouch thread takes to wake up and
+    // allocate it.
+    const size_t capacity = v->capacity();
+    while (v->capacity() == capacity) {
+      ASSERT_TRUE(v->push_back(v->size()).ok());
+    }
+    ::usleep(round % 20 * 40);
+    const int code = testing::RunInChild([&] {
+      alarm(10);  // a hang is SIGALRM: 128 + 14
+      const uint64_t from = v->size();
+      for (uint64_t i = 0; i < (1 << 19); ++i) {  // 4 MiB: past any window
+        if (!v->push_back(from + i).ok()) return 1;
+      }
+      return (*v)[from + 1000] == from + 1000 ? 0 : 2;
+    });
+    ASSERT_EQ(code, 0) << "round " << round;
+  }
+  for (uint64_t i = 0; i < v->size(); ++i) ASSERT_EQ((*v)[i], i) << i;
+}
+
 }  // namespace
 }  // namespace mapfile
