@@ -392,7 +392,29 @@ absl::Status VectorStore::Reallocate(uint64_t bytes, uint64_t used) {
   return absl::OkStatus();
 }
 
+// A child forked while the pretouch thread held ahead_->mu or had claimed
+// a piece inherits a lock no thread there releases and a claim no thread
+// there finishes: its growth would wait for them forever. So the child
+// starts over from the bytes allocated at the fork (a piece in flight then
+// is allocated again, which changes nothing) with a pretoucher of its own;
+// the inherited state is abandoned, never destroyed (its mutex may be
+// held), as inherited pretouchers are.
+void VectorStore::RenewAfterFork() {
+  if (!ahead_ || !pretouch_->Inherited()) return;
+  static auto* const abandoned = new std::vector<std::shared_ptr<Ahead>>();
+  auto fresh = std::make_shared<Ahead>(file_->fd());
+  {
+    std::lock_guard<std::mutex> lock(fresh->mu);
+    fresh->Reset(ahead_->allocated.load(std::memory_order_acquire));
+  }
+  abandoned->push_back(std::exchange(ahead_, std::move(fresh)));
+  pretouch_ = std::make_unique<Pretoucher>(pretouch_->window(),
+                                           pretouch_->background());
+  touched_ = 0;
+}
+
 absl::Status VectorStore::Reserve(uint64_t bytes, uint64_t used) {
+  RenewAfterFork();
   if (bytes > capacity_) {
     if (!file_) return Reallocate(std::max(bytes, 2 * capacity_), used);
     const uint64_t need = data_offset_ + bytes;
@@ -470,6 +492,7 @@ absl::Status VectorStore::Shrink(uint64_t used) {
   // Never below what the header commits: a crash must find those bytes.
   const uint64_t size = data_offset_ + std::max(used, committed_ * type_.size);
   if (size >= file_->size()) return absl::OkStatus();
+  RenewAfterFork();
   if (ahead_) {
     // No allocation may run past the cut (it would outlive it).
     ahead_->want.store(0, std::memory_order_relaxed);

@@ -218,6 +218,9 @@ class VectorStore {
   absl::Status AllocateTo(uint64_t end);
   // Asks the background to allocate up to `end` (at most the file's size).
   void AllocateAheadTo(uint64_t end);
+  // In a child forked while ahead_ was in use: starts ahead_ and pretouch_
+  // over (see the definition).
+  void RenewAfterFork();
 
   // Declared before file_: a move-assignment stops it before the old
   // mapping is unmapped (and before the old file, whose descriptor an

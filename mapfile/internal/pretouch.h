@@ -54,6 +54,10 @@ class Pretoucher {
   Pretoucher& operator=(const Pretoucher&) = delete;
 
   uint64_t window() const { return window_; }
+  bool background() const { return background_; }
+  // Made before a fork, and this is the child: it does nothing here (see
+  // fork() above); its owner may replace it with a new one.
+  bool Inherited() const;
 
   // Populates the pages of [begin, end), replacing any range not yet done.
   void Touch(std::byte* begin, std::byte* end);
@@ -72,7 +76,6 @@ class Pretoucher {
 
  private:
   void Schedule();  // REQUIRES: state_->mu held
-  bool Inherited() const;  // made before a fork, and this is the child
   const uint64_t window_;
   const bool background_;
   const uint64_t generation_;  // of forks, when made
