@@ -14,6 +14,9 @@
 // library falls back to a message built before main). A third case fails
 // every allocation of the log writer's background thread instead.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -344,6 +347,50 @@ TEST(OutOfMemoryBackgroundTest, DroppedBackgroundJobsAreRedoneByTheWriter) {
     ASSERT_TRUE(Intact(*r, i)) << "record " << i;
   }
   g_test_thread = false;
+}
+
+// The same for a vector on tmpfs, whose pages the pretouch thread allocates
+// ahead of the writer (docs/PERFORMANCE.md, "The vector's write path"),
+// here on a small tmpfs that fills up: the background's piece fails, and
+// recording that must not fail too (out of memory; it did, and the piece
+// stayed claimed with no thread to allocate it). Once space is freed, the
+// writer, which needs the bytes past it, must grow again, not wait for it
+// forever (128 + SIGALRM) or fail.
+TEST(OutOfMemoryBackgroundTest, VectorOnAFullTmpfsGrowsAgainAfterFailedJobs) {
+  absl::StatusOr<int> code = testing::RunWithTinyTmpfs(
+      4 << 20, [](const std::string& dir) {
+        ::alarm(10);
+        g_test_thread = true;
+        // Freed below, for the growth after the tmpfs was full.
+        const std::string spare = dir + "/spare";
+        {
+          const int fd = ::open(spare.c_str(), O_WRONLY | O_CREAT, 0644);
+          if (fd < 0) return 10;
+          static const char kPage[4096] = {1};
+          for (int i = 0; i < 256; ++i) {
+            if (::write(fd, kPage, sizeof(kPage)) != sizeof(kPage)) return 11;
+          }
+          ::close(fd);
+        }
+        auto v = MappedVector<uint64_t>::Open(dir + "/v.vec");
+        if (!v.ok()) return 1;
+        g_fail_background.store(true);
+        absl::Status s;
+        uint64_t n = 0;
+        while ((s = v->push_back(n)).ok()) ++n;
+        if (s.code() != absl::StatusCode::kResourceExhausted) return 2;
+        if (::unlink(spare.c_str()) != 0) return 12;
+        for (uint64_t i = 0; i < (512 << 10) / sizeof(uint64_t); ++i, ++n) {
+          if (!v->push_back(n).ok()) return 4;
+        }
+        g_fail_background.store(false);
+        for (uint64_t i = 0; i < n; ++i) {
+          if ((*v)[i] != i) return 5;
+        }
+        return 0;
+      });
+  if (!code.ok()) GTEST_SKIP() << code.status();
+  EXPECT_EQ(*code, 0) << "128 + 14 is a hang (SIGALRM)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, OutOfMemoryTest, ::testing::Bool(),
