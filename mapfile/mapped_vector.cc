@@ -16,6 +16,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -127,14 +128,28 @@ struct VectorStore::Ahead {
   // again (it reports the error).
   uint64_t claimed = 0;
   std::vector<std::pair<uint64_t, uint64_t>> done, failed;
+  // Guarded by mu: pieces claimed and not finished. done and failed have
+  // room for all of them (Claim), so Finish never allocates: it runs after
+  // the fallocate, where an exception (out of memory) would lose a claimed
+  // piece that no one then allocates, and the writer would wait for it
+  // forever.
+  int in_flight = 0;
   // The task claims up to here; the writer keeps it within the file's
   // size, so the task never allocates past the end of the file.
   std::atomic<uint64_t> want{0};
   std::atomic<bool> posted{false};  // a task is queued or running
 
-  // REQUIRES: mu. Records a finished piece and moves `allocated` over the
-  // done pieces that start at it.
+  // REQUIRES: mu. Makes room to record one more piece in flight (may
+  // throw std::bad_alloc, before anything changes); the caller claims it
+  // next.
+  void Prepare() {
+    done.reserve(done.size() + in_flight + 1);
+    failed.reserve(failed.size() + in_flight + 1);
+  }
+  // REQUIRES: mu. Records a finished piece (claimed after Prepare) and
+  // moves `allocated` over the done pieces that start at it. Never throws.
   void Finish(uint64_t from, uint64_t to, bool ok) {
+    --in_flight;
     (ok ? done : failed).emplace_back(from, to);
     uint64_t at = allocated.load(std::memory_order_relaxed);
     for (auto it = done.begin(); it != done.end();) {
@@ -407,7 +422,8 @@ void VectorStore::RenewAfterFork() {
     std::lock_guard<std::mutex> lock(fresh->mu);
     fresh->Reset(ahead_->allocated.load(std::memory_order_acquire));
   }
-  abandoned->push_back(std::exchange(ahead_, std::move(fresh)));
+  abandoned->push_back(ahead_);
+  ahead_ = std::move(fresh);
   pretouch_ = std::make_unique<Pretoucher>(pretouch_->window(),
                                            pretouch_->background());
   touched_ = 0;
@@ -519,6 +535,7 @@ absl::Status VectorStore::AllocateTo(uint64_t end) {
   for (;;) {
     const uint64_t at = a.allocated.load(std::memory_order_relaxed);
     if (at >= end) return absl::OkStatus();
+    a.Prepare();  // out of memory: nothing claimed, nothing lost
     uint64_t from = a.claimed, to = a.claimed;
     auto hole = std::find_if(a.failed.begin(), a.failed.end(),
                              [&](const auto& f) { return f.first == at; });
@@ -538,15 +555,24 @@ absl::Status VectorStore::AllocateTo(uint64_t end) {
       continue;
     }
     a.claimed = std::max(a.claimed, to);
+    ++a.in_flight;
     lock.unlock();
     // Claims are checked (docs/ERRORS.md): a reserve() past the free space
     // is refused before a page is taken. KEEP_SIZE: Open allocates the
     // header page before the file's size covers it.
-    absl::Status status = os::CheckFreeSpace(fd, path(), from, to - from);
-    if (status.ok()) {
-      status = Annotate(
-          os::Fallocate(fd, path(), from, to - from, FALLOC_FL_KEEP_SIZE),
-          absl::StrCat("allocating bytes ", from, " to ", to, " of the file"));
+    absl::Status status;
+    try {  // the messages allocate: out of memory must not lose the piece
+      status = os::CheckFreeSpace(fd, path(), from, to - from);
+      if (status.ok()) {
+        status = Annotate(
+            os::Fallocate(fd, path(), from, to - from, FALLOC_FL_KEEP_SIZE),
+            absl::StrCat("allocating bytes ", from, " to ", to,
+                         " of the file"));
+      }
+    } catch (...) {
+      lock.lock();
+      a.Finish(from, to, false);  // the writer's to do again
+      throw;
     }
     lock.lock();
     a.Finish(from, to, status.ok());
@@ -563,18 +589,29 @@ void VectorStore::AllocateAheadTo(uint64_t end) {
       a.posted.exchange(true)) {
     return;  // done, or a task will see the new want
   }
-  pretouch_->Post([ahead = ahead_] {
+  auto job = [ahead = ahead_] {
     Ahead& task = *ahead;
     for (;;) {
       uint64_t from = 0, to = 0;
+      bool out_of_memory = false;
       {
         std::lock_guard<std::mutex> lock(task.mu);
         const uint64_t want = task.want.load(std::memory_order_relaxed);
         if (task.claimed < want) {
-          from = task.claimed;
-          to = std::min(want, from + kAheadPiece);
-          task.claimed = to;
+          try {
+            task.Prepare();
+            from = task.claimed;
+            to = std::min(want, from + kAheadPiece);
+            task.claimed = to;
+            ++task.in_flight;
+          } catch (const std::bad_alloc&) {
+            out_of_memory = true;  // nothing claimed: the writer allocates
+          }
         }
+      }
+      if (out_of_memory) {
+        task.posted.store(false);
+        return;
       }
       if (from == to) {
         task.posted.store(false);
@@ -599,7 +636,13 @@ void VectorStore::AllocateAheadTo(uint64_t end) {
         return;
       }
     }
-  });
+  };
+  try {  // the task's std::function allocates
+    pretouch_->Post(std::move(job));
+  } catch (...) {
+    a.posted.store(false);  // none queued: the next growth posts one
+    throw;
+  }
 }
 
 // The commit protocol (docs/DESIGN.md): the data reaches the disk before
