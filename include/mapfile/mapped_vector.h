@@ -117,7 +117,10 @@ struct VectorOptions {
   // pages are allocated ahead of the last element on the pretouch thread
   // (or in Pretouch(), without pretouch_in_background);
   // capacity() then counts only allocated bytes and grows as they do
-  // (docs/PERFORMANCE.md, "The vector's write path").
+  // (docs/PERFORMANCE.md, "The vector's write path"). Such a file stays
+  // sparse past its elements when closed; a writer with `populate`, which
+  // counts the whole file, allocates that tail at Open (or, on a full
+  // tmpfs, cuts the file to the committed elements).
   bool preallocate = true;
   bool populate = false;
   // MADV_HUGEPAGE on the whole mapping, for as long as it is open (see
@@ -210,10 +213,6 @@ class VectorStore {
   // After the first Commit: lets go of the huge folios from the one that
   // holds byte `end` of the file on.
   void DropHugeTail(uint64_t end);
-  // Reserve for a file whose pages are allocated ahead (ahead_): grows the
-  // file's size (sparse) and makes sure the first `data_offset_ + bytes`
-  // bytes are allocated before capacity_ covers them.
-  absl::Status ReserveAhead(uint64_t bytes, uint64_t used);
   // Allocates the file's bytes [ahead_->allocated, end) on this thread.
   absl::Status AllocateTo(uint64_t end);
   // Asks the background to allocate up to `end` (at most the file's size).
