@@ -11,8 +11,9 @@
 //
 // Two modes: the Nth allocation alone fails (the error message can still
 // be built), and every allocation from the Nth on fails (it cannot: the
-// library falls back to a message built before main). A third case fails
-// every allocation of the log writer's background thread instead.
+// library falls back to a message built before main). Two more cases fail
+// every allocation of the background (pretouch) thread instead: its jobs
+// for a log writer, and its allocation ahead of a vector on tmpfs.
 
 #include <fcntl.h>
 #include <unistd.h>
