@@ -584,7 +584,9 @@ void VectorStore::AllocateAheadTo(uint64_t end) {
   Ahead& a = *ahead_;
   end = std::min(os::RoundUp(end, os::PageSize()), file_->size());
   if (end <= a.want.load(std::memory_order_relaxed)) return;
-  a.want.store(end, std::memory_order_relaxed);
+  // seq_cst, as the task's posted.store(false) and its load of want
+  // after it: one of the two sides sees the other's store (no lost want).
+  a.want.store(end);
   if (a.allocated.load(std::memory_order_acquire) >= end ||
       a.posted.exchange(true)) {
     return;  // done, or a task will see the new want
@@ -619,7 +621,7 @@ void VectorStore::AllocateAheadTo(uint64_t end) {
         bool more;
         {
           std::lock_guard<std::mutex> lock(task.mu);
-          more = task.claimed < task.want.load(std::memory_order_relaxed);
+          more = task.claimed < task.want.load();
         }
         if (more && !task.posted.exchange(true)) continue;
         return;
