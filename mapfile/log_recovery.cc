@@ -97,7 +97,9 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   // readahead.)
   struct NoReadahead {
     MappedFile& f;
-    explicit NoReadahead(MappedFile& file) : f(file) { Advise(POSIX_FADV_RANDOM, MADV_RANDOM); }
+    explicit NoReadahead(MappedFile& file) : f(file) {
+      Advise(POSIX_FADV_RANDOM, MADV_RANDOM);
+    }
     ~NoReadahead() { Advise(POSIX_FADV_NORMAL, MADV_NORMAL); }
     void Advise(int file_advice, int map_advice) {  // hints: errors ignored
       ::posix_fadvise(f.fd(), 0, 0, file_advice);
