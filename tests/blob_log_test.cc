@@ -31,6 +31,7 @@
 #include "mapfile/format.h"
 #include "mapfile/internal/blob_format.h"
 #include "mapfile/internal/log_format.h"
+#include "mapfile/internal/os.h"
 #include "tests/testing.h"
 
 namespace mapfile {
@@ -241,6 +242,41 @@ std::vector<uint64_t> RollPoints(uint64_t segment_size, size_t rolls) {
 // Closing without Sync keeps every appended record for the next Open (the
 // destructor writes the buffer; nothing is named or committed), also in
 // segments rolled into since the last Sync (temporaries adopted by Open).
+// A segment that nothing follows (a clean close) is not cut at the next
+// Open: no ftruncate and no fdatasync of it (the cut was most of a blob
+// log's reopen); one with bytes after its last good frame still is.
+TEST_F(BlobLogTest, ReopenAfterACleanCloseCutsNothing) {
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendRange(*log, 0, 20);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  os::fault::ScopedReset reset;
+  os::fault::Inject({os::Op::kFtruncate, 0});  // counts calls, never fails
+  os::fault::Inject({os::Op::kFdatasync, 0});
+  {
+    auto log = Open();
+    ASSERT_TRUE(log.ok()) << log.status();
+    ExpectRecords(*log, 0, 20);
+    EXPECT_EQ(log->recovery().bytes_cut, 0u);
+    EXPECT_EQ(os::fault::Calls(os::Op::kFtruncate), 0u);
+    EXPECT_EQ(os::fault::Calls(os::Op::kFdatasync), 0u);
+    AppendRange(*log, 20, 25);
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  std::string bytes = testing::ReadFile(Segment(0));
+  bytes.replace(FrameAt(0, 25) + 100, 4, "junk");  // after the last frame
+  ASSERT_TRUE(testing::WriteFile(Segment(0), bytes));
+  os::fault::Reset();
+  os::fault::Inject({os::Op::kFtruncate, 0});
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ExpectRecords(*log, 0, 25);
+  EXPECT_GT(log->recovery().bytes_cut, 0u);
+  EXPECT_GE(os::fault::Calls(os::Op::kFtruncate), 1u);
+}
+
 TEST_F(BlobLogTest, UnsyncedIntactRecordsAreKeptAfterClose) {
   const std::vector<uint64_t> rolls = RollPoints(options_.segment_size, 2);
   const uint64_t end = rolls[1] + 15;
