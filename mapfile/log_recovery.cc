@@ -156,8 +156,8 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   // Blob frames have no fixed places to check, so a blob segment is left
   // uncut only when nothing at all follows its kept frames: the rest of
   // their page zero and no data after it (SEEK_DATA), as a clean close
-  // leaves it (the cut's fdatasync was most of a blob log's reopen, 4-5 ms
-  // of 5 on ext4 here).
+  // leaves it (its cut and fdatasync were 1-2 ms of a 1.3-5 ms reopen on
+  // ext4 here).
   const uint64_t next_page = os::RoundUp(cut, page);
   const bool stale =
       f.size() == SegmentSize(h) &&
