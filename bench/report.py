@@ -451,7 +451,8 @@ def main():
     has_wakeup = plot_wakeup(medians, os.path.join(plots_dir, "wakeup.png"))
     machine = open(os.path.join(results_dir, "machine.txt")).read().strip()
     lines = ["# Benchmark results", "",
-             "Written by `bench/run` (bench/report.py); do not edit by hand. "
+             "Written by `bench/run` (bench/report.py); do not edit by hand, "
+             "except the section of earlier runs, which it keeps. "
              "Every figure is the median of the repetitions; each ratio "
              "compares two benchmarks of the same run.", "", "## Machine", "",
              "```", machine, "```", "", "## Ratios (targets of issue 9)", ""]
@@ -485,12 +486,19 @@ def main():
                   "wall time, median of the repetitions (CPU time of the "
                   "writing thread in brackets).", ""]
         lines += vector_write
-    lines += ["", "## Absolute figures"] + absolute_tables(medians)
-    # bench/python_bench.py's section is not ours: keep it.
-    begin, end = "<!-- python_bench: begin -->", "<!-- python_bench: end -->"
     old = open(out_md).read() if os.path.exists(out_md) else ""
-    if begin in old and end in old:
-        lines += ["", old[old.index(begin):old.index(end) + len(end)]]
+
+    def kept(name):
+        # A block between <!-- name: begin --> and <!-- name: end --> of the
+        # file this run replaces: sections that are not this script's.
+        begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+        if begin in old and end in old:
+            return ["", old[old.index(begin):old.index(end) + len(end)]]
+        return []
+
+    lines += kept("history")  # the earlier runs, written by hand
+    lines += ["", "## Absolute figures"] + absolute_tables(medians)
+    lines += kept("python_bench")  # bench/python_bench.py's section
     open(out_md, "w").write("\n".join(lines) + "\n")
 
 
