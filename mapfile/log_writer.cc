@@ -13,8 +13,6 @@
 // library it costs a third more (docs/PERFORMANCE.md).
 #define XXH_INLINE_ALL
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/vfs.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -87,9 +85,7 @@ absl::Status LogStore::OpenWriter() {
     // block. Elsewhere (ext4: extents, no zeroing, but each fallocate may
     // wait for a journal commit) the background allocates in steps
     // (docs/PERFORMANCE.md, "The log's write path").
-    struct statfs fs;
-    tmpfs_ =
-        ::statfs(dir_.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+    tmpfs_ = os::OnTmpfs(dir_);
     // There a flush carries that allocation: a quarter of a buffer at a
     // time, so that the slowest Append (a flush) stays short.
     if (tmpfs_) {

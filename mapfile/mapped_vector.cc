@@ -6,9 +6,7 @@
 #include "mapfile/mapped_vector.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -85,17 +83,6 @@ constexpr uint64_t kAheadPiece = uint64_t{256} << 10;
 // kAheadWindow, so that a small vector takes little more than it holds.
 uint64_t AheadWindow(uint64_t end) {
   return std::min(kAheadWindow, std::max(kAheadPiece, end));
-}
-
-// Whether `path` (or, before it exists, its directory) is on tmpfs.
-bool OnTmpfs(const std::string& path) {
-  struct statfs fs;
-  if (::statfs(path.c_str(), &fs) == 0) return fs.f_type == TMPFS_MAGIC;
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
-  return ::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
 absl::Status CheckAlignment(size_t alignment, absl::string_view call) {
@@ -224,7 +211,7 @@ absl::StatusOr<VectorStore> VectorStore::Open(const std::string& path,
   // growth allocates as it maps. Not with populate (which maps everything
   // in). With pretouch_in_background = false the allocation ahead runs in
   // Pretouch(), as populating does.
-  const bool on_tmpfs = !read_only && options.preallocate && OnTmpfs(path);
+  const bool on_tmpfs = !read_only && options.preallocate && os::OnTmpfs(path);
   const bool ahead = on_tmpfs && !options.populate;
   if (ahead) file_options.preallocate = false;
   file_options.huge_pages = options.huge_pages;

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <linux/futex.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -369,6 +371,16 @@ absl::StatusOr<struct stat> Stat(const std::string& path) {
     return ErrnoStatus(errno, absl::StrCat("stat(", Quote(path), ")"));
   }
   return st;
+}
+
+bool OnTmpfs(const std::string& path) {
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) == 0) return fs.f_type == TMPFS_MAGIC;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  return ::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
 absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size) {

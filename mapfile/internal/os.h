@@ -212,6 +212,11 @@ absl::Status Close(int fd, absl::string_view path);
 absl::StatusOr<struct stat> Fstat(int fd, absl::string_view path);
 absl::StatusOr<struct stat> Stat(const std::string& path);
 
+// Whether `path` (or, before it exists, its directory) is on tmpfs, whose
+// fallocate allocates memory: the log and the vector allocate ahead of
+// their writers there (docs/PERFORMANCE.md). False if it cannot tell.
+bool OnTmpfs(const std::string& path);
+
 absl::Status Ftruncate(int fd, absl::string_view path, uint64_t size);
 
 // fallocate(fd, mode, offset, length): reserves blocks so that later writes
