@@ -143,9 +143,7 @@ void LogStore::UpdateLive(Segment& s) {
   if (published > s.capacity && s.file->Refresh().ok()) {
     // A recovering writer cut and re-extended the file.
     s.data = s.file->data() + data_offset_;
-    s.capacity = s.file->size() < data_offset_ + control_
-                     ? 0
-                     : (s.file->size() - data_offset_ - control_) / stride_;
+    s.capacity = FramesIn(s.file->size());
   }
   s.count = std::max(s.count, std::min(published, s.capacity));
 }

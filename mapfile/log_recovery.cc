@@ -203,7 +203,7 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
       SetArea(s);
     } else {
       s.data = f.data() + data_offset_;
-      s.capacity = (size - data_offset_ - control_) / stride_;
+      s.capacity = FramesIn(size);
     }
     s.allocated = cut;  // Reserve allocates from here (idempotent below it)
   }

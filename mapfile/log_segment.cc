@@ -99,9 +99,7 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
     if ((h.segment_flags & kSegmentSealed) == 0 && h.segment_size != 0) {
       length = std::min(length, SegmentSize(h));
     }
-    s.capacity = length < data_offset_ + control_
-                     ? 0
-                     : (length - data_offset_ - control_) / stride_;
+    s.capacity = FramesIn(length);
     s.sealed |= (h.segment_flags & kSegmentSealed) != 0 ||
                 (s.capacity > 0 &&
                  __atomic_load_n(Word32(s.data, kSealedAt), __ATOMIC_ACQUIRE));

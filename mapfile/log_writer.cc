@@ -201,7 +201,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   s->live = true;
   s->file = std::make_shared<MappedFile>(*std::move(file));
   s->data = s->file->data() + data_offset_;
-  s->capacity = (size_ - data_offset_ - control_) / stride_;
+  s->capacity = FramesIn(size_);
   s->allocated = step;
   if (blob_) {
     SetArea(*s);
@@ -317,16 +317,12 @@ absl::Status LogStore::Ahead() {
       }
     }
   }
-  const uint64_t room = a.allocated > data_offset_ + control_
-                            ? (a.allocated - data_offset_ - control_) / stride_
-                            : 0;
-  if (room <= a.count) {
+  if (FramesIn(a.allocated) <= a.count) {
     MAPFILE_RETURN_IF_ERROR(
         Reserve(a, data_offset_ + control_ + (a.count + 1) * stride_,
                 tmpfs_ ? os::PageSize() : kFirstStep));
   }
-  a.limit = std::min(limit, std::max(
-      a.count + 1, (a.allocated - data_offset_ - control_) / stride_));
+  a.limit = std::min(limit, std::max(a.count + 1, FramesIn(a.allocated)));
   return absl::OkStatus();
 }
 
@@ -718,7 +714,7 @@ std::shared_ptr<Segment> LogStore::Recycle(uint64_t first) const {
   s->live = true;
   s->file = std::make_shared<MappedFile>(*std::move(file));
   s->data = s->file->data() + data_offset_;
-  s->capacity = (size_ - data_offset_ - control_) / stride_;
+  s->capacity = FramesIn(size_);
   s->allocated = allocated;
   s->floor = length;
   if (blob_) {

@@ -323,6 +323,13 @@ class LogStore {
   void WriteIndex(const Segment& s) const;
   void SetArea(Segment& s) const;
   uint64_t FramesEnd(const Segment& s) const;
+  // Fixed frames that fit in the first `bytes` of a segment file (0 if
+  // they do not reach past the control block).
+  uint64_t FramesIn(uint64_t bytes) const {
+    return bytes < data_offset_ + control_
+               ? 0
+               : (bytes - data_offset_ - control_) / stride_;
+  }
   uint64_t FramesAt(const Segment& s, uint64_t i) const;
   absl::Status GrowFor(Segment& a, uint64_t frame);
   absl::Status WriteRewrite(const std::string& path, uint64_t first,
