@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,14 +97,12 @@ absl::Status LogStore::Recover(Segment& s, const FileHeader& h) {
   struct NoReadahead {
     MappedFile& f;
     explicit NoReadahead(MappedFile& file) : f(file) {
-      Advise(POSIX_FADV_RANDOM, MADV_RANDOM);
+      Advise(POSIX_FADV_RANDOM, Access::kRandom);
     }
-    ~NoReadahead() { Advise(POSIX_FADV_NORMAL, MADV_NORMAL); }
-    void Advise(int file_advice, int map_advice) {  // hints: errors ignored
+    ~NoReadahead() { Advise(POSIX_FADV_NORMAL, Access::kNormal); }
+    void Advise(int file_advice, Access map_advice) {  // hints: errors ignored
       ::posix_fadvise(f.fd(), 0, 0, file_advice);
-      if (f.size() > 0) {
-        ::madvise(f.data(), os::RoundUp(f.size(), os::PageSize()), map_advice);
-      }
+      f.Advise(map_advice).IgnoreError();
     }
   } no_readahead(f);
   uint64_t kept = c.count;
