@@ -513,6 +513,47 @@ void BM_SpinWorst(benchmark::State& state, std::string) {
   Finish(state, kRecords);
 }
 
+// The loop of AppendWorst with write(2) instead of Append: each op encodes
+// a frame into a buffer of the log's flush size (64 KiB on tmpfs, 256 KiB
+// elsewhere), and the op that fills it writes it to a fresh file. The
+// floor that the file system and the machine set for a flush: the first
+// write into fresh page-cache memory (docs/PERFORMANCE.md, "The slowest
+// Append").
+void BM_Write2Worst(benchmark::State& state, std::string base) {
+  Scratch dir(base);
+  if (!dir.ok()) return Fail(state, "mkdtemp");
+  std::vector<char> buffer(bench::FileSystemName(base) == "tmpfs"
+                               ? size_t{64} << 10
+                               : size_t{256} << 10);
+  std::vector<uint32_t> ns(kRecords);
+  int64_t worst = 0;
+  for (auto _ : state) {
+    dir.Clear();
+    const int64_t start = NowNs();
+    const int fd = ::open(dir.File("frames").c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Fail(state, "open");
+    size_t used = 0;
+    const bool ok = TimeEach(state, ns, [&](uint64_t seq, const R64&) {
+      EncodeFrame(seq, reinterpret_cast<Frame*>(buffer.data() + used));
+      used += sizeof(Frame);
+      if (used + sizeof(Frame) > buffer.size()) {
+        if (::write(fd, buffer.data(), used) != static_cast<ssize_t>(used)) {
+          return absl::InternalError("write");
+        }
+        used = 0;
+      }
+      return absl::OkStatus();
+    });
+    ::close(fd);
+    if (!ok) return;
+    state.SetIterationTime(static_cast<double>(NowNs() - start) * 1e-9);
+    worst = std::max<int64_t>(worst, *std::max_element(ns.begin(), ns.end()));
+  }
+  WorstCounters(state, ns, worst);
+  Finish(state, kRecords);
+}
+
 // Every Append of kRecords timed; reports the worst and the median.
 void BM_LogAppendWorst(benchmark::State& state, std::string base) {
   Scratch dir(base);
@@ -585,6 +626,7 @@ int Register() {
       {"BM_PwriteFdatasync", BM_PwriteFdatasync},
       {"BM_LogSyncEvery", BM_LogSyncEvery},
       {"BM_SpinWorst", BM_SpinWorst},
+      {"BM_Write2Worst", BM_Write2Worst},
       {"BM_LogAppendWorst", BM_LogAppendWorst},
       {"BM_Memcpy", BM_Memcpy},
       {"BM_LogAppendBatch", BM_LogAppendBatch},
