@@ -33,10 +33,16 @@ LogStore::~LogStore() {
       Flush().IgnoreError();
     }
     if (jobs_ != nullptr) {
+      std::shared_ptr<Reservation> unused;  // the prepared segment's
       {
         std::lock_guard<std::mutex> lock(jobs_->mu);
         if (jobs_->prepare == LogJobs::kQueued) jobs_->prepare = LogJobs::kNone;
+        if (jobs_->prepared && jobs_->prepared->ok()) {
+          unused = (**jobs_->prepared)->reservation;
+        }
       }
+      // Not allocated further (on tmpfs it is being allocated whole).
+      if (unused) unused->Close();
       // Close finishes the compressions queued by Syncs (a process that dies
       // first leaves them to the next Open).
       FinishJobs(true);

@@ -76,17 +76,19 @@ absl::Status LogStore::OpenWriter() {
   lock_ = std::make_unique<MappedFile>(*std::move(file));
   {
     // On tmpfs an allocation is pages of memory (~250 us a MiB), made
-    // under the inode lock that the writer's pwrite needs, and it slows
-    // page allocation for the whole file system: a background step of the
-    // active segment, or of the next one, made a flush wait up to 0.9 ms.
-    // There the appending thread allocates one buffer ahead, right after
-    // each flush (a flush with its allocation is the slowest Append,
-    // ~150 us), and a prepared segment gets only its header and control
-    // block. Elsewhere (ext4: extents, no zeroing, but each fallocate may
-    // wait for a journal commit) the background allocates in steps
+    // under the inode lock that the writer's pwrite needs, and at times
+    // slow: a fallocate of 64 KiB took 380-450 us about every 8 MiB
+    // allocated in a process's first pass over fresh memory, and a
+    // background step of the active segment made a flush wait for it.
+    // There a segment prepared on the background is allocated whole (its
+    // own inode: the writer does not wait for it), and the appending
+    // thread allocates only in a segment it made itself (the first one; a
+    // preparation not ready at the roll), one buffer ahead, right after
+    // each flush. Elsewhere (ext4: extents, no zeroing, but each fallocate
+    // may wait for a journal commit) the background allocates in steps
     // (docs/PERFORMANCE.md, "The log's write path").
     tmpfs_ = os::OnTmpfs(dir_);
-    // There a flush carries that allocation: a quarter of a buffer at a
+    // There a flush may carry an allocation: a quarter of a buffer at a
     // time, so that the slowest Append (a flush) stays short.
     if (tmpfs_) {
       frames_per_buffer_ = std::max<uint64_t>(1, kWriteBuffer / 4 / stride_);
@@ -149,11 +151,12 @@ absl::Status LogStore::OpenWriter() {
 // (checked against its header when it is loaded).
 
 // A segment for records from `first` under its temporary name: the file
-// sized to the segment (sparse), the first step of disk space allocated,
+// sized to the segment (sparse), the first step of disk space allocated
+// (on tmpfs only the header page unless `ahead`: tmpfs_),
 // the header written, mapped. Nothing synced: Sync makes it durable before
 // it is named. Uses only what Open set: safe on the background thread.
-absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
-    uint64_t first) const {
+absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(uint64_t first,
+                                                           bool ahead) const {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first));
   const std::string temp = absl::StrCat(path, kTempSuffix);
   MappedFile::Options o;
@@ -165,8 +168,8 @@ absl::StatusOr<std::shared_ptr<Segment>> LogStore::Prepare(
   o.preallocate = false;  // steps: Reserve
   if (std::shared_ptr<Segment> s = Recycle(first)) return s;
   const uint64_t step =
-      tmpfs_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
-             : std::min(size_, kFirstStep);
+      tmpfs_ && !ahead ? os::RoundUp(data_offset_ + control_, os::PageSize())
+                       : std::min(size_, kFirstStep);
   // Created here without a directory fsync (the Sync that names it makes
   // the directory durable), then mapped.
   absl::StatusOr<MappedFile> file;
@@ -291,11 +294,7 @@ absl::Status LogStore::Ahead() {
   // allocates as much again (steps doubling from kFirstStep, in kFirstStep
   // chunks): a segment holds at most one step it does not use, and the
   // appending thread rarely allocates itself.
-  if (a.reservation == nullptr) {
-    a.reservation = std::make_shared<Reservation>();
-    a.reservation->end = a.allocated;
-  }
-  Reservation& r = *a.reservation;
+  Reservation& r = Reserved(a);
   a.allocated = std::max(a.allocated, r.end.load(std::memory_order_acquire));
   const uint64_t used = data_offset_ + control_ + a.count * stride_;
   if (tmpfs_) {
@@ -766,12 +765,16 @@ void LogStore::PostPrepare(uint64_t first) {
 // the space allocated for it first: Recycle takes a retired file's length
 // (rounded down to a page) for allocated space.
 void LogStore::Unprepare(Segment& s) {
+  if (s.reservation) s.reservation->Close();  // no job allocates in it now
   const bool keep = RoomForFree();
   const std::string free = absl::StrCat(s.path, kFreeSuffix);
   // (Never shorter than a reused file was: a reader of the segment it was
-  // may still map it; what lies between is old data, allocated.)
-  const uint64_t length =
-      std::max(s.floor, std::min(s.allocated, s.file->size()));
+  // may still map it; what lies between is old data, allocated. On tmpfs,
+  // where a segment prepared ahead is allocated whole, the memory of what
+  // it never used goes back.)
+  const uint64_t length = std::max(
+      s.floor, tmpfs_ ? os::RoundUp(data_offset_ + control_, os::PageSize())
+                      : std::min(s.allocated, s.file->size()));
   if (keep && s.file->Truncate(length).ok() &&
       MoveLogFile(s.temp, free, /*sync_directory=*/false).ok()) {
     AddFree(free);
@@ -809,7 +812,7 @@ void LogStore::Drain(bool prepare) {
       lock.unlock();
       std::optional<absl::StatusOr<std::shared_ptr<Segment>>> s;
       try {
-        s = Prepare(first);
+        s = Prepare(first, /*ahead=*/true);
       } catch (...) {
         // Out of memory (the only exception mapfile code throws): the
         // preparation is dropped, and TakeNext prepares the segment itself
@@ -818,6 +821,17 @@ void LogStore::Drain(bool prepare) {
         s.reset();
       }
       lock.lock();
+      if (s && s->ok() && tmpfs_) {
+        // The rest of it is allocated next, on this thread (tmpfs_): it is
+        // the writer's once it is done (below), and a roll need not wait.
+        try {
+          Segment& next = ***s;
+          j.queue.push_front(ReserveJob(next, next.file->size()));
+          Reserved(next).busy = true;
+        } catch (...) {
+          // Out of memory: the writer allocates as it goes.
+        }
+      }
       if (s) {
         j.prepared = std::move(s);
         j.prepare = LogJobs::kDone;
@@ -910,17 +924,31 @@ absl::Status LogStore::Reserve(Segment& a, uint64_t end, uint64_t grain) {
   return absl::OkStatus();
 }
 
-// Allocates bytes up to `to` of `a` on the background thread.
-void LogStore::PostReserve(Segment& a, uint64_t to) {
+// The space of `a` allocated ahead of the writer (made on first use).
+Reservation& LogStore::Reserved(Segment& a) {
+  if (a.reservation == nullptr) {
+    a.reservation = std::make_shared<Reservation>();
+    a.reservation->end = a.allocated;
+  }
+  return *a.reservation;
+}
+
+// The job that allocates bytes up to `to` of `a`, a piece at a time (each
+// under the reservation's lock, so that Close waits for one piece at most).
+std::function<void()> LogStore::ReserveJob(Segment& a, uint64_t to) const {
+  Reserved(a).end = std::max(Reserved(a).end.load(), a.allocated);
   std::shared_ptr<Reservation> r = a.reservation;
-  r->end = std::max(r->end.load(), a.allocated);
   std::shared_ptr<MappedFile> file = a.file;  // alive while the job runs
   const std::string path = a.temp.empty() ? a.path : a.temp;
-  auto job = [r, file, path, to] {
+  // On tmpfs, where the writer's pwrite waits for the inode lock that an
+  // allocation holds, a piece is what the writer flushes at a time.
+  const uint64_t piece = tmpfs_ ? kWriteBuffer / 4 : kFirstStep;
+  return [r, file, path, to, piece] {
     try {
-      std::lock_guard<std::mutex> lock(r->mu);
-      for (uint64_t at = r->end.load(); !r->closed && at < to;) {
-        const uint64_t next = std::min(to, at + kFirstStep);
+      for (uint64_t at = r->end.load(); at < to;) {
+        std::lock_guard<std::mutex> lock(r->mu);
+        if (r->closed) break;
+        const uint64_t next = std::min(to, at + piece);
         // A failure (full disk) is the writer's to meet and report: it
         // allocates for itself when it gets there.
         if (!os::Fallocate(file->fd(), path, at, next - at).ok()) break;
@@ -932,10 +960,16 @@ void LogStore::PostReserve(Segment& a, uint64_t to) {
     }
     r->busy.store(false, std::memory_order_release);
   };
+}
+
+// Allocates bytes up to `to` of `a` on the background thread.
+void LogStore::PostReserve(Segment& a, uint64_t to) {
+  std::function<void()> job = ReserveJob(a, to);
   {
     std::lock_guard<std::mutex> lock(jobs_->mu);
     jobs_->queue.push_front(std::move(job));  // before compressions
-    r->busy = true;  // only once queued: a failed push_front leaves it idle
+    // Only once queued: a failed push_front leaves it idle.
+    a.reservation->busy = true;
   }
   pretouch_->Post([this] { Drain(true); });
 }

@@ -117,8 +117,8 @@ enum class FrameKind { kFixed, kBlob };
 // Bytes of frames the writer gathers before one pwrite, the longest thing
 // an Append does: of 1 MiB it took 220-280 us on ext4 here, more than an
 // Append may (docs/PERFORMANCE.md, "The log's write path"); of 256 KiB,
-// 45-105 us. On tmpfs, where each flush also allocates the next one's
-// pages, fixed frames are flushed every half buffer.
+// 45-105 us. On tmpfs, where a flush may also allocate the next one's
+// pages, fixed frames are flushed every quarter buffer.
 inline constexpr uint64_t kWriteBuffer = uint64_t{256} << 10;
 // Disk space of a segment is allocated in chunks of this much: the first
 // (header, control block, the first records) when it is made, the others
@@ -337,7 +337,8 @@ class LogStore {
                             const std::byte* data, bool compress,
                             const std::string& context) const;
   absl::Status CreateSegment(uint64_t first);
-  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first) const;
+  absl::StatusOr<std::shared_ptr<Segment>> Prepare(uint64_t first,
+                                                   bool ahead = false) const;
   std::shared_ptr<Segment> Recycle(uint64_t first) const;
   absl::Status WriteHeader(MappedFile& file, const std::string& path,
                            uint64_t first) const;
@@ -346,6 +347,8 @@ class LogStore {
   absl::Status Ahead();
   absl::Status Flush();
   absl::Status Reserve(Segment& a, uint64_t end, uint64_t grain);
+  static Reservation& Reserved(Segment& a);
+  std::function<void()> ReserveJob(Segment& a, uint64_t to) const;
   void PostReserve(Segment& a, uint64_t to);
   void Unprepare(Segment& s);
   bool RoomForFree();
@@ -369,8 +372,9 @@ class LogStore {
   ContainerKind kind_ = ContainerKind::kLogSegment;
   bool dry_run_ = false;  // PlanRecovery: a writer that writes nothing
   bool torn_ = false;  // Recover found a torn newest slot: Adopt rewrites it
-  // Writer on tmpfs: disk space is allocated on the appending thread, one
-  // write buffer ahead (Ahead), not in steps by the background.
+  // Writer on tmpfs: a segment prepared on the background is allocated
+  // whole there; in others the appending thread allocates one write buffer
+  // ahead (Ahead), not the background in steps.
   bool tmpfs_ = false;
   FileHeader header_;  // of new segment files
   uint64_t size_ = 0;  // of new segment files
