@@ -381,6 +381,13 @@ def log_write_table(medians, reps):
                 floor = (f"; the loop without Append: worst "
                          f"{spin['worst_us']:.0f} µs, "
                          f"{spin.get('over_200us', 0):.0f} over 200 µs")
+            # The flush's floor: the loop with write(2) of the log's flush
+            # size (BM_Write2Worst), a first write into fresh memory.
+            w2 = find(medians, f"BM_Write2Worst/{fs}/iterations:1/manual_time")
+            if w2 and "worst_us" in w2:
+                floor += (f"; with write(2) of the flush size: worst "
+                          f"{w2['worst_us']:.0f} µs, "
+                          f"{w2.get('over_200us', 0):.0f} over 200 µs")
             over = (f", {row['over_200us']:.0f} appends over 200 µs"
                     if "over_200us" in row else "")
             out.append(
