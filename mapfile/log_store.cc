@@ -33,16 +33,22 @@ LogStore::~LogStore() {
       Flush().IgnoreError();
     }
     if (jobs_ != nullptr) {
-      std::shared_ptr<Reservation> unused;  // the prepared segment's
+      // No segment is allocated further (on tmpfs a prepared one is being
+      // allocated whole): not the active one, not the prepared one, not
+      // one being prepared now.
+      std::shared_ptr<Reservation> prepared;
       {
         std::lock_guard<std::mutex> lock(jobs_->mu);
         if (jobs_->prepare == LogJobs::kQueued) jobs_->prepare = LogJobs::kNone;
         if (jobs_->prepared && jobs_->prepared->ok()) {
-          unused = (**jobs_->prepared)->reservation;
+          prepared = (**jobs_->prepared)->reservation;
         }
+        jobs_->closing = true;
       }
-      // Not allocated further (on tmpfs it is being allocated whole).
-      if (unused) unused->Close();
+      if (prepared) prepared->Close();
+      if (!segments_.empty() && segments_.back()->reservation) {
+        segments_.back()->reservation->Close();
+      }
       // Close finishes the compressions queued by Syncs (a process that dies
       // first leaves them to the next Open).
       FinishJobs(true);

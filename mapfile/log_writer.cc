@@ -261,6 +261,7 @@ absl::Status LogStore::CreateSegment(uint64_t first) {
   absl::Status status = s->file->Sync(0, data_offset_ + control_);
   if (status.ok()) status = Name(*s);
   if (!status.ok()) {
+    if (s->reservation) s->reservation->Close();
     UnlinkLogFile(s->temp).IgnoreError();
     return Annotate(status,
                     absl::StrCat("creating segment \"", s->path, "\""));
@@ -405,7 +406,12 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     const uint64_t at = a->index->bytes();
     const uint64_t seq = a->first + a->count;
     // Frames go only where disk space is allocated (kFirstStep at a time;
-    // a buffer's worth on tmpfs, where an allocation is zeroed memory).
+    // a buffer's worth on tmpfs, where an allocation is zeroed memory),
+    // by the background first (a segment it prepared on tmpfs).
+    if (a->reservation) {
+      a->allocated = std::max(
+          a->allocated, a->reservation->end.load(std::memory_order_acquire));
+    }
     MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame,
                                     tmpfs_ ? kWriteBuffer : kFirstStep));
     if (frame > kWriteBuffer) {
@@ -821,7 +827,7 @@ void LogStore::Drain(bool prepare) {
         s.reset();
       }
       lock.lock();
-      if (s && s->ok() && tmpfs_) {
+      if (s && s->ok() && tmpfs_ && !j.closing) {
         // The rest of it is allocated next, on this thread (tmpfs_): it is
         // the writer's once it is done (below), and a roll need not wait.
         try {

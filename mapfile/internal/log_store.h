@@ -227,6 +227,7 @@ struct LogJobs {
   std::optional<absl::StatusOr<std::shared_ptr<Segment>>> prepared;
   std::vector<uint64_t> compressed;  // segments rewritten, by first
   std::vector<std::string> free;     // retired segment files to reuse
+  bool closing = false;  // the log closes: no segment is allocated further
   // Held by a background compression around its rename and by
   // TruncateBefore around marking segments retired: a retired segment is
   // never renamed back into existence.
