@@ -819,6 +819,71 @@ TEST_F(AppendLogTest, OpenOnAFullTmpfsWithAReusedSegmentDoesNotCrash) {
   EXPECT_EQ(*code, 0) << (*code == 128 + SIGBUS ? "SIGBUS" : "");
 }
 
+// On tmpfs the segment prepared for the next roll is allocated whole by
+// the background (docs/DESIGN.md, "Append"): the appending thread makes no
+// fallocate in it, and the close gives back what it never used.
+TEST_F(AppendLogTest, OnTmpfsTheWriterAllocatesNothingInAPreparedSegment) {
+  absl::StatusOr<int> code = testing::RunWithTinyTmpfs(
+      32 << 20, [](const std::string& tmp) -> int {
+        constexpr uint64_t kSize = 4 << 20;  // Prepare allocates 1 MiB
+        LogOptions o;
+        o.segment_size = kSize;
+        o.pretouch_in_background = false;  // jobs run in Pretouch()
+        const std::string dir = tmp + "/log";
+        const uint64_t per = kLayout.Capacity(kSize);
+        // Bytes allocated to the segment file for records from `first`
+        // (named, temporary or retired).
+        auto allocated = [&](uint64_t first) -> uint64_t {
+          struct stat st;
+          const std::string path =
+              absl::StrCat(dir, "/", internal::SegmentFileName(first));
+          for (const char* suffix : {"", internal::kTempSuffix, internal::kFreeSuffix}) {
+            if (::stat((path + suffix).c_str(), &st) == 0) {
+              return static_cast<uint64_t>(st.st_blocks) * 512;
+            }
+          }
+          return 0;
+        };
+        {
+          auto log = AppendLog<Rec>::Open(dir, o);
+          if (!log.ok()) return 10;
+          // Past half of the first segment: the next one is asked for.
+          for (uint64_t i = 0; i < per / 2 + 1000; ++i) {
+            if (!log->Append(Make(i)).ok()) return 11;
+          }
+          log->Pretouch();  // prepares it, then allocates the rest of it
+          if (allocated(per) < kSize) return 12;
+          // The rest of the first (which the writer made, and allocates).
+          for (uint64_t i = per / 2 + 1000; i < per; ++i) {
+            if (!log->Append(Make(i)).ok()) return 13;
+          }
+          os::fault::ScopedReset reset;
+          os::fault::Inject({os::Op::kFallocate, 0});  // counts calls
+          // Through the roll, up to just before half of the second one.
+          for (uint64_t i = per; i < per + per / 2 - 1000; ++i) {
+            if (!log->Append(Make(i)).ok()) return 13;
+          }
+          if (os::fault::Calls(os::Op::kFallocate) != 0) return 14;
+          // Past its half: the third is prepared, whole, and not used.
+          for (uint64_t i = per + per / 2 - 1000; i < per + per / 2 + 10;
+               ++i) {
+            if (!log->Append(Make(i)).ok()) return 15;
+          }
+          log->Pretouch();
+          if (allocated(2 * per) < kSize) return 16;
+        }
+        // The close kept it for reuse, with its header page only.
+        if (allocated(2 * per) == 0 || allocated(2 * per) > 64 << 10) {
+          return 17;
+        }
+        auto log = AppendLog<Rec>::Open(dir, o);
+        if (!log.ok() || log->next_seq() != per + per / 2 + 10) return 18;
+        return 0;
+      });
+  if (!code.ok()) GTEST_SKIP() << code.status();
+  EXPECT_EQ(*code, 0);
+}
+
 // Retired files in a directory whose segments were removed are not reused
 // by the new log there: their old frames carry its first sequence numbers.
 TEST_F(AppendLogTest, RetiredFilesWithoutALogAreNotReused) {
