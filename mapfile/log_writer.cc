@@ -408,10 +408,8 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
     // Frames go only where disk space is allocated (kFirstStep at a time;
     // a buffer's worth on tmpfs, where an allocation is zeroed memory),
     // by the background first (a segment it prepared on tmpfs).
-    if (a->reservation) {
-      a->allocated = std::max(
-          a->allocated, a->reservation->end.load(std::memory_order_acquire));
-    }
+    a->allocated = std::max(
+        a->allocated, Reserved(*a).end.load(std::memory_order_acquire));
     MAPFILE_RETURN_IF_ERROR(Reserve(*a, data_offset_ + control_ + at + frame,
                                     tmpfs_ ? kWriteBuffer : kFirstStep));
     if (frame > kWriteBuffer) {
@@ -942,7 +940,8 @@ Reservation& LogStore::Reserved(Segment& a) {
 // The job that allocates bytes up to `to` of `a`, a piece at a time (each
 // under the reservation's lock, so that Close waits for one piece at most).
 std::function<void()> LogStore::ReserveJob(Segment& a, uint64_t to) const {
-  Reserved(a).end = std::max(Reserved(a).end.load(), a.allocated);
+  Reservation& reserved = Reserved(a);
+  reserved.end = std::max(reserved.end.load(), a.allocated);
   std::shared_ptr<Reservation> r = a.reservation;
   std::shared_ptr<MappedFile> file = a.file;  // alive while the job runs
   const std::string path = a.temp.empty() ? a.path : a.temp;
