@@ -107,9 +107,38 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   return h;
 }
 
+// A reader keeps at most this many sealed, uncompressed segments mapped:
+// each mapping is an entry of the process's map table (vm.max_map_count,
+// 65530 by default), which a reader that reads through a long log of small
+// segments would otherwise fill (mmap fails with ENOMEM). Those read least
+// recently are unmapped, and mapped again if read again.
+constexpr size_t kMappedSegments = 128;
+
+// Unmaps the reader's sealed segments read least recently, all but
+// kMappedSegments (not `keep`, not the live one; a RecordRun still holding
+// one keeps its mapping: pin).
+void LogStore::UnmapIdle(const Segment& keep) {
+  std::vector<Segment*> idle;
+  for (const std::shared_ptr<Segment>& s : segments_) {
+    if (s.get() != &keep && s->file != nullptr && !s->live) {
+      idle.push_back(s.get());
+    }
+  }
+  if (idle.size() <= kMappedSegments) return;
+  std::sort(idle.begin(), idle.end(), [](const Segment* a, const Segment* b) {
+    return a->read_at < b->read_at;
+  });
+  for (size_t i = 0; i + kMappedSegments < idle.size(); ++i) {
+    idle[i]->file.reset();
+    idle[i]->data = nullptr;
+  }
+}
+
 absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
   Segment& s = *sp;
+  s.read_at = ++reads_;
   if (s.data == nullptr) {
+    if (!writer_) UnmapIdle(s);
     absl::StatusOr<FileHeader> h = Map(s, false);
     if (h.status().code() == absl::StatusCode::kNotFound) {
       return absl::OutOfRangeError(absl::StrCat(

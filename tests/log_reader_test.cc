@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,58 @@ TEST_F(LogReaderTest, MissingLogIsNotFoundAndWrongTypeIsFailedPrecondition) {
   auto other = LogReader<double>::Open(path_);
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("float64"));
+}
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
+// The process's mappings: lines of /proc/self/maps.
+size_t Mappings() {
+  std::ifstream maps("/proc/self/maps");
+  size_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+// A reader that reads through a log of many segments keeps only the most
+// recently read ones mapped: each mapping is an entry of the process's map
+// table (vm.max_map_count), and a reader following a long log of small
+// segments ran out of them (mmap: ENOMEM). Those it unmapped are mapped
+// again when read again.
+TEST_F(LogReaderTest, ReadingThroughManySegmentsKeepsFewMapped) {
+  const internal::LogLayout layout(FingerprintOf<uint64_t>());
+  const uint64_t per = layout.Capacity(options_.segment_size);
+  const uint64_t n = 600 * per;
+  {
+    auto log = Writer();
+    AppendRange(log, 0, n);
+    ASSERT_TRUE(log.Sync().ok());
+  }
+  auto reader = Reader();
+  ASSERT_EQ(reader.next_seq(), n);
+  const size_t before = Mappings();
+  for (uint64_t i = 0; i < n; i += per / 3) {
+    absl::StatusOr<uint64_t> r = reader.Read(i);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    ASSERT_EQ(*r, i * 3);
+  }
+  if (!kThreadSanitizer) {  // (which maps shadow memory of its own)
+    EXPECT_LT(Mappings(), before + 300) << "600 segments read";
+  }
+  for (uint64_t i = 0; i < n; i += 7 * per + 1) {  // read again: remapped
+    absl::StatusOr<uint64_t> r = reader.Read(i);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    ASSERT_EQ(*r, i * 3);
+  }
 }
 
 // A writer's Open checks a long unsynced tail (8 MiB of frames or more) in

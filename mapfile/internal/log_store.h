@@ -168,6 +168,7 @@ struct Segment {
   std::shared_ptr<MappedFile> file;     // mapped segment
   std::shared_ptr<ScratchBlock> block;  // decompressed data region
   std::byte* data = nullptr;            // data region in `file` or `block`
+  uint64_t read_at = 0;                 // LogStore::reads_ when last loaded
   uint64_t capacity = 0;                // frames that fit (kBlob: at most)
   // kBlob: bytes of the frame area (the mapped file after the control
   // block, or a decompressed image's frames), and where each frame starts.
@@ -298,6 +299,7 @@ class LogStore {
   absl::StatusOr<FileHeader> Map(Segment& s, bool writable);
   absl::Status CutBack(const std::string& path) const;
   absl::StatusOr<RecordRun> Load(const std::shared_ptr<Segment>& s);
+  void UnmapIdle(const Segment& keep);
   absl::Status Inflate(Segment& s, const FileHeader& h, const CommitSlot& c);
   absl::Status InflateBlobs(Segment& s, const std::byte* compressed,
                             uint64_t compressed_length, std::byte* data,
@@ -408,6 +410,7 @@ class LogStore {
   std::unique_ptr<Pretoucher> pretouch_;
   // Decompressed segments, most recently used first.
   std::vector<std::shared_ptr<Segment>> cache_;
+  uint64_t reads_ = 0;  // Loads so far: Segment::read_at orders them
   RecoveryReport recovery_;
 };
 
