@@ -829,9 +829,7 @@ void LogStore::Drain(bool prepare) {
         // The rest of it is allocated next, on this thread (tmpfs_): it is
         // the writer's once it is done (below), and a roll need not wait.
         try {
-          Segment& next = ***s;
-          j.queue.push_front(ReserveJob(next, next.file->size()));
-          Reserved(next).busy = true;
+          QueueReserve(***s, (**s)->file->size());
         } catch (...) {
           // Out of memory: the writer allocates as it goes.
         }
@@ -937,9 +935,10 @@ Reservation& LogStore::Reserved(Segment& a) {
   return *a.reservation;
 }
 
-// The job that allocates bytes up to `to` of `a`, a piece at a time (each
-// under the reservation's lock, so that Close waits for one piece at most).
-std::function<void()> LogStore::ReserveJob(Segment& a, uint64_t to) const {
+// Queues, ahead of other jobs, the job that allocates bytes up to `to` of
+// `a`, a piece at a time (each under the reservation's lock, so that Close
+// waits for one piece at most). REQUIRES: jobs_->mu held.
+void LogStore::QueueReserve(Segment& a, uint64_t to) {
   Reservation& reserved = Reserved(a);
   reserved.end = std::max(reserved.end.load(), a.allocated);
   std::shared_ptr<Reservation> r = a.reservation;
@@ -948,7 +947,7 @@ std::function<void()> LogStore::ReserveJob(Segment& a, uint64_t to) const {
   // On tmpfs, where the writer's pwrite waits for the inode lock that an
   // allocation holds, a piece is what the writer flushes at a time.
   const uint64_t piece = tmpfs_ ? kWriteBuffer / 4 : kFirstStep;
-  return [r, file, path, to, piece] {
+  jobs_->queue.push_front([r, file, path, to, piece] {
     try {
       for (uint64_t at = r->end.load(); at < to;) {
         std::lock_guard<std::mutex> lock(r->mu);
@@ -964,17 +963,15 @@ std::function<void()> LogStore::ReserveJob(Segment& a, uint64_t to) const {
       // Out of memory (an error message): as a failure, the writer's.
     }
     r->busy.store(false, std::memory_order_release);
-  };
+  });  // before compressions
+  reserved.busy = true;  // only once queued: a failed push_front leaves it idle
 }
 
 // Allocates bytes up to `to` of `a` on the background thread.
 void LogStore::PostReserve(Segment& a, uint64_t to) {
-  std::function<void()> job = ReserveJob(a, to);
   {
     std::lock_guard<std::mutex> lock(jobs_->mu);
-    jobs_->queue.push_front(std::move(job));  // before compressions
-    // Only once queued: a failed push_front leaves it idle.
-    a.reservation->busy = true;
+    QueueReserve(a, to);
   }
   pretouch_->Post([this] { Drain(true); });
 }

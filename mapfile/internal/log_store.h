@@ -351,7 +351,7 @@ class LogStore {
   absl::Status Flush();
   absl::Status Reserve(Segment& a, uint64_t end, uint64_t grain);
   static Reservation& Reserved(Segment& a);
-  std::function<void()> ReserveJob(Segment& a, uint64_t to) const;
+  void QueueReserve(Segment& a, uint64_t to);
   void PostReserve(Segment& a, uint64_t to);
   void Unprepare(Segment& s);
   bool RoomForFree();
