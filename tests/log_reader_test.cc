@@ -68,18 +68,6 @@ TEST_F(LogReaderTest, MissingLogIsNotFoundAndWrongTypeIsFailedPrecondition) {
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("float64"));
 }
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-
 // The process's mappings: lines of /proc/self/maps.
 size_t Mappings() {
   std::ifstream maps("/proc/self/maps");
@@ -110,7 +98,7 @@ TEST_F(LogReaderTest, ReadingThroughManySegmentsKeepsFewMapped) {
     ASSERT_TRUE(r.ok()) << i << ": " << r.status();
     ASSERT_EQ(*r, i * 3);
   }
-  if (!kThreadSanitizer) {  // (which maps shadow memory of its own)
+  if (!testing::kThreadSanitizer) {  // (which maps shadow memory of its own)
     EXPECT_LT(Mappings(), before + 300) << "600 segments read";
   }
   for (uint64_t i = 0; i < n; i += 7 * per + 1) {  // read again: remapped

@@ -28,14 +28,6 @@
 #include "mapfile/internal/os.h"
 #include "tests/testing.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define MAPFILE_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define MAPFILE_SANITIZED 1
-#endif
-#endif
-
 namespace mapfile {
 namespace {
 
@@ -256,9 +248,9 @@ TEST_F(MappedFileTest, InitialSizeIsPreallocatedOnOpen) {
 }
 
 TEST_F(MappedFileTest, ReservationFallsBackUnderASmallAddressSpaceLimit) {
-#ifdef MAPFILE_SANITIZED
-  GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory";
-#endif
+  if (testing::kAddressSanitizer || testing::kThreadSanitizer) {
+    GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory";
+  }
   const int code = testing::RunInChild([&] {
     uint64_t vm_pages = 0;
     std::ifstream("/proc/self/statm") >> vm_pages;

@@ -13,8 +13,37 @@
 
 #include "absl/status/statusor.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MAPFILE_TESTING_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAPFILE_TESTING_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MAPFILE_TESTING_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAPFILE_TESTING_TSAN 1
+#endif
+#endif
+
 namespace mapfile {
 namespace testing {
+
+// Whether the test runs under AddressSanitizer or ThreadSanitizer (gcc
+// defines __SANITIZE_*__, clang has __has_feature), whose shadow memory
+// changes what a test can expect of address space and mappings.
+#ifdef MAPFILE_TESTING_ASAN
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#ifdef MAPFILE_TESTING_TSAN
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
 
 // A fresh directory under $TEST_TMPDIR (or /tmp), removed with everything in
 // it on destruction.

@@ -566,18 +566,6 @@ TEST(HostileFilesTest, BlobSegmentsAndIndexesThatLieGiveErrorsOnly) {
 // 128 MiB of zeros from 4 KiB, consistent in every field a compressed blob
 // segment has: streaming decompression stops at the first frame (zeros
 // fail its checksum), so little of the 128 MiB is ever touched.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 TEST(HostileFilesTest, CompressedBlobBombIsDataLossWithoutAHugeAllocation) {
   testing::TempDir dir;
   const std::string d = dir.File("blob_bomb");
@@ -607,7 +595,7 @@ TEST(HostileFilesTest, CompressedBlobBombIsDataLossWithoutAHugeAllocation) {
               // ASan's allocator poisons (touches) every block it hands out,
               // so zstd's untouched window counts as resident there: the
               // bound holds for the real allocator only.
-              if (kAddressSanitizer) return 0;
+              if (testing::kAddressSanitizer) return 0;
               return u.ru_maxrss - before < (16 << 10) ? 0 : 3;
             }),
             0);

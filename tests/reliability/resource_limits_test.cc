@@ -123,13 +123,9 @@ TEST(ResourceLimitsTest, FileSizeLimitIsResourceExhaustedNotSigxfsz) {
 }
 
 TEST(ResourceLimitsTest, SmallAddressSpaceLimitShrinksTheReservation) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory";
-#endif
-#endif
+  if (testing::kAddressSanitizer || testing::kThreadSanitizer) {
+    GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory";
+  }
   testing::TempDir dir;
   EXPECT_EQ(testing::RunInChild([&] {
               long pages = 0;
