@@ -107,25 +107,33 @@ absl::StatusOr<FileHeader> LogStore::Map(Segment& s, bool writable) {
   return h;
 }
 
-// A reader keeps at most this many sealed, uncompressed segments mapped:
-// each mapping is an entry of the process's map table (vm.max_map_count,
-// 65530 by default), which a reader that reads through a long log of small
-// segments would otherwise fill (mmap fails with ENOMEM). Those read least
-// recently are unmapped, and mapped again if read again.
+// A reader or writer keeps at most this many sealed, uncompressed segments
+// mapped: each mapping is an entry of the process's map table
+// (vm.max_map_count, 65530 by default), which a reader that reads through
+// a long log of small segments, or a writer that fills one, would
+// otherwise fill (mmap fails with ENOMEM). Those read least recently (a
+// writer's: never read, oldest first) are unmapped, and mapped again if
+// read again.
 constexpr size_t kMappedSegments = 128;
 
-// Unmaps the reader's sealed segments read least recently, all but
-// kMappedSegments (not `keep`, not the live one; a RecordRun still holding
-// one keeps its mapping: pin).
+// Unmaps the sealed segments read least recently, all but kMappedSegments:
+// not `keep`, not the live one, not one a cursor of this process holds
+// (pin: a writer reuses a retired file only if none does, TruncateBefore),
+// and not a writer's from pending_ on (the next Sync finishes them through
+// their mappings).
 void LogStore::UnmapIdle(const Segment& keep) {
   std::vector<Segment*> idle;
-  for (const std::shared_ptr<Segment>& s : segments_) {
-    if (s.get() != &keep && s->file != nullptr && !s->live) {
-      idle.push_back(s.get());
+  const size_t end = writer_ ? pending_ : segments_.size();
+  for (size_t i = 0; i < end; ++i) {
+    Segment* s = segments_[i].get();
+    if (s != &keep && s->file != nullptr && s->file.use_count() == 1 &&
+        !s->live) {
+      idle.push_back(s);
     }
   }
   if (idle.size() <= kMappedSegments) return;
-  std::sort(idle.begin(), idle.end(), [](const Segment* a, const Segment* b) {
+  std::stable_sort(idle.begin(), idle.end(),
+                   [](const Segment* a, const Segment* b) {
     return a->read_at < b->read_at;
   });
   for (size_t i = 0; i + kMappedSegments < idle.size(); ++i) {
@@ -138,7 +146,7 @@ absl::StatusOr<RecordRun> LogStore::Load(const std::shared_ptr<Segment>& sp) {
   Segment& s = *sp;
   s.read_at = ++reads_;
   if (s.data == nullptr) {
-    if (!writer_) UnmapIdle(s);
+    UnmapIdle(s);
     absl::StatusOr<FileHeader> h = Map(s, false);
     if (h.status().code() == absl::StatusCode::kNotFound) {
       return absl::OutOfRangeError(absl::StrCat(

@@ -513,6 +513,7 @@ absl::Status LogStore::Sync() {
     if (options_.compress_sealed) PostCompress(s);
   }
   pending_ = last;
+  UnmapIdle(a);  // the ones sealed here are the writer's no more
   unsynced_records_ = 0;
   unsynced_bytes_ = 0;
   CollectJobs();

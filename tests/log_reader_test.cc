@@ -108,6 +108,38 @@ TEST_F(LogReaderTest, ReadingThroughManySegmentsKeepsFewMapped) {
   }
 }
 
+// The same for a writer that fills many segments, syncing as it goes: it
+// keeps only a bounded number of the sealed ones mapped (with 64 KiB
+// segments and no retention, 65530 segments, 4 GiB, filled the map table),
+// and reads the others through a new mapping. A segment a cursor holds
+// stays mapped: retention reuses a retired file only when none does.
+TEST_F(LogReaderTest, WritingThroughManySegmentsKeepsFewMapped) {
+  const internal::LogLayout layout(FingerprintOf<uint64_t>());
+  const uint64_t per = layout.Capacity(options_.segment_size);
+  auto log = Writer();
+  AppendRange(log, 0, per);
+  ASSERT_TRUE(log.Sync().ok());
+  auto cursor = log.From(0);  // holds the first segment's mapping
+  ASSERT_TRUE(cursor.Valid()) << cursor.status();
+  const size_t before = Mappings();
+  for (uint64_t s = 1; s < 600; ++s) {
+    AppendRange(log, s * per, (s + 1) * per);
+    ASSERT_TRUE(log.Sync().ok());
+  }
+  if (!testing::kThreadSanitizer) {  // (which maps shadow memory of its own)
+    EXPECT_LT(Mappings(), before + 300) << "600 segments written";
+  }
+  for (uint64_t i = 0; i < 600 * per; i += 7 * per + 1) {  // remapped
+    absl::StatusOr<uint64_t> r = log.Read(i);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    ASSERT_EQ(*r, i * 3);
+  }
+  for (uint64_t i = 0; i < per; ++i, cursor.Next()) {
+    ASSERT_TRUE(cursor.Valid()) << i << ": " << cursor.status();
+    ASSERT_EQ(cursor.value(), i * 3);
+  }
+}
+
 // A writer's Open checks a long unsynced tail (8 MiB of frames or more) in
 // two halves, on two threads (log_recovery.cc, FindFrame): a bad frame in
 // either half ends the log there, and a reader sees what the reopened
