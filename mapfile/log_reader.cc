@@ -209,6 +209,7 @@ absl::StatusOr<RecordRun> LogStore::Run(uint64_t seq) {
   if (writer_ && s->count > s->flushed && s == segments_.back()) {
     // A run reaches into the buffer: write it, so that the mapping holds
     // every record of the run (and stays valid while the cursor does).
+    MAPFILE_RETURN_IF_ERROR(Owned(absl::StrCat("Read(", seq, ")")));
     MAPFILE_RETURN_IF_ERROR(Flush());
   }
   MAPFILE_ASSIGN_OR_RETURN(RecordRun run, Load(s));

@@ -38,6 +38,7 @@ absl::Status LogStore::Decompress(uint64_t seq) { return Rewrite(seq, false); }
 absl::Status LogStore::Rewrite(uint64_t seq, bool compress) {
   const std::string context = Context(
       absl::StrCat(compress ? "Compress(" : "Decompress(", seq, ")"));
+  MAPFILE_RETURN_IF_ERROR(Owned(compress ? "Compress" : "Decompress"));
   FinishJobs(false);  // a background compression of the same segment
   CollectJobs();
   if (seq < segments_.back()->first && seq >= segments_[pending_]->first) {

@@ -26,6 +26,19 @@ namespace internal {
 using os::Annotate;
 
 LogStore::~LogStore() {
+  if (pretouch_ != nullptr && pretouch_->Inherited()) {
+    // A forked child's copy of a writer (log_store.h, "fork()"): its
+    // buffered frames are the parent's to write (here they could land on a
+    // file the parent has since reused). The jobs' state and the
+    // reservations are abandoned, never destroyed (their mutexes may be
+    // held), as inherited pretouchers are; the mappings and descriptors go.
+    static auto* const abandoned = new std::vector<std::shared_ptr<void>>();
+    abandoned->push_back(std::move(jobs_));
+    for (const std::shared_ptr<Segment>& s : segments_) {
+      if (s->reservation) abandoned->push_back(std::move(s->reservation));
+    }
+    return;
+  }
   try {  // best effort; a destructor must not throw
     if (writer_ && !dry_run_ && !segments_.empty()) {
       // A clean close keeps every appended record for the next Open, as a
@@ -59,6 +72,16 @@ LogStore::~LogStore() {
     }
   } catch (const std::bad_alloc&) {
   }
+}
+
+// FailedPrecondition in a forked child of the process that opened this
+// writer (log_store.h, "fork()"); else OK.
+absl::Status LogStore::Owned(absl::string_view call) const {
+  if (pretouch_ == nullptr || !pretouch_->Inherited()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      Context(call),
+      ": this writer was opened by the parent of this process (fork); only "
+      "the process that opened a log for writing may use its writer"));
 }
 
 // "AppendLog::Open(\"dir\")", or with arguments ("Read(5)"):

@@ -340,6 +340,7 @@ absl::Status LogStore::Publish(Segment& s, bool seal) {
 absl::StatusOr<uint64_t> LogHandle::Append(const void* records,
                                            size_t n) const {
   LogStore& log = *store_;
+  if (log.pretouch_->Inherited()) return log.Owned("Append");
   const uint64_t first =
       log.segments_.back()->first + log.segments_.back()->count;
   const auto* from = static_cast<const std::byte*>(records);
@@ -385,6 +386,7 @@ absl::StatusOr<uint64_t> LogStore::AppendBlobs(
           records[i].size(), " bytes; a record holds at most ", kMaxBlobSize));
     }
   }
+  MAPFILE_RETURN_IF_ERROR(Owned("Append"));
   MAPFILE_RETURN_IF_ERROR(write_error_);
   const uint64_t first = next_seq();
   // Frame bytes a segment of segment_size holds: a larger record gets a
@@ -473,6 +475,7 @@ absl::Status LogStore::GrowFor(Segment& a, uint64_t frame) {
 // slot and frames are flushed together, and a torn pair is detected by the
 // frames' checksums (LastWholeCommit).
 absl::Status LogStore::Sync() {
+  MAPFILE_RETURN_IF_ERROR(Owned("Sync"));
   if (!sync_error_.ok()) {
     return Annotate(sync_error_,
                     absl::StrCat(Context("Sync"),
@@ -543,6 +546,7 @@ absl::Status LogStore::Roll() {
 
 
 absl::Status LogStore::Seal() {
+  MAPFILE_RETURN_IF_ERROR(Owned("Seal"));
   MAPFILE_RETURN_IF_ERROR(Sync());
   Segment& old = *segments_.back();
   if (old.count == 0) return absl::OkStatus();
@@ -573,6 +577,7 @@ absl::Status LogStore::Seal() {
 }
 
 absl::Status LogStore::TruncateBefore(uint64_t seq) {
+  MAPFILE_RETURN_IF_ERROR(Owned("TruncateBefore"));
   if (!sync_error_.ok()) {  // as Sync: nothing after it would be durable
     return Annotate(sync_error_,
                     absl::StrCat(Context("TruncateBefore"),

@@ -18,6 +18,9 @@
 
 namespace mapfile {
 namespace internal {
+
+std::atomic<uint64_t> g_fork_generation{0};
+
 namespace {
 
 // Populated per step: small, so that Stop() waits little and several
@@ -25,11 +28,6 @@ namespace {
 constexpr size_t kChunk = 64 << 10;
 
 std::atomic<bool> g_supported{true};
-
-// Bumped in a forked child. A Pretoucher made before the fork is disabled
-// there: the thread that would finish its work (or that held its lock) does
-// not exist in the child, so its waits would never end.
-std::atomic<uint64_t> g_fork_generation{0};
 
 uint64_t ForkGeneration() {
   static const bool once = [] {
@@ -197,10 +195,6 @@ Pretoucher::Pretoucher(uint64_t window, bool background)
       background_(background),
       generation_(ForkGeneration()),
       state_(std::make_shared<State>()) {}
-
-bool Pretoucher::Inherited() const {
-  return generation_ != g_fork_generation.load(std::memory_order_relaxed);
-}
 
 Pretoucher::~Pretoucher() {
   if (Inherited()) {

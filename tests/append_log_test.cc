@@ -819,6 +819,50 @@ TEST_F(AppendLogTest, OpenOnAFullTmpfsWithAReusedSegmentDoesNotCrash) {
   EXPECT_EQ(*code, 0) << (*code == 128 + SIGBUS ? "SIGBUS" : "");
 }
 
+// A writer belongs to the process that opened it, which holds the log's
+// lock. In a forked child its calls that write fail (FailedPrecondition),
+// and its destructor neither writes the frames it had buffered (the
+// parent's to write; by then the parent may have reused that file for
+// other records) nor waits for the parent's background jobs, whose thread
+// is not in the child (it waited forever when one was running at the
+// fork). The parent goes on as if nothing happened.
+TEST_F(AppendLogTest, AForkedChildNeitherUsesNorFlushesItsParentsWriter) {
+  options_.compress_sealed = true;  // each Sync queues background jobs
+  const uint64_t per = kLayout.Capacity(options_.segment_size);
+  auto log = Open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  uint64_t next = 0;
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    AppendRange(*log, next, next + 3 * per + per / 2);  // rolls
+    next += 3 * per + per / 2;
+    ASSERT_TRUE(log->Sync().ok());
+    const uint64_t buffered = next;  // in the writer's buffer, not the file
+    AppendRange(*log, next, next + 1);
+    ++next;
+    const int code = testing::RunInChild([&] {
+      ::alarm(10);
+      if (!absl::IsFailedPrecondition(log->Append(Make(next)).status()) ||
+          !absl::IsFailedPrecondition(log->Sync()) ||
+          !absl::IsFailedPrecondition(log->TruncateBefore(per))) {
+        return 1;
+      }
+      { AppendLog<Rec> closed = *std::move(log); }
+      return 0;
+    });
+    ASSERT_EQ(code, 0) << "128 + 14: the child's close hung";
+    const std::string segment = testing::ReadFile(Segment(buffered / per * per));
+    const uint64_t at =
+        kLayout.records_offset() + buffered % per * kLayout.stride;
+    ASSERT_GE(segment.size(), at + kLayout.stride);
+    EXPECT_EQ(segment.substr(at, kLayout.stride),
+              std::string(kLayout.stride, '\0'))
+        << "the child wrote its parent's buffered record " << buffered;
+  }
+  ExpectRecords(*log, 0, next);
+  ASSERT_TRUE(log->Sync().ok());
+}
+
 // On tmpfs the segment prepared for the next roll is allocated whole by
 // the background (docs/DESIGN.md, "Append"): the appending thread makes no
 // fallocate in it, and the close gives back what it never used.

@@ -70,6 +70,12 @@
 //
 // Thread safety: a LogStore is used by one thread at a time; background
 // jobs (Jobs, below) use only what Open set and their own shared state.
+//
+// fork(): a writer belongs to the process that opened it (which holds the
+// log's lock). In a forked child its calls that write or wait fail with
+// FailedPrecondition (Owned), and its destructor writes nothing and waits
+// for nothing: the parent still writes the log, and the background thread
+// that may have held the jobs' locks at the fork does not exist there.
 
 #ifndef MAPFILE_INTERNAL_LOG_STORE_H_
 #define MAPFILE_INTERNAL_LOG_STORE_H_
@@ -366,6 +372,7 @@ class LogStore {
   void CollectJobs();
   const std::shared_ptr<Segment>& Find(uint64_t seq);
   std::string Context(absl::string_view call) const;
+  absl::Status Owned(absl::string_view call) const;
 
   std::string dir_;
   LogOptions options_;

@@ -34,6 +34,7 @@
 #ifndef MAPFILE_INTERNAL_PRETOUCH_H_
 #define MAPFILE_INTERNAL_PRETOUCH_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,12 @@
 
 namespace mapfile {
 namespace internal {
+
+// Bumped in a forked child (pthread_atfork, registered by the first
+// Pretoucher). One made before the fork is disabled there: the thread that
+// would finish its work (or that held its lock) does not exist in the
+// child, so its waits would never end.
+extern std::atomic<uint64_t> g_fork_generation;
 
 class Pretoucher {
  public:
@@ -57,7 +64,10 @@ class Pretoucher {
   bool background() const { return background_; }
   // Made before a fork, and this is the child: it does nothing here (see
   // fork() above); its owner may replace it with a new one.
-  bool Inherited() const;
+  // (Inline: a log writer asks on every Append.)
+  bool Inherited() const {
+    return generation_ != g_fork_generation.load(std::memory_order_relaxed);
+  }
 
   // Populates the pages of [begin, end), replacing any range not yet done.
   void Touch(std::byte* begin, std::byte* end);
