@@ -515,8 +515,10 @@ absl::Status LogStore::Sync() {
     if (blob_) WriteIndex(s);
     if (options_.compress_sealed) PostCompress(s);
   }
-  pending_ = last;
-  UnmapIdle(a);  // the ones sealed here are the writer's no more
+  if (pending_ < last) {
+    pending_ = last;
+    UnmapIdle(a);  // the ones sealed here are the writer's no more
+  }
   unsynced_records_ = 0;
   unsynced_bytes_ = 0;
   CollectJobs();
