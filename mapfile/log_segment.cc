@@ -134,8 +134,8 @@ void LogStore::UnmapIdle(const Segment& keep) {
   if (idle.size() <= kMappedSegments) return;
   std::stable_sort(idle.begin(), idle.end(),
                    [](const Segment* a, const Segment* b) {
-    return a->read_at < b->read_at;
-  });
+                     return a->read_at < b->read_at;
+                   });
   for (size_t i = 0; i + kMappedSegments < idle.size(); ++i) {
     idle[i]->file.reset();
     idle[i]->data = nullptr;
